@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import STAFF_ROLES, Role, SupplierProfile
+from .services import SUPPLIER_PROFILE_FIELDS
+
+
+class SupplierProfileForm(forms.ModelForm):
+    class Meta:
+        model = SupplierProfile
+        fields = SUPPLIER_PROFILE_FIELDS
+        widgets = {"kind": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        autocomplete = {
+            "legal_name": "organization",
+            "contact_name": "name",
+            "email": "email",
+            "phone": "tel",
+            "website": "url",
+            "postal_code": "postal-code",
+        }
+        for name, token in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = token
+        self.fields["province"].choices = [("", _("Choose…")), *self.fields["province"].choices[1:]]
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Who you are"),
+                "kind",
+                "legal_name",
+                "trading_name",
+                "contact_name",
+            ),
+            Fieldset(
+                _("How to reach you"),
+                Div(Div("email", css_class="col-md-6"), Div("phone", css_class="col-md-6"),
+                    css_class="row"),
+                "website",
+                "github_handle",
+            ),
+            Fieldset(
+                _("Where you are"),
+                Div(Div("province", css_class="col-md-6"),
+                    Div("postal_code", css_class="col-md-6"), css_class="row"),
+                "gst_hst_number",
+            ),
+            HTML(
+                '<p class="small text-body-secondary">{% load i18n %}{% translate "Evaluators '
+                'never see these details: bids are anonymized before evaluation." %}</p>'
+            ),
+            Submit("save", _("Save profile")),
+        )
+
+
+class RoleGrantForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Role to grant"),
+        choices=[(value, label) for value, label in Role.choices if value in STAFF_ROLES],
+    )
+
+    def __init__(self, *args, action: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_action = action
+        self.helper.layout = Layout("role", Submit("grant", _("Grant role")))
+
+
+class UserSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search by email or name"), required=False, max_length=200)

@@ -1,0 +1,278 @@
+"""Cross-cutting core: users and roles, supplier profiles, the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SUPPLIER = "supplier", _("Supplier")
+    BUYER = "buyer", _("Buyer")
+    EVALUATOR = "evaluator", _("Evaluator")
+    CARD_HOLDER = "card_holder", _("Card holder")
+    PROGRAM_ADMIN = "program_admin", _("Program administrator")
+
+
+STAFF_ROLES: frozenset[str] = frozenset(
+    {Role.BUYER, Role.EVALUATOR, Role.CARD_HOLDER, Role.PROGRAM_ADMIN}
+)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> User:
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> User:
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an email address.
+
+    `is_staff` here is Django's flag for the technical admin site only; marketplace roles
+    (buyer, evaluator, ...) are `RoleGrant` rows.
+    """
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"),
+        max_length=2,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("Emails are sent to you in this language."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("technical admin site access"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        return frozenset(grant.role for grant in self.role_grants.all())
+
+    @property
+    def staff_roles(self) -> frozenset[str]:
+        return self.roles & STAFF_ROLES
+
+
+class RoleGrant(models.Model):
+    """A marketplace role held by a user. Staff roles are granted by a program admin."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="rolegrant_unique_user_role")
+        ]
+        ordering = ["user_id", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}"
+
+
+class Province(models.TextChoices):
+    AB = "AB", _("Alberta")
+    BC = "BC", _("British Columbia")
+    MB = "MB", _("Manitoba")
+    NB = "NB", _("New Brunswick")
+    NL = "NL", _("Newfoundland and Labrador")
+    NS = "NS", _("Nova Scotia")
+    NT = "NT", _("Northwest Territories")
+    NU = "NU", _("Nunavut")
+    ON = "ON", _("Ontario")
+    PE = "PE", _("Prince Edward Island")
+    QC = "QC", _("Quebec")
+    SK = "SK", _("Saskatchewan")
+    YT = "YT", _("Yukon")
+
+
+postal_code_validator = RegexValidator(
+    r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d$",
+    _("Enter a Canadian postal code, for example K1A 0B1."),
+)
+phone_validator = RegexValidator(
+    r"^\+?1?[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d{1,6})?$",
+    _("Enter a 10-digit phone number, for example 613-555-0142."),
+)
+github_handle_validator = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$",
+    _("Enter a GitHub user or organization name (letters, digits and single hyphens)."),
+)
+gst_hst_validator = RegexValidator(
+    r"^\d{9}\s?RT\s?\d{4}$",
+    _("Enter a GST/HST number: 9 digits, RT and 4 digits, for example 123456789 RT0001."),
+)
+
+
+class SupplierProfile(models.Model):
+    """Who a supplier is. Escrowed from evaluators (DESIGN.md §5)."""
+
+    class Kind(models.TextChoices):
+        INDIVIDUAL = "individual", _("Individual")
+        ORGANIZATION = "organization", _("Organization")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supplier_profile"
+    )
+    kind = models.CharField(
+        _("supplier type"), max_length=12, choices=Kind.choices, default=Kind.INDIVIDUAL
+    )
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    trading_name = models.CharField(
+        _("trading name"),
+        max_length=200,
+        blank=True,
+        help_text=_("The name you do business under, if it differs from the legal name."),
+    )
+    contact_name = models.CharField(_("contact person"), max_length=200)
+    email = models.EmailField(_("contact email"))
+    phone = models.CharField(_("phone"), max_length=30, validators=[phone_validator])
+    website = models.URLField(_("website"), blank=True)
+    github_handle = models.CharField(
+        _("GitHub handle"), max_length=39, blank=True, validators=[github_handle_validator]
+    )
+    province = models.CharField(_("province or territory"), max_length=2, choices=Province.choices)
+    postal_code = models.CharField(
+        _("postal code"), max_length=7, validators=[postal_code_validator]
+    )
+    gst_hst_number = models.CharField(
+        _("GST/HST registration number"),
+        max_length=17,
+        blank=True,
+        validators=[gst_hst_validator],
+        help_text=_("Only if you are registered; tax is then added to the fixed value."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    REQUIRED_FOR_BIDDING = (
+        "legal_name",
+        "contact_name",
+        "email",
+        "phone",
+        "province",
+        "postal_code",
+    )
+
+    class Meta:
+        verbose_name = _("supplier profile")
+        verbose_name_plural = _("supplier profiles")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.trading_name or self.legal_name or self.user.email
+
+    @property
+    def is_complete(self) -> bool:
+        return all(getattr(self, name) for name in self.REQUIRED_FOR_BIDDING)
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only.")
+
+    def for_target(self, obj: models.Model) -> AuditEventQuerySet:
+        return self.filter(
+            target_type=ContentType.objects.get_for_model(obj), target_id=str(obj.pk)
+        )
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to which object, and when."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system acted (a scheduled task, a command)."),
+    )
+    verb = models.CharField(_("verb"), max_length=64, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor or 'system'} {self.verb}"
+
+    def save(self, *args, **kwargs):
+        # Integrity, not business logic: an audit trail that can be rewritten proves nothing.
+        if not self._state.adding:
+            raise TypeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only.")

@@ -1,0 +1,19 @@
+"""Project URLconf. Every page lives under a language prefix (/en/…, /fr/…)."""
+
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = "Micro-acquisitions — technical administration"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", include("marketplace.app_urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+)
