@@ -3,10 +3,18 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
+from django.db import models
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .models import STAFF_ROLES, Role, SupplierProfile
 from .services import SUPPLIER_PROFILE_FIELDS
+
+
+def _https_url_fields(model_field, **kwargs):
+    if isinstance(model_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return model_field.formfield(**kwargs)
 
 
 class SupplierProfileForm(forms.ModelForm):
@@ -14,6 +22,7 @@ class SupplierProfileForm(forms.ModelForm):
         model = SupplierProfile
         fields = SUPPLIER_PROFILE_FIELDS
         widgets = {"kind": forms.RadioSelect}
+        formfield_callback = _https_url_fields
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,8 +60,10 @@ class SupplierProfileForm(forms.ModelForm):
                 "gst_hst_number",
             ),
             HTML(
-                '<p class="small text-body-secondary">{% load i18n %}{% translate "Evaluators '
-                'never see these details: bids are anonymized before evaluation." %}</p>'
+                format_html(
+                    '<p class="small text-body-secondary">{}</p>',
+                    _("Evaluators never see these details: bids are anonymized before evaluation."),
+                )
             ),
             Submit("save", _("Save profile")),
         )

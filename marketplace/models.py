@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
@@ -144,6 +146,7 @@ class Province(models.TextChoices):
 postal_code_validator = RegexValidator(
     r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d$",
     _("Enter a Canadian postal code, for example K1A 0B1."),
+    flags=re.IGNORECASE,  # stored upper-case with a space by the service
 )
 phone_validator = RegexValidator(
     r"^\+?1?[\s.-]?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(\s*(x|ext\.?)\s*\d{1,6})?$",
@@ -156,6 +159,7 @@ github_handle_validator = RegexValidator(
 gst_hst_validator = RegexValidator(
     r"^\d{9}\s?RT\s?\d{4}$",
     _("Enter a GST/HST number: 9 digits, RT and 4 digits, for example 123456789 RT0001."),
+    flags=re.IGNORECASE,
 )
 
 

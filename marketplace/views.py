@@ -137,7 +137,7 @@ def role_grant_view(request, pk: int):
         else:
             messages.success(
                 request,
-                _("%(email)s is now a %(role)s.")
+                _("%(email)s now has the role “%(role)s”.")
                 % {"email": managed.email, "role": Role(form.cleaned_data["role"]).label},
             )
             return _role_action_redirect(managed.pk)
@@ -160,7 +160,7 @@ def role_revoke_view(request, pk: int, role: str):
     else:
         messages.success(
             request,
-            _("The role %(role)s was removed from %(email)s.")
+            _("The role “%(role)s” was removed from %(email)s.")
             % {"email": managed.email, "role": Role(role).label},
         )
     return _role_action_redirect(managed.pk)

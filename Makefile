@@ -1,0 +1,56 @@
+# Two commands for a newcomer: `make demo` (the site with demo data) and `make test` (the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketplace
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-services test-embedded services lint format messages clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-package-lock --no-audit --no-fund
+	touch $@
+
+## The site with demo data and demo accounts on http://127.0.0.1:8000 (embedded default).
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving http://127.0.0.1:8000 — sign in with a demo account above (Ctrl-C to stop)."
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## The whole suite: against PostgreSQL + Redis + a real Celery worker, then the embedded default.
+test: install services test-services test-embedded
+
+services:
+	bash scripts/system-deps.sh
+	bash scripts/services.sh
+
+test-services:
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+test-embedded:
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Refresh the French catalogue after changing interface strings (needs gettext).
+messages:
+	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=node_modules --no-obsolete
+	$(BIN)/python scripts/compile_messages.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache

@@ -1,0 +1,155 @@
+import re
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.core import mail
+
+from marketplace.models import AuditEvent, Role, User
+from tests.factories import PASSWORD, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP_PASSWORD = "a-long-and-unusual-passphrase"
+
+
+def _sign_up(client, email: str, language: str = "en"):
+    return client.post(
+        f"/{language}/accounts/signup/",
+        {"email": email, "password1": SIGNUP_PASSWORD, "password2": SIGNUP_PASSWORD},
+    )
+
+
+def test_supplier_signs_up_verifies_email_and_becomes_supplier(client):
+    response = _sign_up(client, "new.supplier@example.com", language="fr")
+    assert response.status_code == 302
+    user = User.objects.get(email="new.supplier@example.com")
+    assert user.roles == {Role.SUPPLIER}
+    assert user.preferred_language == "fr"
+    assert AuditEvent.objects.filter(verb="user.signed_up", target_id=str(user.pk)).exists()
+
+    [message] = mail.outbox
+    link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/", message.body).group(0)
+    path = link.split("testserver", 1)[1]
+    assert client.get(path).status_code == 200  # confirmation page with a button
+    response = client.post(path)
+    assert response.status_code == 302
+    assert client.get("/fr/dashboard/").status_code == 200
+
+
+def test_unverified_supplier_cannot_sign_in(client):
+    _sign_up(client, "pending@example.com")
+    client.logout()
+    response = client.post(
+        "/en/accounts/login/", {"login": "pending@example.com", "password": SIGNUP_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert "confirm-email" in response["Location"]
+    assert client.get("/en/dashboard/").status_code == 302
+
+
+def test_government_signup_gets_no_role_until_granted(client):
+    _sign_up(client, "ana@esdc-edsc.gc.ca")
+    user = User.objects.get(email="ana@esdc-edsc.gc.ca")
+    assert user.roles == frozenset()
+
+
+def test_dashboard_without_role_explains_what_to_do(client):
+    client.force_login(StaffFactory())
+    body = client.get("/en/dashboard/").content.decode()
+    assert "Your account has no role yet" in body
+
+
+@pytest.mark.parametrize(
+    ("role", "text"),
+    [
+        (Role.BUYER, "You have not posted an opportunity yet."),
+        (Role.EVALUATOR, "No evaluation is assigned to you."),
+        (Role.CARD_HOLDER, "No payment is waiting for you."),
+        (Role.PROGRAM_ADMIN, "No posting is waiting for review."),
+    ],
+)
+def test_dashboard_shows_each_staff_role_its_section(client, role, text):
+    client.force_login(StaffFactory(roles=[role]))
+    body = client.get("/en/dashboard/").content.decode()
+    assert text in body
+    assert "Your bids" not in body
+
+
+def test_supplier_dashboard_asks_to_complete_profile(client, supplier):
+    client.force_login(supplier)
+    body = client.get("/en/dashboard/").content.decode()
+    assert "Complete your supplier profile before you bid." in body
+    assert "No posting is waiting for review." not in body
+
+
+def test_login_is_rate_limited_per_account(client):
+    user = StaffFactory(roles=[Role.BUYER])
+    for _ in range(5):
+        response = client.post("/en/accounts/login/", {"login": user.email, "password": "wrong"})
+        assert response.status_code == 200
+    # Even the right password is refused while the account is locked out.
+    response = client.post("/en/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code in (200, 429)
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_correct_password_signs_in(client):
+    user = StaffFactory(roles=[Role.BUYER])
+    response = client.post("/en/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_staff_without_mfa_is_sent_to_set_it_up_outside_debug(client, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    client.force_login(StaffFactory(roles=[Role.BUYER]))
+    response = client.get("/en/dashboard/")
+    assert response.status_code == 302
+    assert response["Location"] == "/en/accounts/2fa/totp/activate/"
+    # allauth asks for the password again before showing the secret; that page stays reachable.
+    response = client.get(response["Location"])
+    assert response.status_code == 302
+    assert response["Location"].startswith("/en/accounts/reauthenticate/")
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_staff_with_totp_passes_mfa_gate(client, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    user = StaffFactory(roles=[Role.BUYER])
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client.force_login(user)
+    assert client.get("/en/dashboard/").status_code == 200
+
+
+def test_suppliers_are_not_forced_into_mfa(client, settings, supplier):
+    settings.STAFF_MFA_REQUIRED = True
+    client.force_login(supplier)
+    assert client.get("/en/dashboard/").status_code == 200
+
+
+def test_demo_does_not_force_mfa(client, settings):
+    settings.STAFF_MFA_REQUIRED = False
+    client.force_login(StaffFactory(roles=[Role.BUYER]))
+    assert client.get("/en/dashboard/").status_code == 200
+
+
+def test_mfa_default_follows_debug():
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings; print(settings.STAFF_MFA_REQUIRED)"
+    env_debug = {"DJANGO_DEBUG": "true"}
+    env_prod = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 60}
+    results = []
+    for extra in (env_debug, env_prod):
+        import os
+
+        env = {**os.environ, **extra, "DJANGO_SETTINGS_MODULE": "marketplace.settings"}
+        env.pop("STAFF_MFA_REQUIRED", None)
+        out = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            env=env, capture_output=True, text=True, check=True,
+        )
+        results.append(out.stdout.strip())
+    assert results == ["False", "True"]

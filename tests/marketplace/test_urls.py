@@ -1,0 +1,123 @@
+"""Deny by default: every URL pattern turns anonymous visitors away except the public ones."""
+
+import re
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import translation
+
+from marketplace.models import Role
+from tests.factories import StaffFactory
+
+# Pages anyone may see, by URL name. Everything else must send an anonymous visitor to sign in.
+PUBLIC = {
+    "healthz",
+    "marketplace:home",
+    "account_login",
+    "account_signup",
+    "account_confirm_email",
+    "account_email_verification_sent",
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "account_inactive",
+    "account_logout",  # signs nobody out; sends the visitor home
+    "account_login_code",
+    "account_confirm_login_code",
+    "account_request_login_code",
+    "account_verify_email_code",
+    "account_confirm_password_reset_code",
+    "account_reset_password_confirm_code",
+    "admin:login",
+    # allauth's MFA step of a sign-in in progress: without one it sends the visitor to sign in.
+    "mfa_authenticate",
+    "mfa_login_webauthn",
+    "mfa_signup_webauthn",
+}
+
+ARG_VALUES = {"int": "1", "slug": "x", "str": "x", "uuid": str(uuid.uuid4()), "path": "x"}
+
+
+def _sample_path(route: str) -> str:
+    """Turn a route (`users/<int:pk>/`) or a regex (`^(?P<key>.+)/$`) into a concrete path."""
+    path = re.sub(r"\(\?P<\w+>[^)]*\)", "x", route)
+    path = re.sub(r"<(?:(\w+):)?\w+>", lambda m: ARG_VALUES[m.group(1) or "str"], path)
+    return path.lstrip("^").rstrip("$").replace("\\", "")
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for entry in resolver.url_patterns:
+        route = str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            child_ns = namespace
+            if entry.namespace:
+                child_ns = f"{namespace}{entry.namespace}:"
+            yield from _walk(entry, prefix + _sample_path(route), child_ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else None
+            yield name, "/" + (prefix + _sample_path(route)).lstrip("/")
+
+
+def all_url_patterns():
+    with translation.override("en"):
+        return sorted(set(_walk(get_resolver())), key=lambda item: item[1])
+
+
+@pytest.mark.django_db
+def test_every_url_pattern_refuses_anonymous_visitors_except_public_pages(client):
+    patterns = all_url_patterns()
+    assert len(patterns) > 40, "the walk should see allauth's and admin's patterns too"
+    leaks = []
+    for name, path in patterns:
+        response = client.get(path)
+        sent_to_sign_in = response.status_code == 302 and (
+            "/accounts/login/" in response["Location"] or "/admin/login/" in response["Location"]
+        )
+        if name in PUBLIC:
+            continue
+        if not sent_to_sign_in:
+            leaks.append((name, path, response.status_code))
+    assert leaks == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["marketplace:home", "account_login", "account_signup"])
+def test_public_pages_answer_anonymous_visitors(client, name):
+    path = dict((n, p) for n, p in all_url_patterns())[name]
+    assert client.get(path).status_code == 200
+
+
+def test_health_check_is_public(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+STAFF_PAGES = ["/en/program/users/", "/en/program/users/1/"]
+SUPPLIER_PAGES = ["/en/profile/"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_program_admin_pages_refuse_suppliers_and_other_staff(client, supplier, buyer, path):
+    for user in (supplier, buyer):
+        client.force_login(user)
+        assert client.get(path).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", SUPPLIER_PAGES)
+def test_supplier_pages_refuse_staff(client, path):
+    for role in (Role.BUYER, Role.EVALUATOR, Role.CARD_HOLDER, Role.PROGRAM_ADMIN):
+        client.force_login(StaffFactory(roles=[role]))
+        assert client.get(path).status_code == 403
+
+
+@pytest.mark.django_db
+def test_role_actions_refuse_non_admins(client, supplier, buyer):
+    client.force_login(buyer)
+    assert client.post(f"/en/program/users/{supplier.pk}/grant/", {"role": "buyer"}).status_code == 403
+    assert client.post(f"/en/program/users/{buyer.pk}/revoke/buyer/").status_code == 403
+    assert Role.BUYER in type(buyer).objects.get(pk=buyer.pk).roles
