@@ -39,8 +39,8 @@ COPY --from=assets /build/node_modules /app/node_modules
 # .dockerignore keeps local state (.venv, node_modules, db.sqlite3, .env …) out.
 COPY . .
 
-# French catalogue: only the .po file is in the repository, so compile the .mo here with the
-# project's own script (polib, pinned by the lock file; removed again afterwards).
+# French catalogue: compile locale/*/django.po into .mo here with the project's own script, so the
+# image never ships a missing or stale .mo (polib is pinned by the lock file; removed afterwards).
 RUN pip install -c requirements.lock polib \
     && python scripts/compile_messages.py \
     && pip uninstall -y polib

@@ -13,7 +13,5 @@ urlpatterns = [
     path("program/users/", views.RoleUserListView.as_view(), name="role_user_list"),
     path("program/users/<int:pk>/", views.RoleUserDetailView.as_view(), name="role_user_detail"),
     path("program/users/<int:pk>/grant/", views.role_grant_view, name="role_grant"),
-    path(
-        "program/users/<int:pk>/revoke/<slug:role>/", views.role_revoke_view, name="role_revoke"
-    ),
+    path("program/users/<int:pk>/revoke/<slug:role>/", views.role_revoke_view, name="role_revoke"),
 ]

@@ -48,15 +48,21 @@ class SupplierProfileForm(forms.ModelForm):
             ),
             Fieldset(
                 _("How to reach you"),
-                Div(Div("email", css_class="col-md-6"), Div("phone", css_class="col-md-6"),
-                    css_class="row"),
+                Div(
+                    Div("email", css_class="col-md-6"),
+                    Div("phone", css_class="col-md-6"),
+                    css_class="row",
+                ),
                 "website",
                 "github_handle",
             ),
             Fieldset(
                 _("Where you are"),
-                Div(Div("province", css_class="col-md-6"),
-                    Div("postal_code", css_class="col-md-6"), css_class="row"),
+                Div(
+                    Div("province", css_class="col-md-6"),
+                    Div("postal_code", css_class="col-md-6"),
+                    css_class="row",
+                ),
                 "gst_hst_number",
             ),
             HTML(

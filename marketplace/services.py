@@ -110,9 +110,7 @@ def role_revoke(*, actor: User | None, user: User, role: str) -> None:
     if role == Role.PROGRAM_ADMIN:
         admins = RoleGrant.objects.select_for_update().filter(role=Role.PROGRAM_ADMIN)
         if admins.count() <= 1:
-            raise ValidationError(
-                {"role": _("The last program administrator cannot be removed.")}
-            )
+            raise ValidationError({"role": _("The last program administrator cannot be removed.")})
     grant.delete()
     audit_event_record(actor=actor, verb="role.revoked", target=user, data={"role": role})
 

@@ -126,9 +126,7 @@ def role_grant_view(request, pk: int):
     if not permissions.can_manage_roles(request.user):
         raise PermissionDenied
     managed = get_object_or_404(User, pk=pk)
-    form = RoleGrantForm(
-        request.POST, action=reverse("marketplace:role_grant", args=[managed.pk])
-    )
+    form = RoleGrantForm(request.POST, action=reverse("marketplace:role_grant", args=[managed.pk]))
     if form.is_valid():
         try:
             services.role_grant(actor=request.user, user=managed, role=form.cleaned_data["role"])

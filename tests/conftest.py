@@ -28,3 +28,13 @@ def _eager_tasks_unless_worker(request, settings):
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """A request to a /fr/ page leaves French active in the thread; start each test in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()

@@ -33,7 +33,9 @@ def test_staff_email_domains_come_from_settings(settings):
     assert not is_staff_email("ana@gc.ca")
 
 
-def test_program_admin_grants_staff_role_to_verified_gc_email(program_admin, django_capture_on_commit_callbacks):
+def test_program_admin_grants_staff_role_to_verified_gc_email(
+    program_admin, django_capture_on_commit_callbacks
+):
     staff = StaffFactory(preferred_language="fr")
     with django_capture_on_commit_callbacks(execute=True):
         services.role_grant(actor=program_admin, user=staff, role=Role.EVALUATOR)
@@ -41,7 +43,11 @@ def test_program_admin_grants_staff_role_to_verified_gc_email(program_admin, dja
     assert grant.granted_by == program_admin
     assert grant.notified_at is not None
     event = AuditEvent.objects.get(verb="role.granted")
-    assert (event.actor, event.target_id, event.data) == (program_admin, str(staff.pk), {"role": "evaluator"})
+    assert (event.actor, event.target_id, event.data) == (
+        program_admin,
+        str(staff.pk),
+        {"role": "evaluator"},
+    )
     [message] = mail.outbox
     assert message.to == [staff.email]
     assert "Évaluateur" in message.subject  # in the recipient's language
@@ -132,7 +138,9 @@ def test_role_page_on_unknown_user_is_404(client, program_admin):
     assert client.post("/en/program/users/999999/grant/", {"role": "buyer"}).status_code == 404
 
 
-def test_role_user_list_searches_and_paginates(client, program_admin, django_assert_max_num_queries):
+def test_role_user_list_searches_and_paginates(
+    client, program_admin, django_assert_max_num_queries
+):
     for n in range(30):
         StaffFactory(email=f"staff-{n:02d}@esdc-edsc.gc.ca", roles=[Role.EVALUATOR])
     client.force_login(program_admin)

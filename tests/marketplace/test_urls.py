@@ -118,6 +118,8 @@ def test_supplier_pages_refuse_staff(client, path):
 @pytest.mark.django_db
 def test_role_actions_refuse_non_admins(client, supplier, buyer):
     client.force_login(buyer)
-    assert client.post(f"/en/program/users/{supplier.pk}/grant/", {"role": "buyer"}).status_code == 403
+    assert (
+        client.post(f"/en/program/users/{supplier.pk}/grant/", {"role": "buyer"}).status_code == 403
+    )
     assert client.post(f"/en/program/users/{buyer.pk}/revoke/buyer/").status_code == 403
     assert Role.BUYER in type(buyer).objects.get(pk=buyer.pk).roles

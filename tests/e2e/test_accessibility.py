@@ -1,0 +1,49 @@
+"""axe-core finds no WCAG 2.1 AA violation on the foundation's pages, in English and French."""
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.factories import PASSWORD, SupplierFactory, SupplierProfileFactory
+
+PUBLIC_PAGES = ["/{lang}/", "/{lang}/accounts/login/", "/{lang}/accounts/signup/"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_public_pages_have_no_accessibility_violations(
+    live_server, page: Page, axe_violations, lang
+):
+    for template in PUBLIC_PAGES:
+        path = template.format(lang=lang)
+        page.goto(live_server.url + path)
+        assert page.locator("html").get_attribute("lang") == lang
+        assert page.locator("h1").count() == 1, path
+        assert axe_violations(page) == [], path
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_signed_in_pages_have_no_accessibility_violations(
+    live_server, page: Page, axe_violations, lang
+):
+    supplier = SupplierFactory()
+    SupplierProfileFactory(user=supplier)
+    page.goto(f"{live_server.url}/{lang}/accounts/login/")
+    page.locator("#id_login").fill(supplier.email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.allauth-form button[type=submit]").click()
+    page.wait_for_url(f"**/{lang}/dashboard/")
+    for path in (f"/{lang}/dashboard/", f"/{lang}/profile/"):
+        page.goto(live_server.url + path)
+        assert page.locator("h1").count() == 1, path
+        assert axe_violations(page) == [], path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_skip_link_moves_focus_to_main_content(live_server, page: Page):
+    page.goto(f"{live_server.url}/en/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main-content"
