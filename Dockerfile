@@ -21,9 +21,7 @@ WORKDIR /app
 
 # Dependencies first, pinned by the lock file. The project is installable (pyproject.toml,
 # setuptools), so pip needs the metadata files and the packages it lists.
-# `README.m[d]` is a wildcard so the build does not fail while README.md is absent from the
-# repository (pyproject.toml names it as the readme; setuptools only warns when it is missing).
-COPY pyproject.toml requirements.lock README.m[d] ./
+COPY pyproject.toml requirements.lock README.md ./
 COPY marketplace ./marketplace
 COPY opportunities ./opportunities
 COPY bids ./bids
@@ -38,12 +36,6 @@ COPY --from=assets /build/node_modules /app/node_modules
 # The rest of the application (templates, static, locale, manage.py, scripts …);
 # .dockerignore keeps local state (.venv, node_modules, db.sqlite3, .env …) out.
 COPY . .
-
-# French catalogue: compile locale/*/django.po into .mo here with the project's own script, so the
-# image never ships a missing or stale .mo (polib is pinned by the lock file; removed afterwards).
-RUN pip install -c requirements.lock polib \
-    && python scripts/compile_messages.py \
-    && pip uninstall -y polib
 
 # Static files are collected at build time into /app/staticfiles (hashed + compressed by
 # WhiteNoise's manifest storage, which settings only select when DEBUG is off). Settings refuse to

@@ -9,6 +9,7 @@ app_name = "marketplace"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("preferences/language/", views.preferred_language_view, name="preferred_language"),
     path("profile/", views.SupplierProfileView.as_view(), name="supplier_profile"),
     path("program/users/", views.RoleUserListView.as_view(), name="role_user_list"),
     path("program/users/<int:pk>/", views.RoleUserDetailView.as_view(), name="role_user_detail"),

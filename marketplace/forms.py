@@ -3,7 +3,9 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
+from django.conf import settings
 from django.db import models
+from django.urls import reverse_lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -90,3 +92,13 @@ class RoleGrantForm(forms.Form):
 
 class UserSearchForm(forms.Form):
     q = forms.CharField(label=_("Search by email or name"), required=False, max_length=200)
+
+
+class PreferredLanguageForm(forms.Form):
+    preferred_language = forms.ChoiceField(label=_("Send my emails in"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_action = reverse_lazy("marketplace:preferred_language")
+        self.helper.layout = Layout("preferred_language", Submit("save", _("Save")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -56,6 +57,18 @@ def user_create(
     user.save()
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     audit_event_record(actor=None, verb="user.created", target=user)
+    return user
+
+
+@transaction.atomic
+def user_set_preferred_language(*, user: User, language: str) -> User:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"preferred_language": _("Choose English or French.")})
+    User.objects.filter(pk=user.pk).update(preferred_language=language)
+    user.preferred_language = language
+    audit_event_record(
+        actor=user, verb="user.language_changed", target=user, data={"language": language}
+    )
     return user
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from . import permissions, selectors, services
-from .forms import RoleGrantForm, SupplierProfileForm, UserSearchForm
+from .forms import PreferredLanguageForm, RoleGrantForm, SupplierProfileForm, UserSearchForm
 from .mixins import PredicateRequiredMixin
 from .models import AuditEvent, Role, SupplierProfile, User
 
@@ -45,8 +45,24 @@ class DashboardView(TemplateView):
             Role=Role,
             supplier_profile=profile,
             has_any_role=bool(user.roles),
+            language_form=PreferredLanguageForm(
+                initial={"preferred_language": user.preferred_language}
+            ),
         )
         return context
+
+
+@require_POST
+def preferred_language_view(request):
+    form = PreferredLanguageForm(request.POST)
+    if form.is_valid():
+        services.user_set_preferred_language(
+            user=request.user, language=form.cleaned_data["preferred_language"]
+        )
+        messages.success(request, _("Your email language was saved."))
+    else:
+        messages.error(request, _("Choose English or French."))
+    return redirect("marketplace:dashboard")
 
 
 class SupplierProfileView(PredicateRequiredMixin, FormView):

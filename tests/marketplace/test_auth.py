@@ -159,3 +159,16 @@ def test_mfa_requirement_defaults_to_on_outside_debug(env, expected):
         check=True,
     )
     assert result.stdout.strip() == expected
+
+
+def test_user_chooses_the_language_of_their_emails(client, supplier):
+    client.force_login(supplier)
+    response = client.post("/en/preferences/language/", {"preferred_language": "fr"})
+    assert response.status_code == 302
+    supplier.refresh_from_db()
+    assert supplier.preferred_language == "fr"
+    assert AuditEvent.objects.filter(verb="user.language_changed").exists()
+    client.post("/en/preferences/language/", {"preferred_language": "de"})
+    supplier.refresh_from_db()
+    assert supplier.preferred_language == "fr"
+    assert "Choose English or French." in client.get("/en/dashboard/").content.decode()

@@ -90,7 +90,9 @@ def test_env_example_documents_every_variable_settings_read():
 
     settings_src = (ROOT / "marketplace" / "settings.py").read_text()
     read = set(
-        re.findall(r"""(?:environ\.get|env_bool|env_list)\(\s*["']([A-Z_]+)["']""", settings_src)
+        re.findall(
+            r"""(?:environ\.get|env_bool|env_list|env_str)\(\s*["']([A-Z_]+)["']""", settings_src
+        )
     )
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "the pattern should find the variables settings.py reads"
