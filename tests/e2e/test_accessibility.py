@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import Page
 
+from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, SupplierFactory, SupplierProfileFactory
 
 PUBLIC_PAGES = ["/{lang}/", "/{lang}/accounts/login/", "/{lang}/accounts/signup/"]
@@ -28,11 +29,7 @@ def test_signed_in_pages_have_no_accessibility_violations(
 ):
     supplier = SupplierFactory()
     SupplierProfileFactory(user=supplier)
-    page.goto(f"{live_server.url}/{lang}/accounts/login/")
-    page.locator("#id_login").fill(supplier.email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.allauth-form button[type=submit]").click()
-    page.wait_for_url(f"**/{lang}/dashboard/")
+    sign_in(page, live_server.url, supplier.email, PASSWORD, language=lang)
     for path in (f"/{lang}/dashboard/", f"/{lang}/profile/"):
         page.goto(live_server.url + path)
         assert page.locator("h1").count() == 1, path

@@ -7,6 +7,9 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from marketplace.models import SupplierProfile, User
+from tests.e2e.conftest import fill_supplier_profile, sign_in
+from tests.factories import PASSWORD as FACTORY_PASSWORD
+from tests.factories import SupplierFactory
 
 PASSWORD = "a-long-and-unusual-passphrase"
 
@@ -34,13 +37,15 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
 
     page.get_by_role("link", name="Complete your profile").click()
     page.get_by_label("Individual").check()
-    page.get_by_label("Legal name").fill("Priya Raman")
-    page.get_by_label("Contact person").fill("Priya Raman")
-    page.get_by_label("Phone").fill("604-555-0199")
     page.get_by_label("GitHub handle").fill("praman-codes")
-    page.get_by_label("Province or territory").select_option("BC")
-    page.get_by_label("Postal code").fill("v6b1a1")
-    page.get_by_role("button", name="Save profile").click()
+    fill_supplier_profile(
+        page,
+        legal_name="Priya Raman",
+        contact_person="Priya Raman",
+        phone="604-555-0199",
+        province_or_territory="BC",
+        postal_code="v6b1a1",
+    )
     expect(page.get_by_text("Your supplier profile was saved.")).to_be_visible()
     assert axe_violations(page) == []
 
@@ -63,21 +68,17 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bad_profile_input_is_explained_in_the_browser(live_server, page: Page, django_user_model):
-    from tests.factories import PASSWORD as FACTORY_PASSWORD
-    from tests.factories import SupplierFactory
-
+def test_bad_profile_input_is_explained_in_the_browser(live_server, page: Page):
     supplier = SupplierFactory()
-    page.goto(f"{live_server.url}/en/accounts/login/")
-    page.locator("#id_login").fill(supplier.email)
-    page.locator("#id_password").fill(FACTORY_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, live_server.url, supplier.email, FACTORY_PASSWORD)
     page.goto(f"{live_server.url}/en/profile/")
-    page.get_by_label("Legal name").fill("Acme")
-    page.get_by_label("Contact person").fill("Sam")
-    page.get_by_label("Phone").fill("613-555-0100")
-    page.get_by_label("Province or territory").select_option("ON")
-    page.get_by_label("Postal code").fill("99999")
-    page.get_by_role("button", name="Save profile").click()
+    fill_supplier_profile(
+        page,
+        legal_name="Acme",
+        contact_person="Sam",
+        phone="613-555-0100",
+        province_or_territory="ON",
+        postal_code="99999",
+    )
     expect(page.get_by_text("Enter a Canadian postal code, for example K1A 0B1.")).to_be_visible()
     expect(page.get_by_label("Legal name")).to_have_value("Acme")
