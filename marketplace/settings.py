@@ -265,6 +265,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    # Each publication also schedules its own close at the deadline; this sweeper catches any
+    # that a lost message or a restarted broker would otherwise leave open.
+    "close-due-opportunities": {
+        "task": "opportunities.tasks.opportunities_close_due",
+        "schedule": 30,
+    },
     "clear-expired-sessions": {
         "task": "marketplace.tasks.sessions_clear_expired",
         "schedule": 60 * 60 * 6,

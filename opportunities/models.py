@@ -1,0 +1,329 @@
+"""Opportunities: fixed-price, bilingual postings and their publication lifecycle."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class OpportunityType(models.TextChoices):
+    BUG_FIX = "bug_fix", _("Bug fix")
+    ACCESSIBILITY = "accessibility", _("Accessibility")
+    FEATURE = "feature", _("Feature")
+    PROTOTYPE = "prototype", _("Prototype")
+    ANALYSIS = "analysis", _("Analysis")
+    OTHER = "other", _("Other")
+
+
+class Licence(models.TextChoices):
+    MIT = "MIT", "MIT"
+    APACHE_2 = "Apache-2.0", "Apache 2.0"
+    BSD_3 = "BSD-3-Clause", "BSD 3-Clause"
+    MPL_2 = "MPL-2.0", "Mozilla Public License 2.0"
+    GPL_3 = "GPL-3.0-or-later", "GNU GPL 3.0 or later"
+    LGPL_3 = "LGPL-3.0-or-later", "GNU LGPL 3.0 or later"
+    CC_BY_4 = "CC-BY-4.0", "Creative Commons Attribution 4.0"
+    OGL_CANADA = "OGL-Canada-2.0", _("Open Government Licence - Canada 2.0")
+
+
+class SelectionMethod(models.TextChoices):
+    HIGHEST_SCORE = "highest_score", _("Highest weighted score")
+    DRAW_AMONG_PASSING = "draw_passing", _("Draw among all bids that pass the mandatory criteria")
+    DRAW_WITHIN_MARGIN = "draw_margin", _("Draw among bids within N points of the top score")
+
+
+class Skill(models.Model):
+    slug = models.SlugField(unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    name_fr = models.CharField(_("name (French)"), max_length=80)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_fr if (get_language() or "en").startswith("fr") else self.name_en
+
+
+class Guardrails(models.Model):
+    """Program-wide limits set by program admins. A single row (pk=1)."""
+
+    value_cap_cents = models.PositiveIntegerField(
+        _("value cap (cents, tax included)"), default=1_000_000
+    )
+    min_open_business_days = models.PositiveSmallIntegerField(
+        _("minimum open period (business days)"), default=5
+    )
+    allowed_types = models.JSONField(
+        _("allowed opportunity types"),
+        default=list,
+        blank=True,
+        help_text=_("Empty means every type is allowed."),
+    )
+    split_window_days = models.PositiveSmallIntegerField(
+        _("split detection window (days)"), default=60
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("guardrails")
+        verbose_name_plural = _("guardrails")
+
+    def __str__(self) -> str:
+        return str(_("Program guardrails"))
+
+    @classmethod
+    def current(cls) -> Guardrails:
+        guardrails, _created = cls.objects.get_or_create(pk=1)
+        return guardrails
+
+    def type_allowed(self, opportunity_type: str) -> bool:
+        return not self.allowed_types or opportunity_type in self.allowed_types
+
+
+class OpportunityQuerySet(models.QuerySet):
+    def public(self) -> OpportunityQuerySet:
+        """What anyone may see: never drafts or postings under review."""
+        return self.exclude(status__in=[Opportunity.Status.DRAFT, Opportunity.Status.IN_REVIEW])
+
+    def open(self) -> OpportunityQuerySet:
+        return self.filter(status=Opportunity.Status.PUBLISHED, closes_at__gt=timezone.now())
+
+    def visible_to(self, user) -> OpportunityQuerySet:
+        from marketplace import permissions
+        from marketplace.models import Role
+
+        if permissions.has_role(user, Role.PROGRAM_ADMIN):
+            return self.all()
+        if permissions.has_role(user, Role.BUYER):
+            return self.filter(
+                models.Q(buyer=user)
+                | ~models.Q(status__in=[Opportunity.Status.DRAFT, Opportunity.Status.IN_REVIEW])
+            )
+        return self.public()
+
+
+class Opportunity(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        PUBLISHED = "published", _("Open")
+        CLOSED = "closed", _("Closed")
+        EVALUATING = "evaluating", _("Evaluating")
+        AWARDED = "awarded", _("Awarded")
+        IN_DELIVERY = "in_delivery", _("In delivery")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        UNSUCCESSFUL = "unsuccessful", _("Unsuccessful")
+
+    # The allowed transitions (DESIGN.md §3); each is one service in opportunities/services.py.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DRAFT: frozenset({Status.IN_REVIEW}),
+        Status.IN_REVIEW: frozenset({Status.DRAFT, Status.PUBLISHED}),
+        Status.PUBLISHED: frozenset({Status.CLOSED, Status.CANCELLED, Status.UNSUCCESSFUL}),
+        Status.CLOSED: frozenset({Status.EVALUATING, Status.CANCELLED, Status.UNSUCCESSFUL}),
+        Status.EVALUATING: frozenset({Status.AWARDED, Status.CANCELLED, Status.UNSUCCESSFUL}),
+        Status.AWARDED: frozenset({Status.IN_DELIVERY}),
+        Status.IN_DELIVERY: frozenset({Status.COMPLETED}),
+        Status.COMPLETED: frozenset(),
+        Status.CANCELLED: frozenset(),
+        Status.UNSUCCESSFUL: frozenset(),
+    }
+
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_fr = models.CharField(_("title (French)"), max_length=200, blank=True)
+    summary_en = models.CharField(_("summary (English)"), max_length=500, blank=True)
+    summary_fr = models.CharField(_("summary (French)"), max_length=500, blank=True)
+    description_en = models.TextField(
+        _("description (English)"), blank=True, help_text=_("Markdown is supported.")
+    )
+    description_fr = models.TextField(
+        _("description (French)"), blank=True, help_text=_("Markdown is supported.")
+    )
+    deliverables_en = models.TextField(_("deliverables (English)"), blank=True)
+    deliverables_fr = models.TextField(_("deliverables (French)"), blank=True)
+    acceptance_criteria_en = models.TextField(_("acceptance criteria (English)"), blank=True)
+    acceptance_criteria_fr = models.TextField(_("acceptance criteria (French)"), blank=True)
+
+    type = models.CharField(
+        _("type of work"),
+        max_length=16,
+        choices=OpportunityType.choices,
+        default=OpportunityType.BUG_FIX,
+    )
+    skills = models.ManyToManyField(Skill, blank=True, related_name="opportunities")
+    value_cents = models.PositiveIntegerField(
+        _("fixed value (cents, tax included)"), validators=[MinValueValidator(100)]
+    )
+    currency = models.CharField(max_length=3, default="CAD", editable=False)
+    licence = models.CharField(
+        _("open-source licence of the deliverable"),
+        max_length=24,
+        choices=Licence.choices,
+        default=Licence.MIT,
+    )
+    repository_url = models.URLField(_("repository or issue URL"), blank=True)
+    question_deadline = models.DateTimeField(_("questions accepted until"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("closing date and time"), null=True, blank=True)
+    expected_delivery_date = models.DateField(_("expected delivery date"), null=True, blank=True)
+    remote_unclassified_only = models.BooleanField(
+        _("remote and unclassified work only"), default=True
+    )
+
+    selection_method = models.CharField(
+        _("selection method"),
+        max_length=16,
+        choices=SelectionMethod.choices,
+        default=SelectionMethod.HIGHEST_SCORE,
+    )
+    draw_margin_points = models.PositiveSmallIntegerField(
+        _("draw margin (points)"),
+        null=True,
+        blank=True,
+        help_text=_("For a draw among bids within N points of the top score."),
+    )
+    evaluator_count = models.PositiveSmallIntegerField(
+        _("number of evaluators"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+
+    attest_standalone = models.BooleanField(_("This is a standalone piece of work."), default=False)
+    attest_no_internal_capacity = models.BooleanField(
+        _("We do not have the internal capacity to do this work."), default=False
+    )
+    attest_not_split = models.BooleanField(
+        _("This is not split from a larger requirement."), default=False
+    )
+
+    review_note = models.TextField(_("changes requested"), blank=True)
+    split_warning_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancel_reason = models.TextField(_("reason for cancellation"), blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [models.Index(fields=["status", "closes_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def _localized(self, field: str) -> str:
+        english = getattr(self, f"{field}_en")
+        if (get_language() or "en").startswith("fr"):
+            return getattr(self, f"{field}_fr") or english
+        return english
+
+    @property
+    def title(self) -> str:
+        return self._localized("title")
+
+    @property
+    def summary(self) -> str:
+        return self._localized("summary")
+
+    @property
+    def description(self) -> str:
+        return self._localized("description")
+
+    @property
+    def deliverables(self) -> str:
+        return self._localized("deliverables")
+
+    @property
+    def acceptance_criteria(self) -> str:
+        return self._localized("acceptance_criteria")
+
+    @property
+    def value_dollars(self) -> str:
+        return f"{self.value_cents / 100:,.2f}"
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    def accepts_bids_at(self, moment) -> bool:
+        """Server time is the authority: open means published and strictly before the close."""
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.closes_at is not None
+            and moment < self.closes_at
+        )
+
+
+class Criterion(models.Model):
+    class Kind(models.TextChoices):
+        MANDATORY = "mandatory", _("Mandatory (pass/fail)")
+        RATED = "rated", _("Rated")
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="criteria")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    text_en = models.TextField(_("criterion (English)"))
+    text_fr = models.TextField(_("criterion (French)"), blank=True)
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    max_score = models.PositiveSmallIntegerField(
+        _("maximum score"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    word_limit = models.PositiveSmallIntegerField(
+        _("word limit for the answer"),
+        default=300,
+        validators=[MinValueValidator(20), MaxValueValidator(2000)],
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["opportunity_id", "position", "id"]
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        if (get_language() or "en").startswith("fr"):
+            return self.text_fr or self.text_en
+        return self.text_en

@@ -1,0 +1,31 @@
+"""Who may do what with opportunities: pure predicates."""
+
+from __future__ import annotations
+
+from marketplace.models import Role, User
+from marketplace.permissions import has_role
+
+from .models import Opportunity
+
+
+def can_create_opportunity(user: User) -> bool:
+    return has_role(user, Role.BUYER)
+
+
+def can_edit_draft(user: User, opportunity: Opportunity) -> bool:
+    return (
+        has_role(user, Role.BUYER)
+        and opportunity.buyer_id == user.pk
+        and opportunity.status == Opportunity.Status.DRAFT
+    )
+
+
+def can_review(user: User) -> bool:
+    return has_role(user, Role.PROGRAM_ADMIN)
+
+
+def can_cancel(user: User, opportunity: Opportunity) -> bool:
+    owner = has_role(user, Role.BUYER) and opportunity.buyer_id == user.pk
+    return (owner or has_role(user, Role.PROGRAM_ADMIN)) and opportunity.can_transition_to(
+        Opportunity.Status.CANCELLED
+    )

@@ -1,0 +1,335 @@
+"""Every write of opportunities: drafting, review, publication, closing, cancellation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketplace.models import User
+from marketplace.services import audit_event_record
+
+from . import permissions
+from .models import Criterion, Guardrails, Opportunity
+
+Status = Opportunity.Status
+
+EDITABLE_FIELDS = (
+    "title_en",
+    "title_fr",
+    "summary_en",
+    "summary_fr",
+    "description_en",
+    "description_fr",
+    "deliverables_en",
+    "deliverables_fr",
+    "acceptance_criteria_en",
+    "acceptance_criteria_fr",
+    "type",
+    "value_cents",
+    "licence",
+    "repository_url",
+    "question_deadline",
+    "closes_at",
+    "expected_delivery_date",
+    "remote_unclassified_only",
+    "selection_method",
+    "draw_margin_points",
+    "evaluator_count",
+    "attest_standalone",
+    "attest_no_internal_capacity",
+    "attest_not_split",
+)
+
+BILINGUAL_REQUIRED = ("title", "summary", "description", "deliverables", "acceptance_criteria")
+
+
+def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
+    """`start` moved forward by `days` weekdays (Saturday and Sunday do not count)."""
+    moment = start
+    remaining = days
+    while remaining > 0:
+        moment += dt.timedelta(days=1)
+        if moment.weekday() < 5:
+            remaining -= 1
+    return moment
+
+
+def _transition(
+    *, opportunity: Opportunity, to: str, actor: User | None, verb: str, data: dict | None = None
+) -> Opportunity:
+    """Lock the row, check the graph, move it. Callers run inside their own transaction."""
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if not locked.can_transition_to(to):
+        raise ValidationError(
+            _("An opportunity that is “%(current)s” cannot become “%(target)s”.")
+            % {
+                "current": Status(locked.status).label,
+                "target": Status(to).label,
+            }
+        )
+    previous = locked.status
+    locked.status = to
+    audit_event_record(
+        actor=actor,
+        verb=verb,
+        target=locked,
+        data={"from": previous, "to": to, **(data or {})},
+    )
+    return locked
+
+
+def publication_problems(opportunity: Opportunity, *, now: dt.datetime | None = None) -> list[str]:
+    """Why this opportunity cannot be published yet; empty when it can."""
+    now = now or timezone.now()
+    guardrails = Guardrails.current()
+    problems: list[str] = []
+    for field in BILINGUAL_REQUIRED:
+        label = Opportunity._meta.get_field(f"{field}_en").verbose_name
+        for language, name in (("en", _("English")), ("fr", _("French"))):
+            if not getattr(opportunity, f"{field}_{language}").strip():
+                problems.append(
+                    _("The %(field)s is missing in %(language)s.")
+                    % {"field": str(label).split(" (")[0], "language": name}
+                )
+    if not (
+        opportunity.attest_standalone
+        and opportunity.attest_no_internal_capacity
+        and opportunity.attest_not_split
+    ):
+        problems.append(_("Every buyer attestation must be confirmed."))
+    if opportunity.value_cents > guardrails.value_cap_cents:
+        problems.append(
+            _("The value exceeds the cap of $%(cap)s including tax.")
+            % {"cap": f"{guardrails.value_cap_cents / 100:,.2f}"}
+        )
+    if not guardrails.type_allowed(opportunity.type):
+        problems.append(_("This type of work is not allowed in the program at the moment."))
+    if opportunity.closes_at is None:
+        problems.append(_("A closing date and time is required."))
+    else:
+        earliest = add_business_days(now, guardrails.min_open_business_days)
+        if opportunity.closes_at < earliest:
+            problems.append(
+                _("The closing date must be at least %(days)s business days from now.")
+                % {"days": guardrails.min_open_business_days}
+            )
+        if opportunity.question_deadline is None:
+            problems.append(_("A deadline for questions is required."))
+        elif opportunity.question_deadline >= opportunity.closes_at:
+            problems.append(_("The question deadline must come before the closing date."))
+    criteria = list(opportunity.criteria.all())
+    if not any(c.kind == Criterion.Kind.MANDATORY for c in criteria):
+        problems.append(_("Add at least one mandatory criterion."))
+    if any(not c.text_fr.strip() for c in criteria):
+        problems.append(_("Every criterion needs a French version."))
+    rated = [c for c in criteria if c.kind == Criterion.Kind.RATED]
+    if any(c.weight is None or c.max_score is None for c in rated):
+        problems.append(_("Every rated criterion needs a weight and a maximum score."))
+    if opportunity.selection_method != "draw_passing" and not rated:
+        problems.append(_("Selection by score needs at least one rated criterion."))
+    if opportunity.selection_method == "draw_margin" and not opportunity.draw_margin_points:
+        problems.append(_("Give the margin, in points, for the draw among the top bids."))
+    return problems
+
+
+def possible_splits(opportunity: Opportunity) -> list[Opportunity]:
+    """Other recent postings of the same buyer that, together with this one, pass the cap.
+
+    A split is suspected when the buyer posted similar work (a shared skill or a shared title
+    word of 5+ letters) within the window and the combined value exceeds the cap.
+    """
+    guardrails = Guardrails.current()
+    since = timezone.now() - dt.timedelta(days=guardrails.split_window_days)
+    others = (
+        Opportunity.objects.filter(buyer_id=opportunity.buyer_id, created_at__gte=since)
+        .exclude(pk=opportunity.pk)
+        .exclude(status__in=[Status.CANCELLED, Status.DRAFT])
+        .prefetch_related("skills")
+    )
+    skills = set(opportunity.skills.values_list("pk", flat=True))
+    words = {w for w in opportunity.title_en.lower().split() if len(w) >= 5}
+    similar = [
+        other
+        for other in others
+        if skills & {s.pk for s in other.skills.all()}
+        or words & {w for w in other.title_en.lower().split() if len(w) >= 5}
+    ]
+    total = opportunity.value_cents + sum(o.value_cents for o in similar)
+    return similar if similar and total > guardrails.value_cap_cents else []
+
+
+def _apply_fields(opportunity: Opportunity, fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(EDITABLE_FIELDS) - {"skills"}
+    if unknown:
+        raise TypeError(f"Unknown opportunity fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        if name != "skills":
+            setattr(opportunity, name, value)
+
+
+@transaction.atomic
+def opportunity_create(*, buyer: User, **fields: Any) -> Opportunity:
+    if not permissions.can_create_opportunity(buyer):
+        raise PermissionDenied
+    opportunity = Opportunity(buyer=buyer)
+    _apply_fields(opportunity, fields)
+    opportunity.full_clean()
+    opportunity.save()
+    if "skills" in fields:
+        opportunity.skills.set(fields["skills"])
+    audit_event_record(actor=buyer, verb="opportunity.created", target=opportunity)
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_update_draft(
+    *, actor: User, opportunity: Opportunity, **fields: Any
+) -> Opportunity:
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if not permissions.can_edit_draft(actor, opportunity):
+        raise PermissionDenied
+    _apply_fields(opportunity, fields)
+    opportunity.full_clean()
+    opportunity.save()
+    if "skills" in fields:
+        opportunity.skills.set(fields["skills"])
+    audit_event_record(
+        actor=actor, verb="opportunity.edited", target=opportunity, data={"fields": sorted(fields)}
+    )
+    return opportunity
+
+
+@transaction.atomic
+def criterion_save(
+    *, actor: User, opportunity: Opportunity, criterion: Criterion | None = None, **fields: Any
+) -> Criterion:
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if not permissions.can_edit_draft(actor, opportunity):
+        raise PermissionDenied
+    if criterion is None:
+        criterion = Criterion(opportunity=opportunity, position=opportunity.criteria.count())
+    elif criterion.opportunity_id != opportunity.pk:
+        raise PermissionDenied
+    for name, value in fields.items():
+        setattr(criterion, name, value)
+    if criterion.kind == Criterion.Kind.MANDATORY:
+        criterion.weight = criterion.max_score = None
+    criterion.full_clean()
+    criterion.save()
+    return criterion
+
+
+@transaction.atomic
+def criterion_delete(*, actor: User, criterion: Criterion) -> None:
+    opportunity = Opportunity.objects.select_for_update().get(pk=criterion.opportunity_id)
+    if not permissions.can_edit_draft(actor, opportunity):
+        raise PermissionDenied
+    criterion.delete()
+
+
+@transaction.atomic
+def opportunity_submit_for_review(*, actor: User, opportunity: Opportunity) -> Opportunity:
+    if not permissions.can_edit_draft(actor, opportunity):
+        raise PermissionDenied
+    problems = publication_problems(opportunity)
+    if problems:
+        raise ValidationError(problems)
+    opportunity = _transition(
+        opportunity=opportunity, to=Status.IN_REVIEW, actor=actor, verb="opportunity.submitted"
+    )
+    opportunity.submitted_at = timezone.now()
+    opportunity.review_note = ""
+    opportunity.split_warning_acknowledged_by = None
+    opportunity.save()
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_request_changes(*, actor: User, opportunity: Opportunity, note: str) -> Opportunity:
+    if not permissions.can_review(actor):
+        raise PermissionDenied
+    if not note.strip():
+        raise ValidationError({"note": _("Say what needs to change.")})
+    opportunity = _transition(
+        opportunity=opportunity, to=Status.DRAFT, actor=actor, verb="opportunity.changes_requested"
+    )
+    opportunity.review_note = note.strip()
+    opportunity.save()
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_publish(
+    *, actor: User, opportunity: Opportunity, acknowledge_split: bool = False
+) -> Opportunity:
+    if not permissions.can_review(actor):
+        raise PermissionDenied
+    problems = publication_problems(opportunity)
+    if problems:
+        raise ValidationError(problems)
+    splits = possible_splits(opportunity)
+    if splits and not acknowledge_split:
+        raise ValidationError(
+            _(
+                "This posting may be split from a larger requirement: acknowledge the warning "
+                "to publish it."
+            )
+        )
+    opportunity = _transition(
+        opportunity=opportunity,
+        to=Status.PUBLISHED,
+        actor=actor,
+        verb="opportunity.published",
+        data={"split_warning": [o.pk for o in splits]} if splits else None,
+    )
+    opportunity.published_at = timezone.now()
+    if splits:
+        opportunity.split_warning_acknowledged_by = actor
+    opportunity.save()
+    from .tasks import opportunity_close_at_deadline
+
+    transaction.on_commit(
+        lambda: opportunity_close_at_deadline.apply_async(
+            args=[opportunity.pk], eta=opportunity.closes_at
+        )
+    )
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_close(*, opportunity: Opportunity, now: dt.datetime | None = None) -> Opportunity:
+    """Close at the deadline (the system acts). Refused before the deadline."""
+    now = now or timezone.now()
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if locked.closes_at is None or now < locked.closes_at:
+        raise ValidationError(_("This opportunity has not reached its closing time."))
+    opportunity = _transition(
+        opportunity=locked, to=Status.CLOSED, actor=None, verb="opportunity.closed"
+    )
+    opportunity.closed_at = now
+    opportunity.save()
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_cancel(*, actor: User, opportunity: Opportunity, reason: str) -> Opportunity:
+    if not permissions.can_cancel(actor, opportunity):
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the cancellation.")})
+    opportunity = _transition(
+        opportunity=opportunity,
+        to=Status.CANCELLED,
+        actor=actor,
+        verb="opportunity.cancelled",
+        data={"reason": reason.strip()},
+    )
+    opportunity.cancel_reason = reason.strip()
+    opportunity.cancelled_at = timezone.now()
+    opportunity.save()
+    return opportunity
