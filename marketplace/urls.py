@@ -14,6 +14,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", include("marketplace.app_urls")),
+    path("opportunities/", include("opportunities.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 )

@@ -14,6 +14,10 @@ from tests.factories import StaffFactory
 PUBLIC = {
     "healthz",
     "marketplace:home",
+    "opportunities:list",
+    "opportunities:detail",
+    "opportunities:feed",
+    "opportunities:skill_feed",
     "account_login",
     "account_signup",
     "account_confirm_email",
