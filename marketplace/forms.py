@@ -13,7 +13,7 @@ from .models import STAFF_ROLES, Role, SupplierProfile
 from .services import SUPPLIER_PROFILE_FIELDS
 
 
-def _https_url_fields(model_field, **kwargs):
+def https_url_fields(model_field, **kwargs):
     if isinstance(model_field, models.URLField):
         kwargs["assume_scheme"] = "https"
     return model_field.formfield(**kwargs)
@@ -24,7 +24,7 @@ class SupplierProfileForm(forms.ModelForm):
         model = SupplierProfile
         fields = SUPPLIER_PROFILE_FIELDS
         widgets = {"kind": forms.RadioSelect}
-        formfield_callback = _https_url_fields
+        formfield_callback = https_url_fields
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from opportunities.models import Opportunity
+
 from . import permissions, selectors, services
 from .forms import PreferredLanguageForm, RoleGrantForm, SupplierProfileForm, UserSearchForm
 from .mixins import PredicateRequiredMixin
@@ -40,6 +42,14 @@ class DashboardView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         profile = SupplierProfile.objects.filter(user=user).first()
+        if Role.BUYER in user.roles:
+            context["buyer_opportunities"] = Opportunity.objects.filter(buyer=user).order_by(
+                "-created_at"
+            )[:20]
+        if Role.PROGRAM_ADMIN in user.roles:
+            context["review_count"] = Opportunity.objects.filter(
+                status=Opportunity.Status.IN_REVIEW
+            ).count()
         context.update(
             roles=user.roles,
             Role=Role,

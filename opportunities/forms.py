@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout, Submit
+from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import OpportunityType, Skill
+from marketplace.forms import https_url_fields
+
+from .models import Criterion, Opportunity, OpportunityType, Skill
 from .selectors import SORTS, OpportunityFilters
+from .services import EDITABLE_FIELDS
 
 
 class OpportunityFilterForm(forms.Form):
@@ -87,4 +90,170 @@ class OpportunityFilterForm(forms.Form):
             status=data.get("status") or "open",
             closing_within_days=data.get("closing_within"),
             sort=sort if sort in SORTS else "closing",
+        )
+
+
+class OpportunityForm(forms.ModelForm):
+    """The buyer's draft. The value is typed in dollars and stored in cents."""
+
+    value_dollars = forms.DecimalField(
+        label=_("Fixed value in dollars, tax included"),
+        min_value=1,
+        max_digits=9,
+        decimal_places=2,
+    )
+    skills = forms.ModelMultipleChoiceField(
+        label=_("Skills"),
+        queryset=Skill.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = [f for f in EDITABLE_FIELDS if f != "value_cents"] + ["skills"]
+        widgets = {
+            "question_deadline": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "expected_delivery_date": forms.DateInput(attrs={"type": "date"}),
+            "summary_en": forms.Textarea(attrs={"rows": 2}),
+            "summary_fr": forms.Textarea(attrs={"rows": 2}),
+            "deliverables_en": forms.Textarea(attrs={"rows": 3}),
+            "deliverables_fr": forms.Textarea(attrs={"rows": 3}),
+            "acceptance_criteria_en": forms.Textarea(attrs={"rows": 3}),
+            "acceptance_criteria_fr": forms.Textarea(attrs={"rows": 3}),
+        }
+        formfield_callback = https_url_fields
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["value_dollars"].initial = self.instance.value_cents / 100
+        for name in ("question_deadline", "closes_at"):
+            self.fields[name].help_text = _("Eastern time.")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset(
+                _("The work, in English and French"),
+                Div(
+                    Div("title_en", css_class="col-md-6"),
+                    Div("title_fr", css_class="col-md-6"),
+                    css_class="row",
+                ),
+                Div(
+                    Div("summary_en", css_class="col-md-6"),
+                    Div("summary_fr", css_class="col-md-6"),
+                    css_class="row",
+                ),
+                Div(
+                    Div("description_en", css_class="col-md-6"),
+                    Div("description_fr", css_class="col-md-6"),
+                    css_class="row",
+                ),
+                Div(
+                    Div("deliverables_en", css_class="col-md-6"),
+                    Div("deliverables_fr", css_class="col-md-6"),
+                    css_class="row",
+                ),
+                Div(
+                    Div("acceptance_criteria_en", css_class="col-md-6"),
+                    Div("acceptance_criteria_fr", css_class="col-md-6"),
+                    css_class="row",
+                ),
+            ),
+            Fieldset(
+                _("Terms"),
+                Div(
+                    Div("type", css_class="col-md-6"),
+                    Div("value_dollars", css_class="col-md-6"),
+                    css_class="row",
+                ),
+                "skills",
+                Div(
+                    Div("licence", css_class="col-md-6"),
+                    Div("repository_url", css_class="col-md-6"),
+                    css_class="row",
+                ),
+                Div(
+                    Div("question_deadline", css_class="col-md-4"),
+                    Div("closes_at", css_class="col-md-4"),
+                    Div("expected_delivery_date", css_class="col-md-4"),
+                    css_class="row",
+                ),
+                "remote_unclassified_only",
+            ),
+            Fieldset(
+                _("Evaluation"),
+                Div(
+                    Div("selection_method", css_class="col-md-6"),
+                    Div("draw_margin_points", css_class="col-md-3"),
+                    Div("evaluator_count", css_class="col-md-3"),
+                    css_class="row",
+                ),
+            ),
+            Fieldset(
+                _("Attestations"),
+                "attest_standalone",
+                "attest_no_internal_capacity",
+                "attest_not_split",
+            ),
+        )
+
+    def service_fields(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["value_cents"] = int(self.cleaned_data["value_dollars"] * 100)
+        return data
+
+
+CRITERION_FIELDS = ("kind", "text_en", "text_fr", "weight", "max_score", "word_limit")
+
+
+class CriterionForm(forms.ModelForm):
+    class Meta:
+        model = Criterion
+        fields = CRITERION_FIELDS
+        widgets = {
+            "text_en": forms.Textarea(attrs={"rows": 2}),
+            "text_fr": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Criterion.Kind.RATED:
+            for name in ("weight", "max_score"):
+                if not cleaned.get(name):
+                    self.add_error(name, _("A rated criterion needs this."))
+        return cleaned
+
+
+CriterionFormSet = forms.inlineformset_factory(
+    Opportunity, Criterion, form=CriterionForm, extra=1, can_delete=True
+)
+
+
+class RequestChangesForm(forms.Form):
+    note = forms.CharField(
+        label=_("What needs to change"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class PublishForm(forms.Form):
+    acknowledge_split = forms.BooleanField(
+        label=_("I have read the split warning and the posting may go ahead."), required=False
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the cancellation (shown publicly)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "reason", Submit("cancel", _("Cancel the opportunity"), css_class="btn-danger")
         )

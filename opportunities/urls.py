@@ -6,7 +6,17 @@ app_name = "opportunities"
 
 urlpatterns = [
     path("", views.OpportunityListView.as_view(), name="list"),
+    path("new/", views.OpportunityCreateView.as_view(), name="create"),
     path("feed/", views.open_feed, name="feed"),
     path("feed/skill/<slug:slug>/", views.skill_feed, name="skill_feed"),
+    path("review/", views.ReviewQueueView.as_view(), name="review_queue"),
     path("<int:pk>/", views.OpportunityDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.OpportunityUpdateView.as_view(), name="edit"),
+    path("<int:pk>/submit/", views.opportunity_submit_view, name="submit"),
+    path("<int:pk>/cancel/", views.OpportunityCancelView.as_view(), name="cancel"),
+    path("<int:pk>/review/", views.ReviewView.as_view(), name="review"),
+    path("<int:pk>/publish/", views.opportunity_publish_view, name="publish"),
+    path(
+        "<int:pk>/request-changes/", views.opportunity_request_changes_view, name="request_changes"
+    ),
 ]

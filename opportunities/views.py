@@ -1,18 +1,33 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.translation import gettext_lazy as _
-from django.views.generic import DetailView, ListView
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from marketplace.mixins import PredicateRequiredMixin
 from marketplace.models import AuditEvent
 
-from . import selectors
-from .forms import OpportunityFilterForm
+from . import permissions, selectors, services
+from .forms import (
+    CRITERION_FIELDS,
+    CancelForm,
+    CriterionFormSet,
+    OpportunityFilterForm,
+    OpportunityForm,
+    PublishForm,
+    RequestChangesForm,
+)
 from .markdown import render_markdown
 from .models import Opportunity, Skill
 
@@ -48,6 +63,8 @@ class OpportunityDetailView(DetailView):
         opportunity = self.object
         criteria = list(opportunity.criteria.all())
         context.update(
+            can_cancel=permissions.can_cancel(self.request.user, opportunity),
+            is_owner=opportunity.buyer_id == self.request.user.pk,
             mandatory_criteria=[c for c in criteria if c.kind == "mandatory"],
             rated_criteria=[c for c in criteria if c.kind == "rated"],
             history=AuditEvent.objects.for_target(opportunity)
@@ -61,8 +78,8 @@ class OpportunityDetailView(DetailView):
 
 class OpenOpportunitiesFeed(Feed):
     feed_type = Atom1Feed
-    title = _("Open micro-acquisition opportunities")
-    subtitle = _("Small, fixed-price digital work for the Government of Canada.")
+    title = gettext_lazy("Open micro-acquisition opportunities")
+    subtitle = gettext_lazy("Small, fixed-price digital work for the Government of Canada.")
 
     def link(self):
         return reverse("opportunities:list")
@@ -102,3 +119,214 @@ class SkillOpportunitiesFeed(OpenOpportunitiesFeed):
 
 open_feed = login_not_required(OpenOpportunitiesFeed())
 skill_feed = login_not_required(SkillOpportunitiesFeed())
+
+
+# --- Buyer: drafting ---------------------------------------------------------------------------
+
+
+class BuyerRequiredMixin(PredicateRequiredMixin):
+    permission = staticmethod(permissions.can_create_opportunity)
+
+
+def _own_draft(request, pk: int) -> Opportunity:
+    """The requesting buyer's own opportunity (any status); 404 for anyone else's."""
+    return get_object_or_404(Opportunity, pk=pk, buyer=request.user)
+
+
+class OpportunityCreateView(BuyerRequiredMixin, FormView):
+    template_name = "opportunities/opportunity_form.html"
+    form_class = OpportunityForm
+
+    def form_valid(self, form):
+        try:
+            opportunity = services.opportunity_create(
+                buyer=self.request.user, **form.service_fields()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, _("Draft saved. Add the evaluation criteria, then submit it for review.")
+        )
+        return redirect("opportunities:edit", pk=opportunity.pk)
+
+
+class OpportunityUpdateView(BuyerRequiredMixin, TemplateView):
+    template_name = "opportunities/opportunity_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.permission(request.user):
+            raise PermissionDenied
+        self.opportunity = _own_draft(request, kwargs["pk"])
+        if self.opportunity.status != Opportunity.Status.DRAFT:
+            messages.info(request, _("Only drafts can be edited here."))
+            return redirect("opportunities:detail", pk=self.opportunity.pk)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", OpportunityForm(instance=self.opportunity))
+        context.setdefault(
+            "criteria_formset", CriterionFormSet(instance=self.opportunity, prefix="criteria")
+        )
+        context.update(
+            opportunity=self.opportunity,
+            problems=services.publication_problems(self.opportunity),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = OpportunityForm(request.POST, instance=self.opportunity)
+        formset = CriterionFormSet(request.POST, instance=self.opportunity, prefix="criteria")
+        if not (form.is_valid() and formset.is_valid()):
+            return self.render_to_response(
+                self.get_context_data(form=form, criteria_formset=formset), status=400
+            )
+        try:
+            with transaction.atomic():
+                services.opportunity_update_draft(
+                    actor=request.user, opportunity=self.opportunity, **form.service_fields()
+                )
+                for criterion_form in formset.forms:
+                    if not criterion_form.has_changed() and not criterion_form.instance.pk:
+                        continue
+                    if criterion_form in formset.deleted_forms:
+                        if criterion_form.instance.pk:
+                            services.criterion_delete(
+                                actor=request.user, criterion=criterion_form.instance
+                            )
+                        continue
+                    data = {name: criterion_form.cleaned_data[name] for name in CRITERION_FIELDS}
+                    services.criterion_save(
+                        actor=request.user,
+                        opportunity=self.opportunity,
+                        criterion=criterion_form.instance if criterion_form.instance.pk else None,
+                        **data,
+                    )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.render_to_response(
+                self.get_context_data(form=form, criteria_formset=formset), status=400
+            )
+        messages.success(request, _("Draft saved."))
+        return redirect("opportunities:edit", pk=self.opportunity.pk)
+
+
+@require_POST
+def opportunity_submit_view(request, pk: int):
+    opportunity = _own_draft(request, pk)
+    try:
+        services.opportunity_submit_for_review(actor=request.user, opportunity=opportunity)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("opportunities:edit", pk=pk)
+    messages.success(request, _("Submitted for review. The program team will publish it."))
+    return redirect("opportunities:detail", pk=pk)
+
+
+class OpportunityCancelView(FormView):
+    template_name = "opportunities/opportunity_cancel.html"
+    form_class = CancelForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.opportunity = selectors.opportunity_get_visible(user=request.user, pk=kwargs["pk"])
+        if not permissions.can_cancel(request.user, self.opportunity):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(opportunity=self.opportunity, **kwargs)
+
+    def form_valid(self, form):
+        services.opportunity_cancel(
+            actor=self.request.user,
+            opportunity=self.opportunity,
+            reason=form.cleaned_data["reason"],
+        )
+        messages.success(self.request, _("The opportunity was cancelled."))
+        return redirect("opportunities:detail", pk=self.opportunity.pk)
+
+
+# --- Program admin: review ---------------------------------------------------------------------
+
+
+class ReviewQueueView(PredicateRequiredMixin, ListView):
+    permission = staticmethod(permissions.can_review)
+    template_name = "opportunities/review_queue.html"
+    context_object_name = "opportunities"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return (
+            Opportunity.objects.filter(status=Opportunity.Status.IN_REVIEW)
+            .select_related("buyer")
+            .order_by("submitted_at")
+        )
+
+
+class ReviewView(PredicateRequiredMixin, TemplateView):
+    permission = staticmethod(permissions.can_review)
+    template_name = "opportunities/review.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        opportunity = get_object_or_404(
+            Opportunity.objects.select_related("buyer"),
+            pk=self.kwargs["pk"],
+            status=Opportunity.Status.IN_REVIEW,
+        )
+        context.setdefault("publish_form", PublishForm())
+        context.setdefault("changes_form", RequestChangesForm())
+        context.update(
+            opportunity=opportunity,
+            problems=services.publication_problems(opportunity),
+            splits=services.possible_splits(opportunity),
+        )
+        return context
+
+
+def _review_action(request, pk: int, action) -> HttpResponseBase:
+    if not permissions.can_review(request.user):
+        raise PermissionDenied
+    opportunity = get_object_or_404(Opportunity, pk=pk, status=Opportunity.Status.IN_REVIEW)
+    try:
+        action(opportunity)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("opportunities:review", pk=pk)
+    return redirect("opportunities:review_queue")
+
+
+@require_POST
+def opportunity_publish_view(request, pk: int):
+    form = PublishForm(request.POST)
+    form.is_valid()
+
+    def publish(opportunity):
+        services.opportunity_publish(
+            actor=request.user,
+            opportunity=opportunity,
+            acknowledge_split=form.cleaned_data.get("acknowledge_split", False),
+        )
+        messages.success(request, _("Published: “%(title)s”.") % {"title": opportunity.title})
+
+    return _review_action(request, pk, publish)
+
+
+@require_POST
+def opportunity_request_changes_view(request, pk: int):
+    form = RequestChangesForm(request.POST)
+
+    def request_changes(opportunity):
+        if not form.is_valid():
+            raise ValidationError(_("Say what needs to change."))
+        services.opportunity_request_changes(
+            actor=request.user, opportunity=opportunity, note=form.cleaned_data["note"]
+        )
+        messages.success(request, _("Sent back to the buyer with your note."))
+
+    return _review_action(request, pk, request_changes)

@@ -1,0 +1,260 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from marketplace.models import Role
+from opportunities.models import Criterion, Opportunity
+from opportunities.services import add_business_days
+from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, SupplierFactory
+
+pytestmark = pytest.mark.django_db
+Status = Opportunity.Status
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def _draft_form(**overrides) -> dict:
+    closes = add_business_days(timezone.now(), 8)
+    data = {
+        "title_en": "Make the benefits form accessible",
+        "title_fr": "Rendre le formulaire de prestations accessible",
+        "summary_en": "Fix WCAG issues.",
+        "summary_fr": "Corriger les problèmes WCAG.",
+        "description_en": "The form fails WCAG 2.1 AA.",
+        "description_fr": "Le formulaire échoue aux WCAG 2.1 AA.",
+        "deliverables_en": "A pull request.",
+        "deliverables_fr": "Une demande de tirage.",
+        "acceptance_criteria_en": "axe reports nothing.",
+        "acceptance_criteria_fr": "axe ne signale rien.",
+        "type": "accessibility",
+        "value_dollars": "4500.00",
+        "licence": "MIT",
+        "repository_url": "https://example.org/repo",
+        "question_deadline": _local(closes - dt.timedelta(days=2)),
+        "closes_at": _local(closes),
+        "expected_delivery_date": (closes + dt.timedelta(days=20)).date().isoformat(),
+        "remote_unclassified_only": "on",
+        "selection_method": "highest_score",
+        "draw_margin_points": "",
+        "evaluator_count": "2",
+        "attest_standalone": "on",
+        "attest_no_internal_capacity": "on",
+        "attest_not_split": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def _criteria(rows: list[dict], initial: int = 0) -> dict:
+    data = {
+        "criteria-TOTAL_FORMS": str(len(rows)),
+        "criteria-INITIAL_FORMS": str(initial),
+        "criteria-MIN_NUM_FORMS": "0",
+        "criteria-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"criteria-{index}-{key}"] = value
+    return data
+
+
+MANDATORY = {
+    "kind": "mandatory",
+    "text_en": "Knows WCAG.",
+    "text_fr": "Connaît les WCAG.",
+    "weight": "",
+    "max_score": "",
+    "word_limit": "200",
+}
+RATED = {
+    "kind": "rated",
+    "text_en": "Past work.",
+    "text_fr": "Travaux passés.",
+    "weight": "2",
+    "max_score": "10",
+    "word_limit": "300",
+}
+
+
+def test_buyer_drafts_adds_criteria_and_submits(client, buyer):
+    skill = SkillFactory(slug="a11y")
+    client.force_login(buyer)
+    response = client.post("/en/opportunities/new/", {**_draft_form(), "skills": [skill.pk]})
+    assert response.status_code == 302
+    opportunity = Opportunity.objects.get(buyer=buyer)
+    assert opportunity.value_cents == 450_000
+    assert list(opportunity.skills.all()) == [skill]
+    assert response["Location"] == f"/en/opportunities/{opportunity.pk}/edit/"
+
+    page = client.get(response["Location"]).content.decode()
+    assert "Add at least one mandatory criterion." in page
+
+    response = client.post(
+        f"/en/opportunities/{opportunity.pk}/edit/",
+        {**_draft_form(), **_criteria([MANDATORY, RATED])},
+    )
+    assert response.status_code == 302
+    assert opportunity.criteria.count() == 2
+    assert (
+        "Everything needed to publish is there."
+        in client.get(response["Location"]).content.decode()
+    )
+
+    response = client.post(f"/en/opportunities/{opportunity.pk}/submit/")
+    assert response["Location"] == f"/en/opportunities/{opportunity.pk}/"
+    opportunity.refresh_from_db()
+    assert opportunity.status == Status.IN_REVIEW
+
+
+def test_draft_form_errors_keep_everything_typed(client, buyer):
+    client.force_login(buyer)
+    response = client.post("/en/opportunities/new/", _draft_form(value_dollars="abc"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Enter a number." in body
+    assert "Make the benefits form accessible" in body
+    assert not Opportunity.objects.exists()
+
+
+def test_rated_criterion_without_weight_is_refused(client, draft):
+    client.force_login(draft.buyer)
+    rows = [{**RATED, "weight": ""}]
+    response = client.post(
+        f"/en/opportunities/{draft.pk}/edit/", {**_draft_form(), **_criteria(rows)}
+    )
+    assert response.status_code == 400
+    assert "A rated criterion needs this." in response.content.decode()
+
+
+def test_criteria_can_be_deleted(client, draft):
+    client.force_login(draft.buyer)
+    existing = list(draft.criteria.all())
+    rows = [
+        {
+            "id": str(c.pk),
+            "opportunity": str(draft.pk),
+            "kind": c.kind,
+            "text_en": c.text_en,
+            "text_fr": c.text_fr,
+            "weight": c.weight or "",
+            "max_score": c.max_score or "",
+            "word_limit": c.word_limit,
+            **({"DELETE": "on"} if c.kind == "rated" else {}),
+        }
+        for c in existing
+    ]
+    response = client.post(
+        f"/en/opportunities/{draft.pk}/edit/",
+        {**_draft_form(), **_criteria(rows, initial=len(rows))},
+    )
+    assert response.status_code == 302
+    assert [c.kind for c in draft.criteria.all()] == [Criterion.Kind.MANDATORY]
+
+
+def test_submit_with_problems_explains_them(client, buyer):
+    opportunity = OpportunityFactory(buyer=buyer, title_fr="")
+    client.force_login(buyer)
+    response = client.post(f"/en/opportunities/{opportunity.pk}/submit/")
+    assert response["Location"] == f"/en/opportunities/{opportunity.pk}/edit/"
+    assert "The title is missing in French." in client.get(response["Location"]).content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.status == Status.DRAFT
+
+
+def test_other_buyers_and_suppliers_cannot_touch_a_draft(client, draft):
+    client.force_login(StaffFactory(roles=[Role.BUYER]))
+    assert client.get(f"/en/opportunities/{draft.pk}/edit/").status_code == 404
+    assert client.post(f"/en/opportunities/{draft.pk}/submit/").status_code == 404
+    supplier = SupplierFactory()
+    client.force_login(supplier)
+    assert client.get("/en/opportunities/new/").status_code == 403
+    assert client.get(f"/en/opportunities/{draft.pk}/edit/").status_code == 403
+    assert client.post(f"/en/opportunities/{draft.pk}/submit/").status_code == 404
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+
+
+def test_admin_reviews_and_publishes(client, draft, program_admin):
+    draft.status = Status.IN_REVIEW
+    draft.save()
+    client.force_login(program_admin)
+    assert "1 posting is waiting for review." in client.get("/en/dashboard/").content.decode()
+    queue = client.get("/en/opportunities/review/").content.decode()
+    assert draft.title_en in queue
+    assert client.get(f"/en/opportunities/{draft.pk}/review/").status_code == 200
+    response = client.post(f"/en/opportunities/{draft.pk}/publish/")
+    assert response["Location"] == "/en/opportunities/review/"
+    draft.refresh_from_db()
+    assert draft.status == Status.PUBLISHED
+
+
+def test_admin_requests_changes_and_buyer_sees_the_note(client, draft, program_admin):
+    draft.status = Status.IN_REVIEW
+    draft.save()
+    client.force_login(program_admin)
+    response = client.post(f"/en/opportunities/{draft.pk}/request-changes/", {"note": ""})
+    assert response["Location"] == f"/en/opportunities/{draft.pk}/review/"
+    client.post(f"/en/opportunities/{draft.pk}/request-changes/", {"note": "Add the repo."})
+    draft.refresh_from_db()
+    assert (draft.status, draft.review_note) == (Status.DRAFT, "Add the repo.")
+    client.force_login(draft.buyer)
+    assert "Add the repo." in client.get(f"/en/opportunities/{draft.pk}/edit/").content.decode()
+
+
+def test_split_warning_shown_and_must_be_acknowledged_on_the_page(client, buyer, program_admin):
+    skill = SkillFactory(slug="forms")
+    OpportunityFactory(buyer=buyer, status=Status.PUBLISHED, value_cents=700_000, skills=[skill])
+    later = OpportunityFactory(
+        buyer=buyer, status=Status.IN_REVIEW, value_cents=600_000, skills=[skill]
+    )
+    client.force_login(program_admin)
+    assert (
+        "Possible split requirement"
+        in client.get(f"/en/opportunities/{later.pk}/review/").content.decode()
+    )
+    response = client.post(f"/en/opportunities/{later.pk}/publish/")
+    assert response["Location"] == f"/en/opportunities/{later.pk}/review/"
+    later.refresh_from_db()
+    assert later.status == Status.IN_REVIEW
+    client.post(f"/en/opportunities/{later.pk}/publish/", {"acknowledge_split": "on"})
+    later.refresh_from_db()
+    assert later.status == Status.PUBLISHED
+
+
+def test_review_pages_refuse_non_admins(client, draft):
+    draft.status = Status.IN_REVIEW
+    draft.save()
+    client.force_login(draft.buyer)
+    assert client.get("/en/opportunities/review/").status_code == 403
+    assert client.post(f"/en/opportunities/{draft.pk}/publish/").status_code == 403
+    draft.refresh_from_db()
+    assert draft.status == Status.IN_REVIEW
+
+
+def test_buyer_cancels_with_a_reason(client, buyer):
+    opportunity = OpportunityFactory(buyer=buyer, status=Status.PUBLISHED)
+    client.force_login(buyer)
+    response = client.post(f"/en/opportunities/{opportunity.pk}/cancel/", {"reason": ""})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    client.post(f"/en/opportunities/{opportunity.pk}/cancel/", {"reason": "No longer needed."})
+    opportunity.refresh_from_db()
+    assert opportunity.status == Status.CANCELLED
+    body = client.get(f"/en/opportunities/{opportunity.pk}/").content.decode()
+    assert "No longer needed." in body
+
+
+def test_cancel_page_is_404_for_others(client, buyer):
+    opportunity = OpportunityFactory(buyer=buyer, status=Status.PUBLISHED)
+    client.force_login(SupplierFactory())
+    assert client.get(f"/en/opportunities/{opportunity.pk}/cancel/").status_code == 404
+    client.force_login(StaffFactory(roles=[Role.BUYER]))
+    assert (
+        client.post(
+            f"/en/opportunities/{opportunity.pk}/cancel/", {"reason": "mine now"}
+        ).status_code
+        == 404
+    )
