@@ -42,6 +42,10 @@ class DashboardView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         profile = SupplierProfile.objects.filter(user=user).first()
+        if Role.SUPPLIER in user.roles:
+            context["watched"] = user.watches.select_related("opportunity").order_by("-created_at")[
+                :20
+            ]
         if Role.BUYER in user.roles:
             context["buyer_opportunities"] = Opportunity.objects.filter(buyer=user).order_by(
                 "-created_at"

@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.forms import https_url_fields
 
-from .models import Criterion, Opportunity, OpportunityType, Skill
+from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
 from .selectors import SORTS, OpportunityFilters
-from .services import EDITABLE_FIELDS
+from .services import AMENDABLE_FIELDS, EDITABLE_FIELDS
 
 
 class OpportunityFilterForm(forms.Form):
@@ -256,4 +256,71 @@ class CancelForm(forms.Form):
         self.helper = FormHelper()
         self.helper.layout = Layout(
             "reason", Submit("cancel", _("Cancel the opportunity"), css_class="btn-danger")
+        )
+
+
+class QuestionForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your question"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Questions and answers are public; your name is never shown."),
+    )
+
+
+class AnswerForm(forms.Form):
+    answer_en = forms.CharField(
+        label=_("Answer (English)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    answer_fr = forms.CharField(
+        label=_("Answer (French)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    as_addendum = forms.BooleanField(label=_("Also publish it as an addendum"), required=False)
+
+
+class AmendForm(OpportunityForm):
+    note_en = forms.CharField(
+        label=_("What changed (English)"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    note_fr = forms.CharField(
+        label=_("What changed (French)"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    class Meta(OpportunityForm.Meta):
+        fields = [f for f in OpportunityForm.Meta.fields if f in (*AMENDABLE_FIELDS, "skills")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def service_fields(self) -> dict:
+        data = super().service_fields()
+        return {k: v for k, v in data.items() if k in (*AMENDABLE_FIELDS, "skills")}
+
+
+class AlertForm(forms.Form):
+    skills = forms.ModelMultipleChoiceField(
+        label=_("Skills"),
+        queryset=Skill.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked means every skill."),
+    )
+    types = forms.MultipleChoiceField(
+        label=_("Types of work"),
+        choices=OpportunityType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked means every type."),
+    )
+    frequency = forms.ChoiceField(
+        label=_("How often"), choices=Alert.Frequency.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "skills", "types", "frequency", Submit("save", _("Save my alert"))
         )

@@ -327,3 +327,106 @@ class Criterion(models.Model):
         if (get_language() or "en").startswith("fr"):
             return self.text_fr or self.text_en
         return self.text_en
+
+
+class Addendum(models.Model):
+    """A change to a published opportunity, shown on the page in order."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="addenda")
+    number = models.PositiveSmallIntegerField()
+    note_en = models.TextField(_("note (English)"))
+    note_fr = models.TextField(_("note (French)"))
+    changed_fields = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["opportunity_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "number"], name="addendum_unique_number")
+        ]
+        verbose_name = _("addendum")
+        verbose_name_plural = _("addenda")
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} #{self.number}"
+
+    @property
+    def note(self) -> str:
+        return self.note_fr if (get_language() or "en").startswith("fr") else self.note_en
+
+
+class Question(models.Model):
+    """A supplier's question. The asker is never shown publicly."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="questions")
+    asker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("your question"), max_length=2000)
+    answer_en = models.TextField(_("answer (English)"), blank=True)
+    answer_fr = models.TextField(_("answer (French)"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["opportunity_id", "created_at", "id"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    @property
+    def answer(self) -> str:
+        if (get_language() or "en").startswith("fr"):
+            return self.answer_fr or self.answer_en
+        return self.answer_en
+
+
+class Watch(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watches"
+    )
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="watches")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "opportunity"], name="watch_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.opportunity_id}"
+
+
+class Alert(models.Model):
+    """A supplier's standing subscription to new opportunities by skill and type."""
+
+    class Frequency(models.TextChoices):
+        IMMEDIATE = "immediate", _("As soon as one is published")
+        DAILY = "daily", _("In a daily digest")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="opportunity_alert"
+    )
+    skills = models.ManyToManyField(Skill, blank=True, related_name="alerts")
+    types = models.JSONField(default=list, blank=True)
+    frequency = models.CharField(
+        _("how often"), max_length=10, choices=Frequency.choices, default=Frequency.DAILY
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_frequency_display()})"
+
+    def matches(self, opportunity: Opportunity, opportunity_skill_ids: set[int]) -> bool:
+        skill_ids = {s.pk for s in self.skills.all()}
+        skill_ok = not skill_ids or bool(skill_ids & opportunity_skill_ids)
+        type_ok = not self.types or opportunity.type in self.types
+        return skill_ok and type_ok

@@ -29,3 +29,35 @@ def can_cancel(user: User, opportunity: Opportunity) -> bool:
     return (owner or has_role(user, Role.PROGRAM_ADMIN)) and opportunity.can_transition_to(
         Opportunity.Status.CANCELLED
     )
+
+
+def can_amend(user: User, opportunity: Opportunity) -> bool:
+    return (
+        has_role(user, Role.BUYER)
+        and opportunity.buyer_id == user.pk
+        and opportunity.status == Opportunity.Status.PUBLISHED
+    )
+
+
+def can_ask_question(user: User, opportunity: Opportunity, *, now) -> bool:
+    return (
+        has_role(user, Role.SUPPLIER)
+        and opportunity.status == Opportunity.Status.PUBLISHED
+        and opportunity.question_deadline is not None
+        and now < opportunity.question_deadline
+    )
+
+
+def can_answer_questions(user: User, opportunity: Opportunity) -> bool:
+    return has_role(user, Role.BUYER) and opportunity.buyer_id == user.pk
+
+
+def can_watch(user: User, opportunity: Opportunity) -> bool:
+    return has_role(user, Role.SUPPLIER) and opportunity.status not in (
+        Opportunity.Status.DRAFT,
+        Opportunity.Status.IN_REVIEW,
+    )
+
+
+def can_subscribe_to_alerts(user: User) -> bool:
+    return has_role(user, Role.SUPPLIER)

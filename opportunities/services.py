@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +15,7 @@ from marketplace.models import User
 from marketplace.services import audit_event_record
 
 from . import permissions
-from .models import Criterion, Guardrails, Opportunity
+from .models import Addendum, Alert, Criterion, Guardrails, Opportunity, Question, Watch
 
 Status = Opportunity.Status
 
@@ -333,3 +334,172 @@ def opportunity_cancel(*, actor: User, opportunity: Opportunity, reason: str) ->
     opportunity.cancelled_at = timezone.now()
     opportunity.save()
     return opportunity
+
+
+# --- Changes after publishing: addenda ----------------------------------------------------------
+
+AMENDABLE_FIELDS = tuple(
+    f for f in EDITABLE_FIELDS if not f.startswith("attest_") and f != "selection_method"
+)
+
+
+def _addendum_create(
+    *, actor: User, opportunity: Opportunity, note_en: str, note_fr: str, changed: list[str]
+) -> Addendum:
+    if not note_en.strip() or not note_fr.strip():
+        raise ValidationError(_("An addendum needs a note in English and in French."))
+    number = (opportunity.addenda.aggregate(top=Max("number"))["top"] or 0) + 1
+    addendum = Addendum(
+        opportunity=opportunity,
+        number=number,
+        note_en=note_en.strip(),
+        note_fr=note_fr.strip(),
+        changed_fields=changed,
+        created_by=actor,
+    )
+    addendum.full_clean()
+    addendum.save()
+    audit_event_record(
+        actor=actor,
+        verb="opportunity.amended",
+        target=opportunity,
+        data={"addendum": number, "fields": changed},
+    )
+    return addendum
+
+
+@transaction.atomic
+def opportunity_amend(
+    *, actor: User, opportunity: Opportunity, note_en: str, note_fr: str, **fields: Any
+) -> Addendum:
+    """Change a published opportunity; every change is a numbered, bilingual addendum."""
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if not permissions.can_amend(actor, opportunity):
+        raise PermissionDenied
+    unknown = set(fields) - set(AMENDABLE_FIELDS) - {"skills"}
+    if unknown:
+        raise TypeError(f"Fields that cannot be amended: {sorted(unknown)}")
+    old_closes_at = opportunity.closes_at
+    changed = sorted(
+        name
+        for name, value in fields.items()
+        if name != "skills" and getattr(opportunity, name) != value
+    )
+    if "skills" in fields and set(fields["skills"]) != set(opportunity.skills.all()):
+        changed.append("skills")
+    if not changed:
+        raise ValidationError(_("Nothing was changed."))
+    _apply_fields(opportunity, fields)
+    opportunity.full_clean()
+    now = timezone.now()
+    if opportunity.closes_at is None or opportunity.closes_at <= now:
+        raise ValidationError(_("The closing date must stay in the future."))
+    if opportunity.question_deadline and opportunity.question_deadline >= opportunity.closes_at:
+        raise ValidationError(_("The question deadline must come before the closing date."))
+    if opportunity.value_cents > Guardrails.current().value_cap_cents:
+        raise ValidationError(_("The value exceeds the cap."))
+    opportunity.save()
+    if "skills" in fields:
+        opportunity.skills.set(fields["skills"])
+    addendum = _addendum_create(
+        actor=actor, opportunity=opportunity, note_en=note_en, note_fr=note_fr, changed=changed
+    )
+    if opportunity.closes_at != old_closes_at:
+        from .tasks import opportunity_close_at_deadline
+
+        transaction.on_commit(
+            lambda: opportunity_close_at_deadline.apply_async(
+                args=[opportunity.pk], eta=opportunity.closes_at
+            )
+        )
+    return addendum
+
+
+# --- Questions and answers ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def question_ask(*, asker: User, opportunity: Opportunity, text: str) -> Question:
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    if not permissions.can_ask_question(asker, opportunity, now=timezone.now()):
+        raise ValidationError(_("Questions are closed for this opportunity."))
+    question = Question(opportunity=opportunity, asker=asker, text=text.strip())
+    question.full_clean()
+    question.save()
+    # The asker stays out of the public record; the audit trail knows who asked.
+    audit_event_record(actor=asker, verb="question.asked", target=opportunity)
+    return question
+
+
+@transaction.atomic
+def question_answer(
+    *, actor: User, question: Question, answer_en: str, answer_fr: str, as_addendum: bool = False
+) -> Question:
+    question = (
+        Question.objects.select_for_update().select_related("opportunity").get(pk=question.pk)
+    )
+    if not permissions.can_answer_questions(actor, question.opportunity):
+        raise PermissionDenied
+    if not answer_en.strip() or not answer_fr.strip():
+        raise ValidationError(_("Answer in English and in French."))
+    question.answer_en = answer_en.strip()
+    question.answer_fr = answer_fr.strip()
+    question.answered_by = actor
+    question.answered_at = timezone.now()
+    question.full_clean()
+    question.save()
+    audit_event_record(
+        actor=actor,
+        verb="question.answered",
+        target=question.opportunity,
+        data={"question": question.pk},
+    )
+    if as_addendum:
+        _addendum_create(
+            actor=actor,
+            opportunity=question.opportunity,
+            note_en=f"Q: {question.text}\n\nA: {question.answer_en}",
+            note_fr=f"Q : {question.text}\n\nR : {question.answer_fr}",
+            changed=[],
+        )
+    return question
+
+
+# --- Watching and alerts ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def watch_toggle(*, user: User, opportunity: Opportunity) -> bool:
+    """Start or stop watching; returns whether the user now watches it."""
+    if not permissions.can_watch(user, opportunity):
+        raise PermissionDenied
+    deleted, _rows = Watch.objects.filter(user=user, opportunity=opportunity).delete()
+    if deleted:
+        return False
+    Watch.objects.create(user=user, opportunity=opportunity)
+    return True
+
+
+@transaction.atomic
+def alert_save(*, user: User, skills: list, types: list[str], frequency: str) -> Alert:
+    if not permissions.can_subscribe_to_alerts(user):
+        raise PermissionDenied
+    alert, created = Alert.objects.get_or_create(user=user)
+    alert.types = sorted(set(types))
+    alert.frequency = frequency
+    alert.full_clean()
+    alert.save()
+    alert.skills.set(skills)
+    audit_event_record(
+        actor=user,
+        verb="alert.created" if created else "alert.updated",
+        target=alert,
+        data={"skills": sorted(s.slug for s in skills), "types": alert.types},
+    )
+    return alert
+
+
+@transaction.atomic
+def alert_delete(*, user: User) -> None:
+    Alert.objects.filter(user=user).delete()
+    audit_event_record(actor=user, verb="alert.deleted", target=user)

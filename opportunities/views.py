@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
@@ -21,15 +22,19 @@ from marketplace.models import AuditEvent
 from . import permissions, selectors, services
 from .forms import (
     CRITERION_FIELDS,
+    AlertForm,
+    AmendForm,
+    AnswerForm,
     CancelForm,
     CriterionFormSet,
     OpportunityFilterForm,
     OpportunityForm,
     PublishForm,
+    QuestionForm,
     RequestChangesForm,
 )
 from .markdown import render_markdown
-from .models import Opportunity, Skill
+from .models import Alert, Opportunity, Question, Skill, Watch
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -62,9 +67,22 @@ class OpportunityDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         opportunity = self.object
         criteria = list(opportunity.criteria.all())
+        user = self.request.user
+        is_owner = opportunity.buyer_id == user.pk
+        questions = opportunity.questions.all()
         context.update(
-            can_cancel=permissions.can_cancel(self.request.user, opportunity),
-            is_owner=opportunity.buyer_id == self.request.user.pk,
+            can_cancel=permissions.can_cancel(user, opportunity),
+            can_amend=permissions.can_amend(user, opportunity),
+            can_ask=permissions.can_ask_question(user, opportunity, now=timezone.now()),
+            can_watch=permissions.can_watch(user, opportunity),
+            watching=user.is_authenticated
+            and Watch.objects.filter(user=user, opportunity=opportunity).exists(),
+            is_owner=is_owner,
+            answered_questions=[q for q in questions if q.answered_at],
+            unanswered_questions=[q for q in questions if not q.answered_at] if is_owner else [],
+            question_form=QuestionForm(),
+            answer_form=AnswerForm(),
+            addenda=opportunity.addenda.all(),
             mandatory_criteria=[c for c in criteria if c.kind == "mandatory"],
             rated_criteria=[c for c in criteria if c.kind == "rated"],
             history=AuditEvent.objects.for_target(opportunity)
@@ -330,3 +348,133 @@ def opportunity_request_changes_view(request, pk: int):
         messages.success(request, _("Sent back to the buyer with your note."))
 
     return _review_action(request, pk, request_changes)
+
+
+# --- Changes after publishing, questions, watching, alerts ---------------------------------------
+
+
+class OpportunityAmendView(BuyerRequiredMixin, FormView):
+    template_name = "opportunities/opportunity_amend.html"
+    form_class = AmendForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.opportunity = get_object_or_404(Opportunity, pk=kwargs["pk"], buyer=request.user)
+        if not permissions.can_amend(request.user, self.opportunity):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.opportunity}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(opportunity=self.opportunity, **kwargs)
+
+    def form_valid(self, form):
+        # The form wrote the values on the instance while validating; work on a fresh copy.
+        opportunity = Opportunity.objects.get(pk=self.opportunity.pk)
+        try:
+            addendum = services.opportunity_amend(
+                actor=self.request.user,
+                opportunity=opportunity,
+                note_en=form.cleaned_data["note_en"],
+                note_fr=form.cleaned_data["note_fr"],
+                **form.service_fields(),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, _("Addendum %(number)s published.") % {"number": addendum.number}
+        )
+        return redirect("opportunities:detail", pk=opportunity.pk)
+
+
+@require_POST
+def question_ask_view(request, pk: int):
+    opportunity = selectors.opportunity_get_visible(user=request.user, pk=pk)
+    form = QuestionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write your question (at most 2,000 characters)."))
+        return redirect("opportunities:detail", pk=pk)
+    try:
+        services.question_ask(
+            asker=request.user, opportunity=opportunity, text=form.cleaned_data["text"]
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Your question was sent. The answer will appear on this page."))
+    return redirect("opportunities:detail", pk=pk)
+
+
+@require_POST
+def question_answer_view(request, pk: int, question_pk: int):
+    opportunity = get_object_or_404(Opportunity, pk=pk, buyer=request.user)
+    question = get_object_or_404(Question, pk=question_pk, opportunity=opportunity)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Answer in English and in French."))
+        return redirect("opportunities:detail", pk=pk)
+    try:
+        services.question_answer(actor=request.user, question=question, **form.cleaned_data)
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Your answer is published."))
+    return redirect("opportunities:detail", pk=pk)
+
+
+@require_POST
+def watch_toggle_view(request, pk: int):
+    opportunity = selectors.opportunity_get_visible(user=request.user, pk=pk)
+    try:
+        watching = services.watch_toggle(user=request.user, opportunity=opportunity)
+    except PermissionDenied:
+        raise Http404 from None
+    messages.success(
+        request,
+        _("You are watching this opportunity.") if watching else _("You stopped watching it."),
+    )
+    return redirect("opportunities:detail", pk=pk)
+
+
+class AlertView(PredicateRequiredMixin, FormView):
+    permission = staticmethod(permissions.can_subscribe_to_alerts)
+    template_name = "opportunities/alert_form.html"
+    form_class = AlertForm
+
+    def get_initial(self):
+        alert = Alert.objects.filter(user=self.request.user).first()
+        if alert is None:
+            return {"frequency": Alert.Frequency.DAILY}
+        return {"skills": alert.skills.all(), "types": alert.types, "frequency": alert.frequency}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            has_alert=Alert.objects.filter(user=self.request.user).exists(),
+            open_count=Opportunity.objects.open().count(),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        services.alert_save(
+            user=self.request.user,
+            skills=list(form.cleaned_data["skills"]),
+            types=form.cleaned_data["types"],
+            frequency=form.cleaned_data["frequency"],
+        )
+        messages.success(self.request, _("Your alert is saved."))
+        return redirect("opportunities:alert")
+
+
+@require_POST
+def alert_delete_view(request):
+    if not permissions.can_subscribe_to_alerts(request.user):
+        raise PermissionDenied
+    services.alert_delete(user=request.user)
+    messages.success(request, _("Your alert is deleted."))
+    return redirect("opportunities:alert")
