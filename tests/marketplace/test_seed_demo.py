@@ -4,6 +4,7 @@ from django.core import serializers
 from django.core.management import call_command
 
 from marketplace.models import AuditEvent, Role, RoleGrant, SupplierProfile, User
+from opportunities.models import Addendum, Criterion, Opportunity, Question, Skill
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +12,18 @@ DEMO_PASSWORD = "demo-pass-2026!"
 
 
 def _snapshot() -> str:
-    models = [User, RoleGrant, SupplierProfile, EmailAddress, AuditEvent]
+    models = [
+        User,
+        RoleGrant,
+        SupplierProfile,
+        EmailAddress,
+        AuditEvent,
+        Skill,
+        Opportunity,
+        Criterion,
+        Question,
+        Addendum,
+    ]
     rows = []
     for model in models:
         rows.append(serializers.serialize("json", model.objects.order_by("pk")))
@@ -77,3 +89,21 @@ def test_demo_accounts_sign_in_without_mfa(client, settings):
     )
     assert response.status_code == 302
     assert client.get("/en/dashboard/").status_code == 200
+
+
+def test_seed_demo_posts_varied_opportunities():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    call_command("seed_demo", verbosity=0)
+    Status = Opportunity.Status
+    published = Opportunity.objects.filter(status=Status.PUBLISHED)
+    assert published.count() >= 6
+    assert all(o.title_fr and o.description_fr for o in published)
+    assert len({o.value_cents for o in published}) >= 4
+    assert published.filter(closes_at__lte=timezone.now() + timedelta(hours=24)).count() == 1
+    for status in (Status.DRAFT, Status.IN_REVIEW, Status.CANCELLED):
+        assert Opportunity.objects.filter(status=status).count() == 1
+    assert Question.objects.filter(answered_at__isnull=False).exists()
+    assert Addendum.objects.exists()

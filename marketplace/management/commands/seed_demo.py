@@ -7,6 +7,7 @@ from django.db import transaction
 
 from marketplace import services
 from marketplace.models import Role, SupplierProfile, User
+from opportunities.demo import seed_opportunities
 
 DEMO_PASSWORD = "demo-pass-2026!"
 
@@ -113,6 +114,11 @@ class Command(BaseCommand):
                 getattr(profile, key) != value for key, value in profile_fields.items()
             ):
                 services.supplier_profile_save(actor=user, user=user, **profile_fields)
+        seed_opportunities(
+            buyer=User.objects.get(email="buyer@demo.gc.ca"),
+            admin=User.objects.get(email="admin@demo.gc.ca"),
+            asker=User.objects.get(email="supplier2@demo.example"),
+        )
         self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: demo-pass-2026!):"))
         for email, *_rest in STAFF + SUPPLIERS:
             self.stdout.write(f"  {email}")
