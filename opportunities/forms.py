@@ -324,3 +324,38 @@ class AlertForm(forms.Form):
         self.helper.layout = Layout(
             "skills", "types", "frequency", Submit("save", _("Save my alert"))
         )
+
+
+class GuardrailsForm(forms.Form):
+    value_cap_dollars = forms.IntegerField(
+        label=_("Value cap per opportunity ($, tax included)"), min_value=1, max_value=1_000_000
+    )
+    min_open_business_days = forms.IntegerField(
+        label=_("Minimum open period (business days)"), min_value=0, max_value=60
+    )
+    allowed_types = forms.MultipleChoiceField(
+        label=_("Types of work allowed"),
+        choices=OpportunityType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked means every type is allowed."),
+    )
+    split_window_days = forms.IntegerField(
+        label=_("Split detection window (days)"), min_value=1, max_value=365
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "value_cap_dollars",
+            "min_open_business_days",
+            "allowed_types",
+            "split_window_days",
+            Submit("save", _("Save the guardrails")),
+        )
+
+    def service_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["value_cap_cents"] = data.pop("value_cap_dollars") * 100
+        return data

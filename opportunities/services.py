@@ -503,3 +503,26 @@ def alert_save(*, user: User, skills: list, types: list[str], frequency: str) ->
 def alert_delete(*, user: User) -> None:
     Alert.objects.filter(user=user).delete()
     audit_event_record(actor=user, verb="alert.deleted", target=user)
+
+
+@transaction.atomic
+def guardrails_update(*, actor: User, **fields: Any) -> Guardrails:
+    if not permissions.can_review(actor):
+        raise PermissionDenied
+    allowed = {"value_cap_cents", "min_open_business_days", "allowed_types", "split_window_days"}
+    if set(fields) - allowed:
+        raise TypeError(f"Unknown guardrails: {sorted(set(fields) - allowed)}")
+    guardrails = Guardrails.objects.select_for_update().get(pk=Guardrails.current().pk)
+    before = {name: getattr(guardrails, name) for name in fields}
+    for name, value in fields.items():
+        setattr(guardrails, name, value)
+    guardrails.updated_by = actor
+    guardrails.full_clean()
+    guardrails.save()
+    audit_event_record(
+        actor=actor,
+        verb="guardrails.updated",
+        target=guardrails,
+        data={"before": before, "after": fields},
+    )
+    return guardrails

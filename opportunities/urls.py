@@ -10,6 +10,7 @@ urlpatterns = [
     path("feed/", views.open_feed, name="feed"),
     path("feed/skill/<slug:slug>/", views.skill_feed, name="skill_feed"),
     path("review/", views.ReviewQueueView.as_view(), name="review_queue"),
+    path("guardrails/", views.GuardrailsView.as_view(), name="guardrails"),
     path("alerts/", views.AlertView.as_view(), name="alert"),
     path("alerts/delete/", views.alert_delete_view, name="alert_delete"),
     path("<int:pk>/", views.OpportunityDetailView.as_view(), name="detail"),

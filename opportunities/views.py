@@ -27,6 +27,7 @@ from .forms import (
     AnswerForm,
     CancelForm,
     CriterionFormSet,
+    GuardrailsForm,
     OpportunityFilterForm,
     OpportunityForm,
     PublishForm,
@@ -34,7 +35,7 @@ from .forms import (
     RequestChangesForm,
 )
 from .markdown import render_markdown
-from .models import Alert, Opportunity, Question, Skill, Watch
+from .models import Alert, Guardrails, Opportunity, Question, Skill, Watch
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -478,3 +479,23 @@ def alert_delete_view(request):
     services.alert_delete(user=request.user)
     messages.success(request, _("Your alert is deleted."))
     return redirect("opportunities:alert")
+
+
+class GuardrailsView(PredicateRequiredMixin, FormView):
+    permission = staticmethod(permissions.can_review)
+    template_name = "opportunities/guardrails_form.html"
+    form_class = GuardrailsForm
+
+    def get_initial(self):
+        guardrails = Guardrails.current()
+        return {
+            "value_cap_dollars": guardrails.value_cap_cents // 100,
+            "min_open_business_days": guardrails.min_open_business_days,
+            "allowed_types": guardrails.allowed_types,
+            "split_window_days": guardrails.split_window_days,
+        }
+
+    def form_valid(self, form):
+        services.guardrails_update(actor=self.request.user, **form.service_fields())
+        messages.success(self.request, _("The guardrails are saved."))
+        return redirect("opportunities:guardrails")

@@ -258,3 +258,41 @@ def test_cancel_page_is_404_for_others(client, buyer):
         ).status_code
         == 404
     )
+
+
+def test_program_admin_sets_guardrails(client, program_admin):
+    from marketplace.models import AuditEvent
+    from opportunities.models import Guardrails
+
+    client.force_login(program_admin)
+    assert client.get("/en/opportunities/guardrails/").status_code == 200
+    response = client.post(
+        "/en/opportunities/guardrails/",
+        {
+            "value_cap_dollars": "25000",
+            "min_open_business_days": "3",
+            "allowed_types": ["bug_fix", "accessibility"],
+            "split_window_days": "90",
+        },
+    )
+    assert response.status_code == 302
+    guardrails = Guardrails.current()
+    assert (guardrails.value_cap_cents, guardrails.min_open_business_days) == (2_500_000, 3)
+    assert guardrails.allowed_types == ["bug_fix", "accessibility"]
+    event = AuditEvent.objects.get(verb="guardrails.updated")
+    assert event.data["before"]["value_cap_cents"] == 1_000_000
+
+
+def test_guardrails_bad_input_and_permissions(client, program_admin, buyer):
+    from opportunities.models import Guardrails
+
+    client.force_login(program_admin)
+    response = client.post(
+        "/en/opportunities/guardrails/",
+        {"value_cap_dollars": "-1", "min_open_business_days": "x", "split_window_days": "9"},
+    )
+    assert response.status_code == 200
+    assert "Ensure this value is greater than or equal to 1." in response.content.decode()
+    assert Guardrails.current().value_cap_cents == 1_000_000
+    client.force_login(buyer)
+    assert client.get("/en/opportunities/guardrails/").status_code == 403
