@@ -13,6 +13,18 @@ from .models import STAFF_ROLES, Role, SupplierProfile
 from .services import SUPPLIER_PROFILE_FIELDS
 
 
+def form_row(*fields: str, widths: tuple[int, ...] | None = None) -> Div:
+    """Fields side by side in a Bootstrap row: equal widths unless given (out of 12)."""
+    widths = widths or (12 // len(fields),) * len(fields)
+    return Div(
+        *(
+            Div(name, css_class=f"col-md-{width}")
+            for name, width in zip(fields, widths, strict=True)
+        ),
+        css_class="row",
+    )
+
+
 def https_url_fields(model_field, **kwargs):
     if isinstance(model_field, models.URLField):
         kwargs["assume_scheme"] = "https"
@@ -50,21 +62,13 @@ class SupplierProfileForm(forms.ModelForm):
             ),
             Fieldset(
                 _("How to reach you"),
-                Div(
-                    Div("email", css_class="col-md-6"),
-                    Div("phone", css_class="col-md-6"),
-                    css_class="row",
-                ),
+                form_row("email", "phone"),
                 "website",
                 "github_handle",
             ),
             Fieldset(
                 _("Where you are"),
-                Div(
-                    Div("province", css_class="col-md-6"),
-                    Div("postal_code", css_class="col-md-6"),
-                    css_class="row",
-                ),
+                form_row("province", "postal_code"),
                 "gst_hst_number",
             ),
             HTML(

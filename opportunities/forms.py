@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
+from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.forms import https_url_fields
+from marketplace.forms import form_row, https_url_fields
 
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
 from .selectors import SORTS, OpportunityFilters
@@ -53,14 +53,14 @@ class OpportunityFilterForm(forms.Form):
         self.helper.attrs = {"role": "search"}
         self.helper.layout = Layout(
             Field("q", type="search"),
-            Div(
-                Div("skill", css_class="col-md-6"),
-                Div("type", css_class="col-md-6"),
-                Div("value_min", css_class="col-md-6"),
-                Div("value_max", css_class="col-md-6"),
-                Div("status", css_class="col-md-6"),
-                Div("closing_within", css_class="col-md-6"),
-                css_class="row",
+            form_row(
+                "skill",
+                "type",
+                "value_min",
+                "value_max",
+                "status",
+                "closing_within",
+                widths=(6, 6, 6, 6, 6, 6),
             ),
             "sort",
             Submit("", _("Search"), css_class="btn-primary"),
@@ -136,60 +136,24 @@ class OpportunityForm(forms.ModelForm):
         self.helper.layout = Layout(
             Fieldset(
                 _("The work, in English and French"),
-                Div(
-                    Div("title_en", css_class="col-md-6"),
-                    Div("title_fr", css_class="col-md-6"),
-                    css_class="row",
-                ),
-                Div(
-                    Div("summary_en", css_class="col-md-6"),
-                    Div("summary_fr", css_class="col-md-6"),
-                    css_class="row",
-                ),
-                Div(
-                    Div("description_en", css_class="col-md-6"),
-                    Div("description_fr", css_class="col-md-6"),
-                    css_class="row",
-                ),
-                Div(
-                    Div("deliverables_en", css_class="col-md-6"),
-                    Div("deliverables_fr", css_class="col-md-6"),
-                    css_class="row",
-                ),
-                Div(
-                    Div("acceptance_criteria_en", css_class="col-md-6"),
-                    Div("acceptance_criteria_fr", css_class="col-md-6"),
-                    css_class="row",
-                ),
+                form_row("title_en", "title_fr"),
+                form_row("summary_en", "summary_fr"),
+                form_row("description_en", "description_fr"),
+                form_row("deliverables_en", "deliverables_fr"),
+                form_row("acceptance_criteria_en", "acceptance_criteria_fr"),
             ),
             Fieldset(
                 _("Terms"),
-                Div(
-                    Div("type", css_class="col-md-6"),
-                    Div("value_dollars", css_class="col-md-6"),
-                    css_class="row",
-                ),
+                form_row("type", "value_dollars"),
                 "skills",
-                Div(
-                    Div("licence", css_class="col-md-6"),
-                    Div("repository_url", css_class="col-md-6"),
-                    css_class="row",
-                ),
-                Div(
-                    Div("question_deadline", css_class="col-md-4"),
-                    Div("closes_at", css_class="col-md-4"),
-                    Div("expected_delivery_date", css_class="col-md-4"),
-                    css_class="row",
-                ),
+                form_row("licence", "repository_url"),
+                form_row("question_deadline", "closes_at", "expected_delivery_date"),
                 "remote_unclassified_only",
             ),
             Fieldset(
                 _("Evaluation"),
-                Div(
-                    Div("selection_method", css_class="col-md-6"),
-                    Div("draw_margin_points", css_class="col-md-3"),
-                    Div("evaluator_count", css_class="col-md-3"),
-                    css_class="row",
+                form_row(
+                    "selection_method", "draw_margin_points", "evaluator_count", widths=(6, 3, 3)
                 ),
             ),
             Fieldset(

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from marketplace.i18n import in_current_language
 
 
 class OpportunityType(models.TextChoices):
@@ -51,7 +52,7 @@ class Skill(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_fr if (get_language() or "en").startswith("fr") else self.name_en
+        return in_current_language(self.name_en, self.name_fr)
 
 
 class Guardrails(models.Model):
@@ -248,10 +249,7 @@ class Opportunity(models.Model):
         return self.title
 
     def _localized(self, field: str) -> str:
-        english = getattr(self, f"{field}_en")
-        if (get_language() or "en").startswith("fr"):
-            return getattr(self, f"{field}_fr") or english
-        return english
+        return in_current_language(getattr(self, f"{field}_en"), getattr(self, f"{field}_fr"))
 
     @property
     def title(self) -> str:
@@ -272,10 +270,6 @@ class Opportunity(models.Model):
     @property
     def acceptance_criteria(self) -> str:
         return self._localized("acceptance_criteria")
-
-    @property
-    def value_dollars(self) -> str:
-        return f"{self.value_cents / 100:,.2f}"
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
@@ -324,9 +318,7 @@ class Criterion(models.Model):
 
     @property
     def text(self) -> str:
-        if (get_language() or "en").startswith("fr"):
-            return self.text_fr or self.text_en
-        return self.text_en
+        return in_current_language(self.text_en, self.text_fr)
 
 
 class Addendum(models.Model):
@@ -355,7 +347,7 @@ class Addendum(models.Model):
 
     @property
     def note(self) -> str:
-        return self.note_fr if (get_language() or "en").startswith("fr") else self.note_en
+        return in_current_language(self.note_en, self.note_fr)
 
 
 class Question(models.Model):
@@ -386,9 +378,7 @@ class Question(models.Model):
 
     @property
     def answer(self) -> str:
-        if (get_language() or "en").startswith("fr"):
-            return self.answer_fr or self.answer_en
-        return self.answer_en
+        return in_current_language(self.answer_en, self.answer_fr)
 
 
 class Watch(models.Model):

@@ -12,12 +12,12 @@ def can_create_opportunity(user: User) -> bool:
     return has_role(user, Role.BUYER)
 
 
+def is_owning_buyer(user: User, opportunity: Opportunity) -> bool:
+    return has_role(user, Role.BUYER) and opportunity.buyer_id == user.pk
+
+
 def can_edit_draft(user: User, opportunity: Opportunity) -> bool:
-    return (
-        has_role(user, Role.BUYER)
-        and opportunity.buyer_id == user.pk
-        and opportunity.status == Opportunity.Status.DRAFT
-    )
+    return is_owning_buyer(user, opportunity) and opportunity.status == Opportunity.Status.DRAFT
 
 
 def can_review(user: User) -> bool:
@@ -25,18 +25,13 @@ def can_review(user: User) -> bool:
 
 
 def can_cancel(user: User, opportunity: Opportunity) -> bool:
-    owner = has_role(user, Role.BUYER) and opportunity.buyer_id == user.pk
-    return (owner or has_role(user, Role.PROGRAM_ADMIN)) and opportunity.can_transition_to(
-        Opportunity.Status.CANCELLED
-    )
+    return (
+        is_owning_buyer(user, opportunity) or has_role(user, Role.PROGRAM_ADMIN)
+    ) and opportunity.can_transition_to(Opportunity.Status.CANCELLED)
 
 
 def can_amend(user: User, opportunity: Opportunity) -> bool:
-    return (
-        has_role(user, Role.BUYER)
-        and opportunity.buyer_id == user.pk
-        and opportunity.status == Opportunity.Status.PUBLISHED
-    )
+    return is_owning_buyer(user, opportunity) and opportunity.status == Opportunity.Status.PUBLISHED
 
 
 def can_ask_question(user: User, opportunity: Opportunity, *, now) -> bool:
@@ -49,7 +44,7 @@ def can_ask_question(user: User, opportunity: Opportunity, *, now) -> bool:
 
 
 def can_answer_questions(user: User, opportunity: Opportunity) -> bool:
-    return has_role(user, Role.BUYER) and opportunity.buyer_id == user.pk
+    return is_owning_buyer(user, opportunity)
 
 
 def can_watch(user: User, opportunity: Opportunity) -> bool:

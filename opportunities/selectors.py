@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import Opportunity
@@ -85,8 +86,6 @@ def opportunity_list(*, filters: OpportunityFilters) -> QuerySet[Opportunity]:
 
 def opportunity_get_visible(*, user, pk: int) -> Opportunity:
     """The opportunity if `user` may see it; Http404 otherwise (never a 403)."""
-    from django.shortcuts import get_object_or_404
-
     return get_object_or_404(
         Opportunity.objects.visible_to(user)
         .select_related("buyer")

@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace.i18n import format_cents
 from marketplace.models import User
 from marketplace.services import audit_event_record
 
@@ -84,6 +85,20 @@ def _transition(
     return locked
 
 
+def _schedule_close(opportunity: Opportunity) -> None:
+    """After commit, have a worker close the opportunity at its deadline.
+
+    A task scheduled for an earlier deadline finds it still open and does nothing; the beat
+    sweeper covers a message the broker lost.
+    """
+    from .tasks import opportunity_close_at_deadline
+
+    pk, closes_at = opportunity.pk, opportunity.closes_at
+    transaction.on_commit(
+        lambda: opportunity_close_at_deadline.apply_async(args=[pk], eta=closes_at)
+    )
+
+
 def publication_problems(opportunity: Opportunity, *, now: dt.datetime | None = None) -> list[str]:
     """Why this opportunity cannot be published yet; empty when it can."""
     now = now or timezone.now()
@@ -106,7 +121,7 @@ def publication_problems(opportunity: Opportunity, *, now: dt.datetime | None = 
     if opportunity.value_cents > guardrails.value_cap_cents:
         problems.append(
             _("The value exceeds the cap of $%(cap)s including tax.")
-            % {"cap": f"{guardrails.value_cap_cents / 100:,.2f}"}
+            % {"cap": format_cents(guardrails.value_cap_cents)}
         )
     if not guardrails.type_allowed(opportunity.type):
         problems.append(_("This type of work is not allowed in the program at the moment."))
@@ -292,13 +307,7 @@ def opportunity_publish(
     if splits:
         opportunity.split_warning_acknowledged_by = actor
     opportunity.save()
-    from .tasks import opportunity_close_at_deadline
-
-    transaction.on_commit(
-        lambda: opportunity_close_at_deadline.apply_async(
-            args=[opportunity.pk], eta=opportunity.closes_at
-        )
-    )
+    _schedule_close(opportunity)
     return opportunity
 
 
@@ -405,13 +414,7 @@ def opportunity_amend(
         actor=actor, opportunity=opportunity, note_en=note_en, note_fr=note_fr, changed=changed
     )
     if opportunity.closes_at != old_closes_at:
-        from .tasks import opportunity_close_at_deadline
-
-        transaction.on_commit(
-            lambda: opportunity_close_at_deadline.apply_async(
-                args=[opportunity.pk], eta=opportunity.closes_at
-            )
-        )
+        _schedule_close(opportunity)
     return addendum
 
 

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from marketplace.i18n import format_cents
 from marketplace.mixins import PredicateRequiredMixin
-from marketplace.models import AuditEvent
 
 from . import permissions, selectors, services
 from .forms import (
@@ -49,11 +49,7 @@ class OpportunityListView(ListView):
         return selectors.opportunity_list(filters=self.filter_form.to_filters())
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(filter_form=self.filter_form, query_string=query.urlencode())
-        return context
+        return super().get_context_data(filter_form=self.filter_form, **kwargs)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -69,28 +65,22 @@ class OpportunityDetailView(DetailView):
         opportunity = self.object
         criteria = list(opportunity.criteria.all())
         user = self.request.user
-        is_owner = opportunity.buyer_id == user.pk
         questions = opportunity.questions.all()
+        can_answer = permissions.can_answer_questions(user, opportunity)
         context.update(
+            can_edit=permissions.can_edit_draft(user, opportunity),
             can_cancel=permissions.can_cancel(user, opportunity),
             can_amend=permissions.can_amend(user, opportunity),
             can_ask=permissions.can_ask_question(user, opportunity, now=timezone.now()),
             can_watch=permissions.can_watch(user, opportunity),
             watching=user.is_authenticated
             and Watch.objects.filter(user=user, opportunity=opportunity).exists(),
-            is_owner=is_owner,
             answered_questions=[q for q in questions if q.answered_at],
-            unanswered_questions=[q for q in questions if not q.answered_at] if is_owner else [],
+            unanswered_questions=[q for q in questions if not q.answered_at] if can_answer else [],
             question_form=QuestionForm(),
-            answer_form=AnswerForm(),
             addenda=opportunity.addenda.all(),
             mandatory_criteria=[c for c in criteria if c.kind == "mandatory"],
             rated_criteria=[c for c in criteria if c.kind == "rated"],
-            history=AuditEvent.objects.for_target(opportunity)
-            .filter(
-                verb__in=["opportunity.published", "opportunity.closed", "opportunity.cancelled"]
-            )
-            .order_by("created_at"),
         )
         return context
 
@@ -107,7 +97,7 @@ class OpenOpportunitiesFeed(Feed):
         return Opportunity.objects.open().order_by("-published_at")[:50]
 
     def item_title(self, item: Opportunity) -> str:
-        return f"{item.title} — ${item.value_dollars}"
+        return f"{item.title} — ${format_cents(item.value_cents)}"
 
     def item_description(self, item: Opportunity) -> str:
         return render_markdown(item.summary)
@@ -170,11 +160,11 @@ class OpportunityCreateView(BuyerRequiredMixin, FormView):
         return redirect("opportunities:edit", pk=opportunity.pk)
 
 
-class OpportunityUpdateView(BuyerRequiredMixin, TemplateView):
+class OpportunityUpdateView(TemplateView):
     template_name = "opportunities/opportunity_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if not self.permission(request.user):
+        if not permissions.can_create_opportunity(request.user):
             raise PermissionDenied
         self.opportunity = _own_draft(request, kwargs["pk"])
         if self.opportunity.status != Opportunity.Status.DRAFT:

@@ -1,6 +1,8 @@
 from django import template
 from django.utils.safestring import mark_safe
 
+from marketplace.i18n import format_cents
+
 from ..markdown import render_markdown
 
 register = template.Library()
@@ -11,6 +13,4 @@ def markdown(text: str) -> str:
     return mark_safe(render_markdown(text))  # noqa: S308 - sanitized by nh3
 
 
-@register.filter
-def cad(cents: int) -> str:
-    return f"{cents / 100:,.2f}"
+register.filter("cad", format_cents)

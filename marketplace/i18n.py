@@ -1,0 +1,17 @@
+"""Bilingual content stored as `<field>_en` / `<field>_fr` pairs."""
+
+from __future__ import annotations
+
+from django.utils.translation import get_language
+
+
+def in_current_language(english: str, french: str) -> str:
+    """The French text on French pages when there is one; the English text otherwise."""
+    if (get_language() or "en").startswith("fr") and french:
+        return french
+    return english
+
+
+def format_cents(cents: int) -> str:
+    """Integer cents as a dollar amount with thousands separators: 1000000 → '10,000.00'."""
+    return f"{cents / 100:,.2f}"
