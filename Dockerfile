@@ -47,9 +47,12 @@ RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=collectstatic-build-step-only-not-a-sec
 
 # Run as an unprivileged user; the code and collected static files stay root-owned (read-only
 # for the app). Celery beat keeps its schedule in /tmp (see docker-compose.yml).
+# Bid attachments go to /data/private-media, the one directory the app writes (a volume in
+# docker-compose.yml; created here so that the volume starts out owned by the app user).
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
-       --shell /usr/sbin/nologin app
+       --shell /usr/sbin/nologin app \
+    && mkdir -p /data/private-media && chown app:app /data/private-media
 USER app
 
 EXPOSE 8000

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, RoleGrant, SupplierProfile, User
+from .models import AuditEvent, Notification, RoleGrant, SupplierProfile, User
 
 
 class RoleGrantInline(admin.TabularInline):
@@ -47,6 +47,26 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("verb",)
     search_fields = ("verb", "target_repr", "actor__email")
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are retried from the Operations page, which audits it."""
+
+    list_display = ("created_at", "recipient", "kind", "status", "attempts", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("recipient__email", "dedupe_key")
+    date_hierarchy = "created_at"
+    list_select_related = ("recipient",)
 
     def has_add_permission(self, request):
         return False

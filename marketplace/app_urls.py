@@ -15,4 +15,33 @@ urlpatterns = [
     path("program/users/<int:pk>/", views.RoleUserDetailView.as_view(), name="role_user_detail"),
     path("program/users/<int:pk>/grant/", views.role_grant_view, name="role_grant"),
     path("program/users/<int:pk>/revoke/<slug:role>/", views.role_revoke_view, name="role_revoke"),
+    path("notifications/", views.InboxView.as_view(), name="inbox"),
+    path("notifications/<int:pk>/open/", views.notification_open_view, name="notification_open"),
+    path("notifications/<int:pk>/read/", views.notification_read_view, name="notification_read"),
+    path(
+        "notifications/read-all/",
+        views.notifications_read_all_view,
+        name="notifications_read_all",
+    ),
+    path(
+        "notifications/settings/",
+        views.NotificationPreferencesView.as_view(),
+        name="notification_preferences",
+    ),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        views.UnsubscribeView.as_view(),
+        name="unsubscribe",
+    ),
+    path("program/operations/", views.OperationsView.as_view(), name="operations"),
+    path(
+        "program/operations/notifications/<int:pk>/retry/",
+        views.notification_retry_view,
+        name="notification_retry",
+    ),
+    path(
+        "program/operations/notifications/retry-given-up/",
+        views.notifications_retry_all_view,
+        name="notifications_retry_all",
+    ),
 ]

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import translate_url
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
 from . import permissions
+from .selectors import unread_notification_count
 
 
 def other_language_url(path: str, language: str) -> str:
@@ -23,6 +25,9 @@ def site(request) -> dict:
     user = getattr(request, "user", None)
     authenticated = bool(user and user.is_authenticated)
     return {
+        "unread_notification_count": (
+            SimpleLazyObject(lambda: unread_notification_count(user=user)) if authenticated else 0
+        ),
         "other_language_code": other,
         "other_language_url": other_language_url(request.get_full_path(), other),
         "user_is_supplier": authenticated and permissions.is_supplier(user),

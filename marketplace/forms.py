@@ -106,3 +106,18 @@ class PreferredLanguageForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_action = reverse_lazy("marketplace:preferred_language")
         self.helper.layout = Layout("preferred_language", Submit("save", _("Save")))
+
+
+class NotificationPreferencesForm(forms.Form):
+    emailed = forms.MultipleChoiceField(
+        label=_("Email me when…"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Clear a box to stop that kind of email. You still see it in your inbox."),
+    )
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["emailed"].choices = [(kind.code, kind.label) for kind in kinds]
+        self.helper = FormHelper()
+        self.helper.layout = Layout("emailed", Submit("save", _("Save my choices")))

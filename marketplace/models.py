@@ -113,7 +113,6 @@ class RoleGrant(models.Model):
         related_name="+",
     )
     granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
-    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("role grant")
@@ -280,3 +279,100 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only.")
+
+
+# --- Notifications: the outbox ------------------------------------------------------------------
+
+
+class Notification(models.Model):
+    """One message to one person, written in the same transaction as the event that causes it.
+
+    The row is the outbox: a task delivers the email, a beat sweeper re-sends what is still
+    pending or failed, and the in-app inbox lists every row.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, will retry")
+        GAVE_UP = "gave_up", _("Gave up")
+        SUPPRESSED = "suppressed", _("Not emailed (unsubscribed)")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=64)
+    language = models.CharField(_("language"), max_length=2, choices=settings.LANGUAGES)
+    context = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        _("email status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["status", "next_attempt_at"], name="notification_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id} ({self.status})"
+
+    @property
+    def spec(self):
+        from .notifications import CATALOGUE
+
+        return CATALOGUE[self.kind]
+
+    def subject(self, language: str | None = None) -> str:
+        from .notifications import render_subject
+
+        return render_subject(self, language or self.language)
+
+    def link(self, language: str | None = None) -> str:
+        from .notifications import render_link
+
+        return render_link(self, language or self.language)
+
+
+class NotificationOptOut(models.Model):
+    """A person who asked not to be emailed about one optional kind of notification."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_opt_outs"
+    )
+    kind = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_optout_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ✕ {self.kind}"
+
+
+class JobRun(models.Model):
+    """When each scheduled job last ran, for the operations page."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

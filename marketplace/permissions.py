@@ -63,3 +63,8 @@ def must_set_up_mfa(user: User, *, has_authenticator: bool) -> bool:
     return bool(
         settings.STAFF_MFA_REQUIRED and is_marketplace_staff(user) and not has_authenticator
     )
+
+
+def can_operate(user: User) -> bool:
+    """The operations page: failed notifications and scheduled jobs."""
+    return is_program_admin(user)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import User
+from .models import JobRun, Notification, User
 
 
 def user_verified_emails(*, user: User) -> set[str]:
@@ -27,3 +33,63 @@ def user_list_for_role_management(*, query: str = "") -> QuerySet[User]:
     if query:
         users = users.filter(Q(email__icontains=query) | Q(full_name__icontains=query))
     return users
+
+
+def notifications_needing_attention() -> QuerySet[Notification]:
+    """Failed, given up, or pending for longer than the sweeper should have needed."""
+    Status = Notification.Status
+    late = timezone.now() - dt.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS * 2)
+    return (
+        Notification.objects.filter(
+            Q(status__in=(Status.FAILED, Status.GAVE_UP))
+            | Q(status=Status.PENDING, created_at__lt=late)
+        )
+        .select_related("recipient")
+        .order_by("-status", "created_at")
+    )
+
+
+def notification_status_counts() -> dict[str, int]:
+    counts = dict(Notification.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in Notification.Status.values}
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    task: str
+    schedule: str
+    run: JobRun | None
+
+
+def _describe(schedule) -> str:
+    if isinstance(schedule, int | float):
+        if schedule < 60:
+            return _("every %(n)s seconds") % {"n": int(schedule)}
+        minutes = int(schedule // 60)
+        if minutes < 60:
+            return _("every %(n)s minutes") % {"n": minutes}
+        return _("every %(n)s hours") % {"n": minutes // 60}
+    hours = sorted(getattr(schedule, "hour", ()))
+    minutes = sorted(getattr(schedule, "minute", ()))
+    if len(hours) == 1 and len(minutes) == 1:
+        return _("daily at %(time)s (Eastern time)") % {"time": f"{hours[0]:02d}:{minutes[0]:02d}"}
+    return str(schedule)
+
+
+def scheduled_jobs() -> list[ScheduledJob]:
+    """Every beat job of the settings, with its last recorded run."""
+    runs = {run.name: run for run in JobRun.objects.all()}
+    return [
+        ScheduledJob(
+            name=name,
+            task=entry["task"],
+            schedule=_describe(entry["schedule"]),
+            run=runs.get(entry["task"]),
+        )
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+    ]
+
+
+def unread_notification_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -9,10 +12,23 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import permissions
-from .models import STAFF_ROLES, AuditEvent, Role, RoleGrant, SupplierProfile, User
+from .models import (
+    STAFF_ROLES,
+    AuditEvent,
+    JobRun,
+    Notification,
+    NotificationOptOut,
+    Role,
+    RoleGrant,
+    SupplierProfile,
+    User,
+)
+from .notifications import CATALOGUE, email_message, link, translated
 from .selectors import user_verified_emails
 
 
@@ -105,11 +121,17 @@ def role_grant(*, actor: User | None, user: User, role: str) -> RoleGrant:
     )
     if not created:
         raise ValidationError({"role": _("This person already has that role.")})
-    audit_event_record(actor=actor, verb="role.granted", target=user, data={"role": role})
+    event = audit_event_record(actor=actor, verb="role.granted", target=user, data={"role": role})
     if role in STAFF_ROLES:
-        from .tasks import role_granted_notify
-
-        role_granted_notify.delay_on_commit(grant.pk)
+        notification_send(
+            kind="role.granted",
+            recipients=[user],
+            event_key=str(event.pk),
+            context={
+                "role": translated(Role(role).label),
+                "link": link("marketplace:dashboard"),
+            },
+        )
     return grant
 
 
@@ -175,3 +197,256 @@ def supplier_profile_save(*, actor: User, user: User, **fields: Any) -> Supplier
         data={"fields": changed},
     )
     return profile
+
+
+# --- Notifications: the outbox ------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+Delivery = Notification.Status
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff: 1, 2, 4 … minutes after each failed attempt, at most six hours."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def notification_send(
+    *,
+    kind: str,
+    recipients: Iterable[User] | QuerySet[User],
+    event_key: str,
+    context: dict[str, Any],
+) -> list[int]:
+    """Write one notification per recipient in the caller's transaction; email after commit.
+
+    `event_key` identifies the event (an audit event id, say): the same event twice gives one
+    notification per person. Returns the ids of the notifications that wait for an email.
+    """
+    if isinstance(recipients, QuerySet):
+        people = recipients.filter(is_active=True).values_list("pk", "preferred_language")
+    else:
+        people = [(user.pk, user.preferred_language) for user in recipients if user.is_active]
+    return notification_send_each(
+        kind=kind,
+        event_key=event_key,
+        messages=[(pk, language, context) for pk, language in dict(people).items()],
+    )
+
+
+def notification_send_each(
+    *, kind: str, event_key: str, messages: list[tuple[int, str, dict[str, Any]]]
+) -> list[int]:
+    """As `notification_send`, with a context of its own for each (user id, language).
+
+    Returns the ids of the notifications this call created that wait for an email; a repeated
+    event creates nothing and returns none."""
+    from .tasks import notifications_enqueue
+
+    keys = {pk: f"{kind}:{event_key}:{pk}" for pk, _language, _context in messages}
+    existing: set[str] = set()
+    key_list = list(keys.values())
+    for start in range(0, len(key_list), 1000):
+        existing.update(
+            Notification.objects.filter(dedupe_key__in=key_list[start : start + 1000]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+    messages = [m for m in messages if keys[m[0]] not in existing]
+    if not messages:
+        return []
+    spec = CATALOGUE[kind]
+    opted_out: set[int] = set()
+    if not spec.mandatory:
+        opted_out = set(
+            NotificationOptOut.objects.filter(
+                kind=kind, user_id__in=[pk for pk, _language, _context in messages]
+            ).values_list("user_id", flat=True)
+        )
+    now = timezone.now()
+    grace = dt.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+    rows = [
+        Notification(
+            recipient_id=pk,
+            kind=kind,
+            language=language or settings.LANGUAGE_CODE,
+            context=context,
+            dedupe_key=keys[pk],
+            status=Delivery.SUPPRESSED if pk in opted_out else Delivery.PENDING,
+            created_at=now,
+            # The task enqueued after commit delivers it; the sweeper only steps in after this.
+            next_attempt_at=now + grace,
+        )
+        for pk, language, context in messages
+    ]
+    Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    waiting = [row.dedupe_key for row in rows if row.status == Delivery.PENDING]
+    pending: list[int] = []
+    for start in range(0, len(waiting), 1000):
+        pending += Notification.objects.filter(
+            dedupe_key__in=waiting[start : start + 1000], status=Delivery.PENDING
+        ).values_list("pk", flat=True)
+    notifications_enqueue(pending)
+    return pending
+
+
+def notification_deliver(*, notification_id: int, connection=None) -> bool:
+    """Email one notification unless it is already sent. Returns whether it went out.
+
+    The row stays locked while the message is handed to the mail server, and is marked sent in
+    the same transaction: a worker that dies in between leaves it pending, never lost.
+    """
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id, status__in=(Delivery.PENDING, Delivery.FAILED))
+            .first()
+        )
+        if notification is None:
+            return False  # sent already, given up, or another worker holds it right now
+        now = timezone.now()
+        notification.attempts += 1
+        if not notification.recipient.is_active:
+            notification.status = Delivery.SUPPRESSED
+            notification.save(update_fields=["status", "attempts"])
+            return False
+        try:
+            message = email_message(notification)
+            message.connection = connection
+            message.send()
+        except Exception as exc:  # a bad address, a template error, a mail server down
+            logger.warning("Notification %s not delivered: %r", notification.pk, exc)
+            notification.last_error = repr(exc)[:2000]
+            if notification.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+                notification.status = Delivery.GAVE_UP
+            else:
+                notification.status = Delivery.FAILED
+                notification.next_attempt_at = now + _retry_delay(notification.attempts)
+            notification.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+            return False
+        notification.status = Delivery.SENT
+        notification.sent_at = now
+        notification.last_error = ""
+        notification.save(update_fields=["status", "attempts", "sent_at", "last_error"])
+        return True
+
+
+def notifications_due(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
+    """Claim what the sweeper must (re)send: pending or failed rows whose time has come."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Notification.objects.filter(
+                status__in=(Delivery.PENDING, Delivery.FAILED), next_attempt_at__lte=now
+            )
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        # Pushed back so that the next sweep does not enqueue them again while they wait.
+        grace = dt.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+        Notification.objects.filter(pk__in=due).update(next_attempt_at=now + grace)
+    return due
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification: Notification) -> None:
+    if notification.recipient_id != user.pk:
+        raise PermissionDenied
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def notification_preferences_save(*, user: User, emailed_kinds: Iterable[str]) -> list[str]:
+    """Keep emailing the optional kinds in `emailed_kinds`; stop the others. Returns opt-outs."""
+    from .notifications import kinds_for
+
+    optional = {kind.code for kind in kinds_for(user.roles) if not kind.mandatory}
+    wanted = set(emailed_kinds)
+    if wanted - set(CATALOGUE):
+        raise ValidationError(_("Unknown kind of notification."))
+    opt_outs = sorted(optional - wanted)
+    NotificationOptOut.objects.filter(user=user, kind__in=optional & wanted).delete()
+    NotificationOptOut.objects.bulk_create(
+        [NotificationOptOut(user=user, kind=kind) for kind in opt_outs], ignore_conflicts=True
+    )
+    audit_event_record(
+        actor=user, verb="notifications.preferences_saved", target=user, data={"off": opt_outs}
+    )
+    return opt_outs
+
+
+@transaction.atomic
+def notification_unsubscribe(*, user: User, kind: str) -> bool:
+    """Stop emails of one optional kind (from an email link, without signing in)."""
+    spec = CATALOGUE.get(kind)
+    if spec is None or spec.mandatory:
+        raise ValidationError(_("This kind of message is always sent."))
+    _optout, created = NotificationOptOut.objects.get_or_create(user=user, kind=kind)
+    if created:
+        audit_event_record(
+            actor=None, verb="notifications.unsubscribed", target=user, data={"kind": kind}
+        )
+    return created
+
+
+@transaction.atomic
+def notification_retry(*, actor: User, notification: Notification) -> None:
+    """Send a failed or given-up notification again, now (program admins, operations page)."""
+    from .tasks import notifications_enqueue
+
+    if not permissions.can_operate(actor):
+        raise PermissionDenied
+    updated = Notification.objects.filter(
+        pk=notification.pk, status__in=(Delivery.FAILED, Delivery.GAVE_UP, Delivery.PENDING)
+    ).update(status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now())
+    if not updated:
+        raise ValidationError(_("This notification was already sent."))
+    audit_event_record(actor=actor, verb="notification.retried", target=notification)
+    notifications_enqueue([notification.pk])
+
+
+@transaction.atomic
+def notifications_retry_given_up(*, actor: User) -> int:
+    from .tasks import notifications_enqueue
+
+    if not permissions.can_operate(actor):
+        raise PermissionDenied
+    ids = list(
+        Notification.objects.select_for_update()
+        .filter(status=Delivery.GAVE_UP)
+        .values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=ids).update(
+        status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    audit_event_record(actor=actor, verb="notification.retried_all", data={"count": len(ids)})
+    notifications_enqueue(ids)
+    return len(ids)
+
+
+# --- Scheduled jobs ---------------------------------------------------------------------------
+
+
+def job_run_started(*, name: str) -> None:
+    JobRun.objects.update_or_create(name=name, defaults={"last_started_at": timezone.now()})
+
+
+def job_run_finished(*, name: str, result: Any = None, error: str = "") -> None:
+    JobRun.objects.update_or_create(
+        name=name,
+        defaults={
+            "last_finished_at": timezone.now(),
+            "last_result": "" if result is None else str(result)[:200],
+            "last_error": error[:2000],
+        },
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -223,6 +224,9 @@ STATICFILES_DIRS = [
     # Front-end packages come from npm at build time (`npm install`), never from the repository.
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
 ]
+# Bid attachments (bids.models.PrivateStorage): never under MEDIA_URL, never served by the web
+# server; a view checks who asks before it streams a file.
+PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -251,6 +255,24 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Celery ----------------------------------------------------------------------------------
 
+# --- Bids ------------------------------------------------------------------------------------
+
+BID_ATTACHMENTS_ENABLED = env_bool("BID_ATTACHMENTS_ENABLED", True)
+BID_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+BID_ATTACHMENT_MAX_COUNT = 3
+# The version of the bid terms (IP and licence) a supplier accepts; bids/terms.py holds the text.
+BID_TERMS_VERSION = "2026-11"
+
+# --- Notifications -----------------------------------------------------------------------------
+
+NOTIFICATIONS_MAX_ATTEMPTS = 8  # then the operations page shows it as given up
+NOTIFICATIONS_BATCH_SIZE = 100  # notifications per delivery task
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = 120  # the sweeper leaves a fresh notification to its task
+ALERTS_CHUNK_SIZE = 1000  # alert subscriptions per fan-out task
+ALERT_DIGEST_HOUR = 7  # Eastern time, daily
+CURE_PERIOD_BUSINESS_DAYS = 5  # to make requested changes, before a default can be declared
+EVALUATION_REMINDER_DAYS = 2  # an evaluation step waiting this long sends a daily reminder
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Without a broker the embedded default runs tasks in-process, at once.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
@@ -262,7 +284,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task taken by a worker that then dies (acks_late) goes back to the queue after this long.
+CELERY_VISIBILITY_TIMEOUT = int(env_str("CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 2)),
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 3,
+}
+# When the broker is down, a request gives up publishing quickly; the outbox keeps the work.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Each publication also schedules its own close at the deadline; this sweeper catches any
@@ -270,6 +306,26 @@ CELERY_BEAT_SCHEDULE = {
     "close-due-opportunities": {
         "task": "opportunities.tasks.opportunities_close_due",
         "schedule": 30,
+    },
+    "send-outbox": {
+        "task": "marketplace.tasks.notifications_sweep",
+        "schedule": 60,
+    },
+    "alert-new-opportunities": {
+        "task": "opportunities.tasks.opportunities_alerts_due",
+        "schedule": 60,
+    },
+    "closing-reminders": {
+        "task": "opportunities.tasks.opportunities_closing_reminders",
+        "schedule": 60 * 10,
+    },
+    "daily-alert-digest": {
+        "task": "opportunities.tasks.alerts_daily_digest",
+        "schedule": crontab(hour=ALERT_DIGEST_HOUR, minute=0),
+    },
+    "evaluation-reminders": {
+        "task": "evaluation.tasks.evaluations_remind",
+        "schedule": crontab(hour=9, minute=0),
     },
     "clear-expired-sessions": {
         "task": "marketplace.tasks.sessions_clear_expired",

@@ -15,6 +15,9 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("marketplace.app_urls")),
     path("opportunities/", include("opportunities.urls")),
+    path("bids/", include("bids.urls")),
+    path("evaluation/", include("evaluation.urls")),
+    path("payments/", include("payments.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 )

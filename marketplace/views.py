@@ -4,21 +4,32 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from bids.selectors import supplier_bids_in_progress
+from evaluation.selectors import panel_seats
 from opportunities.models import Opportunity
 
 from . import permissions, selectors, services
-from .forms import PreferredLanguageForm, RoleGrantForm, SupplierProfileForm, UserSearchForm
+from .forms import (
+    NotificationPreferencesForm,
+    PreferredLanguageForm,
+    RoleGrantForm,
+    SupplierProfileForm,
+    UserSearchForm,
+)
 from .mixins import PredicateRequiredMixin
-from .models import AuditEvent, Role, SupplierProfile, User
+from .models import AuditEvent, Notification, Role, SupplierProfile, User
+from .notifications import CATALOGUE, kinds_for, unsubscribe_read
 
 
 @login_not_required
@@ -46,6 +57,9 @@ class DashboardView(TemplateView):
             context["watched"] = user.watches.select_related("opportunity").order_by("-created_at")[
                 :20
             ]
+            context["open_bids"] = supplier_bids_in_progress(user=user)[:20]
+        if Role.EVALUATOR in user.roles:
+            context["panel_seats"] = panel_seats(user=user)
         if Role.BUYER in user.roles:
             context["buyer_opportunities"] = Opportunity.objects.filter(buyer=user).order_by(
                 "-created_at"
@@ -192,3 +206,161 @@ def role_revoke_view(request, pk: int, role: str):
             % {"email": managed.email, "role": Role(role).label},
         )
     return _role_action_redirect(managed.pk)
+
+
+# --- Notifications: inbox, preferences, unsubscribe, operations ----------------------------------
+
+
+class InboxView(ListView):
+    template_name = "marketplace/notification_list.html"
+    context_object_name = "notifications"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return Notification.objects.filter(recipient=self.request.user)
+
+
+def _own_notification(request, pk: int) -> Notification:
+    # Somebody else's notification does not exist, as far as this user can tell.
+    return get_object_or_404(Notification, pk=pk, recipient=request.user)
+
+
+@require_POST
+def notification_open_view(request, pk: int):
+    notification = _own_notification(request, pk)
+    services.notification_mark_read(user=request.user, notification=notification)
+    return redirect(notification.link(get_language()))
+
+
+@require_POST
+def notification_read_view(request, pk: int):
+    notification = _own_notification(request, pk)
+    services.notification_mark_read(user=request.user, notification=notification)
+    return redirect("marketplace:inbox")
+
+
+@require_POST
+def notifications_read_all_view(request):
+    count = services.notifications_mark_all_read(user=request.user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s notification marked as read.",
+            "%(count)s notifications marked as read.",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("marketplace:inbox")
+
+
+class NotificationPreferencesView(FormView):
+    template_name = "marketplace/notification_preferences.html"
+    form_class = NotificationPreferencesForm
+
+    def kinds(self):
+        return kinds_for(self.request.user.roles)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        optional = [kind for kind in self.kinds() if not kind.mandatory]
+        off = set(self.request.user.notification_opt_outs.values_list("kind", flat=True))
+        kwargs["kinds"] = optional
+        kwargs["initial"] = {"emailed": [kind.code for kind in optional if kind.code not in off]}
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["mandatory_kinds"] = [kind for kind in self.kinds() if kind.mandatory]
+        context["has_alert_kinds"] = permissions.is_supplier(self.request.user)
+        return context
+
+    def form_valid(self, form):
+        services.notification_preferences_save(
+            user=self.request.user, emailed_kinds=form.cleaned_data["emailed"]
+        )
+        messages.success(self.request, _("Your notification choices were saved."))
+        return redirect("marketplace:notification_preferences")
+
+
+@method_decorator([login_not_required, csrf_exempt], name="dispatch")
+class UnsubscribeView(TemplateView):
+    """From an email, without signing in: the signed token says who and which kind.
+
+    GET shows a confirmation (mail scanners follow links); POST unsubscribes. POST needs no
+    CSRF token because the signed token, not a session, is what authorizes it (RFC 8058)."""
+
+    template_name = "marketplace/unsubscribe.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        found = unsubscribe_read(kwargs["token"])
+        if found is None:
+            raise Http404
+        user_id, kind = found
+        self.person = get_object_or_404(User, pk=user_id, is_active=True)
+        self.kind = CATALOGUE[kind]
+        if self.kind.mandatory:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kind"] = self.kind
+        context["already"] = self.person.notification_opt_outs.filter(kind=self.kind.code).exists()
+        return context
+
+    def post(self, request, *args, **kwargs):
+        services.notification_unsubscribe(user=self.person, kind=self.kind.code)
+        return self.render_to_response(self.get_context_data(done=True))
+
+
+class OperationsView(PredicateRequiredMixin, ListView):
+    permission = staticmethod(permissions.can_operate)
+    template_name = "marketplace/operations.html"
+    context_object_name = "notifications"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return selectors.notifications_needing_attention()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = selectors.notification_status_counts()
+        context.update(
+            jobs=selectors.scheduled_jobs(),
+            status_counts=[(label, counts[value]) for value, label in Notification.Status.choices],
+            gave_up_count=counts[Notification.Status.GAVE_UP],
+        )
+        return context
+
+
+@require_POST
+def notification_retry_view(request, pk: int):
+    if not permissions.can_operate(request.user):
+        raise PermissionDenied
+    notification = get_object_or_404(Notification, pk=pk)
+    try:
+        services.notification_retry(actor=request.user, notification=notification)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The notification will be sent again."))
+    return redirect("marketplace:operations")
+
+
+@require_POST
+def notifications_retry_all_view(request):
+    if not permissions.can_operate(request.user):
+        raise PermissionDenied
+    count = services.notifications_retry_given_up(actor=request.user)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s notification will be sent again.",
+            "%(count)s notifications will be sent again.",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("marketplace:operations")

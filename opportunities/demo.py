@@ -9,7 +9,7 @@ from django.utils import timezone
 from marketplace.models import User
 
 from . import services
-from .models import Criterion, Opportunity, Skill
+from .models import Alert, Criterion, Opportunity, Skill
 
 SKILLS = [
     ("python", "Python", "Python"),
@@ -148,12 +148,44 @@ POSTINGS = [
         9000,
         "cancelled",
     ),
+    (
+        "Add automated accessibility checks to the forms library",
+        "Ajouter des vérifications automatisées d'accessibilité à la bibliothèque de formulaires",
+        "Run axe-core on every component of the open-source forms library in CI.",
+        "Exécuter axe-core sur chaque composant de la bibliothèque de formulaires libre en IC.",
+        "accessibility",
+        ["accessibility", "javascript"],
+        4500,
+        "closed",  # bids.demo gives it three sealed bids, then closes it
+    ),
+    (
+        "Translate the open-source forms library's error messages",
+        "Traduire les messages d'erreur de la bibliothèque de formulaires libre",
+        "Add French translations for every validation message, with tests.",
+        "Ajouter la traduction française de chaque message de validation, avec des tests.",
+        "feature",
+        ["javascript"],
+        1500,
+        "awarded",  # evaluation.demo awards it to supplier 4, who has accepted the contract
+    ),
 ]
 
 
-def seed_opportunities(*, buyer: User, admin: User, asker: User) -> None:
+def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> None:
+    """`suppliers`: the four demo suppliers. The second asks the demo question; the first
+    watches the opportunity closing soon; the third and second have alerts (immediate, daily)."""
     for slug, name_en, name_fr in SKILLS:
         Skill.objects.get_or_create(slug=slug, defaults={"name_en": name_en, "name_fr": name_fr})
+    asker, watcher = suppliers[1], suppliers[0]
+    if not Alert.objects.filter(user=suppliers[2]).exists():
+        services.alert_save(
+            user=suppliers[2],
+            skills=list(Skill.objects.filter(slug="accessibility")),
+            types=[],
+            frequency=Alert.Frequency.IMMEDIATE,
+        )
+    if not Alert.objects.filter(user=suppliers[1]).exists():
+        services.alert_save(user=suppliers[1], skills=[], types=[], frequency=Alert.Frequency.DAILY)
     now = timezone.now()
     for title_en, title_fr, summary_en, summary_fr, kind, skills, value, final in POSTINGS:
         if Opportunity.objects.filter(title_en=title_en).exists():
@@ -221,6 +253,7 @@ def seed_opportunities(*, buyer: User, admin: User, asker: User) -> None:
                 closes_at=soon,
             )
             opportunity.refresh_from_db()
+            services.watch_toggle(user=watcher, opportunity=opportunity)
             question = services.question_ask(
                 asker=asker,
                 opportunity=opportunity,

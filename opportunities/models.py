@@ -140,8 +140,10 @@ class Opportunity(models.Model):
         Status.PUBLISHED: frozenset({Status.CLOSED, Status.CANCELLED, Status.UNSUCCESSFUL}),
         Status.CLOSED: frozenset({Status.EVALUATING, Status.CANCELLED, Status.UNSUCCESSFUL}),
         Status.EVALUATING: frozenset({Status.AWARDED, Status.CANCELLED, Status.UNSUCCESSFUL}),
-        Status.AWARDED: frozenset({Status.IN_DELIVERY}),
-        Status.IN_DELIVERY: frozenset({Status.COMPLETED}),
+        # Back to unsuccessful when every ranked bid declined or defaulted before delivery.
+        Status.AWARDED: frozenset({Status.IN_DELIVERY, Status.UNSUCCESSFUL}),
+        # Unsuccessful when the awardee defaults and no ranked bid is left.
+        Status.IN_DELIVERY: frozenset({Status.COMPLETED, Status.UNSUCCESSFUL}),
         Status.COMPLETED: frozenset(),
         Status.CANCELLED: frozenset(),
         Status.UNSUCCESSFUL: frozenset(),
@@ -236,6 +238,9 @@ class Opportunity(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    awarded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set once the suppliers whose alerts match have been notified (see tasks.py).
+    alerts_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OpportunityQuerySet.as_manager()
 

@@ -7,13 +7,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace import notifications as notices
 from marketplace.i18n import format_cents
-from marketplace.models import User
-from marketplace.services import audit_event_record
+from marketplace.models import AuditEvent, Role, User
+from marketplace.services import audit_event_record, notification_send
+from marketplace.tasks import enqueue_on_commit
 
 from . import permissions
 from .models import Addendum, Alert, Criterion, Guardrails, Opportunity, Question, Watch
@@ -63,8 +65,10 @@ def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
 
 def _transition(
     *, opportunity: Opportunity, to: str, actor: User | None, verb: str, data: dict | None = None
-) -> Opportunity:
-    """Lock the row, check the graph, move it. Callers run inside their own transaction."""
+) -> tuple[Opportunity, AuditEvent]:
+    """Lock the row, check the graph, move it. Callers run inside their own transaction.
+
+    Returns the locked opportunity and the audit event, whose id keys the notifications."""
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if not locked.can_transition_to(to):
         raise ValidationError(
@@ -76,13 +80,37 @@ def _transition(
         )
     previous = locked.status
     locked.status = to
-    audit_event_record(
+    event = audit_event_record(
         actor=actor,
         verb=verb,
         target=locked,
         data={"from": previous, "to": to, **(data or {})},
     )
-    return locked
+    return locked, event
+
+
+def notice_context(opportunity: Opportunity, **extra: Any) -> dict[str, Any]:
+    """What every notification about an opportunity can say, in both languages."""
+    return {
+        "title": notices.bilingual(opportunity.title_en, opportunity.title_fr),
+        "value": notices.money(opportunity.value_cents),
+        "closes_at": notices.moment(opportunity.closes_at),
+        "question_deadline": notices.moment(opportunity.question_deadline),
+        "link": notices.link("opportunities:detail", pk=opportunity.pk),
+        **extra,
+    }
+
+
+def _followers(opportunity: Opportunity):
+    """Suppliers who watch the opportunity or hold a bid on it (draft, submitted, withdrawn).
+    A person may appear twice; notification_send writes one notification each."""
+    return User.objects.filter(
+        Q(watches__opportunity=opportunity) | Q(bids__opportunity=opportunity)
+    )
+
+
+def _submitted_bidders(opportunity: Opportunity):
+    return User.objects.filter(bids__opportunity=opportunity, bids__status="submitted")
 
 
 def _schedule_close(opportunity: Opportunity) -> None:
@@ -93,10 +121,7 @@ def _schedule_close(opportunity: Opportunity) -> None:
     """
     from .tasks import opportunity_close_at_deadline
 
-    pk, closes_at = opportunity.pk, opportunity.closes_at
-    transaction.on_commit(
-        lambda: opportunity_close_at_deadline.apply_async(args=[pk], eta=closes_at)
-    )
+    enqueue_on_commit(opportunity_close_at_deadline, opportunity.pk, eta=opportunity.closes_at)
 
 
 def publication_problems(opportunity: Opportunity, *, now: dt.datetime | None = None) -> list[str]:
@@ -255,13 +280,21 @@ def opportunity_submit_for_review(*, actor: User, opportunity: Opportunity) -> O
     problems = publication_problems(opportunity)
     if problems:
         raise ValidationError(problems)
-    opportunity = _transition(
+    opportunity, event = _transition(
         opportunity=opportunity, to=Status.IN_REVIEW, actor=actor, verb="opportunity.submitted"
     )
     opportunity.submitted_at = timezone.now()
     opportunity.review_note = ""
     opportunity.split_warning_acknowledged_by = None
     opportunity.save()
+    notification_send(
+        kind="opportunity.submitted",
+        recipients=User.objects.filter(role_grants__role=Role.PROGRAM_ADMIN),
+        event_key=str(event.pk),
+        context=notice_context(
+            opportunity, link=notices.link("opportunities:review", pk=opportunity.pk)
+        ),
+    )
     return opportunity
 
 
@@ -271,11 +304,21 @@ def opportunity_request_changes(*, actor: User, opportunity: Opportunity, note: 
         raise PermissionDenied
     if not note.strip():
         raise ValidationError({"note": _("Say what needs to change.")})
-    opportunity = _transition(
+    opportunity, event = _transition(
         opportunity=opportunity, to=Status.DRAFT, actor=actor, verb="opportunity.changes_requested"
     )
     opportunity.review_note = note.strip()
     opportunity.save()
+    notification_send(
+        kind="opportunity.changes_requested",
+        recipients=[opportunity.buyer],
+        event_key=str(event.pk),
+        context=notice_context(
+            opportunity,
+            note=opportunity.review_note,
+            link=notices.link("opportunities:edit", pk=opportunity.pk),
+        ),
+    )
     return opportunity
 
 
@@ -296,7 +339,7 @@ def opportunity_publish(
                 "to publish it."
             )
         )
-    opportunity = _transition(
+    opportunity, event = _transition(
         opportunity=opportunity,
         to=Status.PUBLISHED,
         actor=actor,
@@ -308,6 +351,15 @@ def opportunity_publish(
         opportunity.split_warning_acknowledged_by = actor
     opportunity.save()
     _schedule_close(opportunity)
+    notification_send(
+        kind="opportunity.published",
+        recipients=[opportunity.buyer],
+        event_key=str(event.pk),
+        context=notice_context(opportunity),
+    )
+    from .tasks import opportunity_alerts_fanout
+
+    enqueue_on_commit(opportunity_alerts_fanout, opportunity.pk)
     return opportunity
 
 
@@ -318,10 +370,63 @@ def opportunity_close(*, opportunity: Opportunity, now: dt.datetime | None = Non
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if locked.closes_at is None or now < locked.closes_at:
         raise ValidationError(_("This opportunity has not reached its closing time."))
-    opportunity = _transition(
+    opportunity, event = _transition(
         opportunity=locked, to=Status.CLOSED, actor=None, verb="opportunity.closed"
     )
     opportunity.closed_at = now
+    opportunity.save()
+    from bids.services import bids_seal
+    from evaluation.services import evaluation_open
+
+    sealed_for = bids_seal(opportunity=opportunity, now=now)
+    evaluation_open(opportunity=opportunity)
+    notification_send(
+        kind="opportunity.closed",
+        recipients=User.objects.filter(Q(pk=opportunity.buyer_id) | Q(pk__in=sealed_for)),
+        event_key=str(event.pk),
+        context=notice_context(opportunity),
+    )
+    return opportunity
+
+
+def opportunity_start_evaluation(*, opportunity: Opportunity) -> Opportunity:
+    """closed → evaluating, once the packets exist (evaluation.services; the system acts)."""
+    opportunity, _event = _transition(
+        opportunity=opportunity, to=Status.EVALUATING, actor=None, verb="opportunity.evaluating"
+    )
+    opportunity.save()
+    return opportunity
+
+
+def opportunity_mark_unsuccessful(
+    *, opportunity: Opportunity, actor: User | None, reason: str
+) -> Opportunity:
+    """No qualified bid (or every ranked bid declined or defaulted): nobody is awarded."""
+    opportunity, _event = _transition(
+        opportunity=opportunity,
+        to=Status.UNSUCCESSFUL,
+        actor=actor,
+        verb="opportunity.unsuccessful",
+        data={"reason": reason},
+    )
+    opportunity.save()
+    return opportunity
+
+
+def opportunity_mark_awarded(*, opportunity: Opportunity, actor: User) -> Opportunity:
+    opportunity, _event = _transition(
+        opportunity=opportunity, to=Status.AWARDED, actor=actor, verb="opportunity.awarded"
+    )
+    opportunity.awarded_at = timezone.now()
+    opportunity.save()
+    return opportunity
+
+
+def opportunity_start_delivery(*, opportunity: Opportunity, actor: User) -> Opportunity:
+    """awarded → in delivery, when the supplier accepts the contract (payments.services)."""
+    opportunity, _event = _transition(
+        opportunity=opportunity, to=Status.IN_DELIVERY, actor=actor, verb="opportunity.in_delivery"
+    )
     opportunity.save()
     return opportunity
 
@@ -332,7 +437,7 @@ def opportunity_cancel(*, actor: User, opportunity: Opportunity, reason: str) ->
         raise PermissionDenied
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the cancellation.")})
-    opportunity = _transition(
+    opportunity, event = _transition(
         opportunity=opportunity,
         to=Status.CANCELLED,
         actor=actor,
@@ -342,6 +447,15 @@ def opportunity_cancel(*, actor: User, opportunity: Opportunity, reason: str) ->
     opportunity.cancel_reason = reason.strip()
     opportunity.cancelled_at = timezone.now()
     opportunity.save()
+    recipients = _followers(opportunity)
+    if opportunity.buyer_id != actor.pk:
+        recipients = recipients | User.objects.filter(pk=opportunity.buyer_id)
+    notification_send(
+        kind="opportunity.cancelled",
+        recipients=recipients,
+        event_key=str(event.pk),
+        context=notice_context(opportunity, reason=opportunity.cancel_reason),
+    )
     return opportunity
 
 
@@ -373,6 +487,23 @@ def _addendum_create(
         verb="opportunity.amended",
         target=opportunity,
         data={"addendum": number, "fields": changed},
+    )
+    context = notice_context(
+        opportunity, number=number, note=notices.bilingual(addendum.note_en, addendum.note_fr)
+    )
+    bidders = _submitted_bidders(opportunity)
+    notification_send(
+        kind="opportunity.amended",
+        recipients=_followers(opportunity).exclude(pk__in=bidders.values("pk")),
+        event_key=f"{opportunity.pk}:{number}",
+        context=context,
+    )
+    # Those who submitted must confirm their bid or revise it (bids.services.bid_confirm).
+    notification_send(
+        kind="bid.addendum",
+        recipients=bidders,
+        event_key=f"{opportunity.pk}:{number}",
+        context=context,
     )
     return addendum
 
@@ -431,6 +562,15 @@ def question_ask(*, asker: User, opportunity: Opportunity, text: str) -> Questio
     question.save()
     # The asker stays out of the public record; the audit trail knows who asked.
     audit_event_record(actor=asker, verb="question.asked", target=opportunity)
+    notification_send(
+        kind="question.asked",
+        recipients=[opportunity.buyer],
+        event_key=str(question.pk),
+        context=notice_context(
+            opportunity,
+            question=question.text,
+        ),
+    )
     return question
 
 
@@ -451,11 +591,20 @@ def question_answer(
     question.answered_at = timezone.now()
     question.full_clean()
     question.save()
-    audit_event_record(
+    event = audit_event_record(
         actor=actor,
         verb="question.answered",
         target=question.opportunity,
         data={"question": question.pk},
+    )
+    notification_send(
+        kind="question.answered",
+        recipients=_followers(question.opportunity) | User.objects.filter(pk=question.asker_id),
+        event_key=str(event.pk),
+        context=notice_context(
+            question.opportunity,
+            answer=notices.bilingual(question.answer_en, question.answer_fr),
+        ),
     )
     if as_addendum:
         _addendum_create(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.OpportunityListView.as_view(), name="list"),
     path("new/", views.OpportunityCreateView.as_view(), name="create"),
     path("feed/", views.open_feed, name="feed"),
+    path("awarded/", views.AwardedListView.as_view(), name="awarded"),
     path("feed/skill/<slug:slug>/", views.skill_feed, name="skill_feed"),
     path("review/", views.ReviewQueueView.as_view(), name="review_queue"),
     path("guardrails/", views.GuardrailsView.as_view(), name="guardrails"),

@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
+from bids.selectors import opportunity_bid_panel
+from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
 from marketplace.i18n import format_cents
 from marketplace.mixins import PredicateRequiredMixin
 
@@ -81,6 +83,8 @@ class OpportunityDetailView(DetailView):
             addenda=opportunity.addenda.all(),
             mandatory_criteria=[c for c in criteria if c.kind == "mandatory"],
             rated_criteria=[c for c in criteria if c.kind == "rated"],
+            bid_panel=opportunity_bid_panel(user=user, opportunity=opportunity, now=timezone.now()),
+            evaluation_panel=opportunity_evaluation_panel(user=user, opportunity=opportunity),
         )
         return context
 
@@ -489,3 +493,15 @@ class GuardrailsView(PredicateRequiredMixin, FormView):
         services.guardrails_update(actor=self.request.user, **form.service_fields())
         messages.success(self.request, _("The guardrails are saved."))
         return redirect("opportunities:guardrails")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class AwardedListView(ListView):
+    """The public history of awarded work: who got what, for how much, when."""
+
+    template_name = "opportunities/award_list.html"
+    context_object_name = "awards"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return awarded_opportunities()

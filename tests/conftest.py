@@ -38,3 +38,9 @@ def _english_by_default():
     translation.activate("en")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _private_media_in_tmp(settings, tmp_path):
+    """Bid attachments written by tests go to a temporary directory, not the checkout."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private-media"

@@ -41,7 +41,8 @@ def test_program_admin_grants_staff_role_to_verified_gc_email(
         services.role_grant(actor=program_admin, user=staff, role=Role.EVALUATOR)
     grant = RoleGrant.objects.get(user=staff, role=Role.EVALUATOR)
     assert grant.granted_by == program_admin
-    assert grant.notified_at is not None
+    [message] = mail.outbox
+    assert message.to == [staff.email] and "Évaluateur" in message.subject
     event = AuditEvent.objects.get(verb="role.granted")
     assert (event.actor, event.target_id, event.data) == (
         program_admin,

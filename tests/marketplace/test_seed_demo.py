@@ -3,8 +3,11 @@ from allauth.account.models import EmailAddress
 from django.core import serializers
 from django.core.management import call_command
 
-from marketplace.models import AuditEvent, Role, RoleGrant, SupplierProfile, User
-from opportunities.models import Addendum, Criterion, Opportunity, Question, Skill
+from bids.models import Answer, Bid, Receipt
+from evaluation.models import Evaluation, Packet, PanelMember
+from marketplace.models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
+from opportunities.models import Addendum, Alert, Criterion, Opportunity, Question, Skill, Watch
+from payments.models import Contract
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +26,15 @@ def _snapshot() -> str:
         Criterion,
         Question,
         Addendum,
+        Alert,
+        Watch,
+        Notification,
+        Bid,
+        Answer,
+        Receipt,
+        Evaluation,
+        Packet,
+        PanelMember,
     ]
     rows = []
     for model in models:
@@ -107,3 +119,51 @@ def test_seed_demo_posts_varied_opportunities():
         assert Opportunity.objects.filter(status=status).count() == 1
     assert Question.objects.filter(answered_at__isnull=False).exists()
     assert Addendum.objects.exists()
+
+
+def test_seed_demo_gives_the_demo_inboxes_something_to_show(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", verbosity=0)
+    kinds = set(Notification.objects.values_list("kind", "recipient__email"))
+    assert ("opportunity.submitted", "admin@demo.gc.ca") in kinds
+    assert ("question.asked", "buyer@demo.gc.ca") in kinds
+    assert ("opportunity.alert", "supplier3@demo.example") in kinds
+    assert ("opportunity.amended", "supplier1@demo.example") in kinds
+    assert ("question.answered", "supplier2@demo.example") in kinds
+    assert not Notification.objects.exclude(status=Notification.Status.SENT).exists()
+
+
+def test_seed_demo_has_sealed_bids_that_name_their_authors_and_a_draft():
+    call_command("seed_demo", verbosity=0)
+    sealed = Bid.objects.filter(status=Bid.Status.SEALED).select_related("opportunity")
+    assert sorted(b.supplier.email for b in sealed) == [
+        "supplier1@demo.example",
+        "supplier2@demo.example",
+        "supplier3@demo.example",
+    ]
+    assert {b.opportunity.status for b in sealed} == {Opportunity.Status.EVALUATING}
+    texts = " ".join(a.text for a in Answer.objects.filter(bid__in=sealed))
+    for identity in ("mlcw-dev", "Jamal Okafor", "nlac11y.example", "praman-codes"):
+        assert identity in texts
+    draft = Bid.objects.get(status=Bid.Status.DRAFT)
+    assert draft.supplier.email == "supplier1@demo.example"
+    assert draft.opportunity.status == Opportunity.Status.PUBLISHED
+    # Supplier 4 wins the awarded demo work; none of suppliers 1-3 wins anything.
+    [won] = Bid.objects.filter(supplier__email="supplier4@demo.example")
+    assert won.status == Bid.Status.AWARDED
+    assert won.opportunity.status == Opportunity.Status.IN_DELIVERY
+    assert won.contract.status == Contract.Status.IN_PROGRESS
+    assert not Bid.objects.filter(status=Bid.Status.AWARDED).exclude(pk=won.pk).exists()
+
+
+def test_seed_demo_has_an_evaluation_ready_to_walk_through():
+    call_command("seed_demo", verbosity=0)
+    evaluation = Evaluation.objects.get(status=Evaluation.Status.PANEL)
+    assert evaluation.packets.count() == 3
+    texts = " ".join(a["text"] for p in evaluation.packets.all() for a in p.answers)
+    for identity in ("mlcw-dev", "Jamal Okafor", "nlac11y.example", "praman-codes", "Tremblay"):
+        assert identity not in texts
+    panel = {m.evaluator.email: m for m in evaluation.panel.all()}
+    assert panel["evaluator2@demo.gc.ca"].is_chair
+    assert not panel["evaluator1@demo.gc.ca"].is_chair
+    assert {m.declaration for m in panel.values()} == {PanelMember.Declaration.PENDING}

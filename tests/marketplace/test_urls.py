@@ -14,10 +14,15 @@ from tests.factories import StaffFactory
 PUBLIC = {
     "healthz",
     "marketplace:home",
+    # Reached from an email without signing in; the signed token is the authorization.
+    "marketplace:unsubscribe",
     "opportunities:list",
     "opportunities:detail",
     "opportunities:feed",
     "opportunities:skill_feed",
+    "bids:terms",
+    "opportunities:awarded",
+    "evaluation:draw",
     "account_login",
     "account_signup",
     "account_confirm_email",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from bids.demo import seed_bids
+from evaluation.demo import seed_award, seed_evaluation
 from marketplace import services
 from marketplace.models import Role, SupplierProfile, User
 from opportunities.demo import seed_opportunities
@@ -117,8 +119,11 @@ class Command(BaseCommand):
         seed_opportunities(
             buyer=User.objects.get(email="buyer@demo.gc.ca"),
             admin=User.objects.get(email="admin@demo.gc.ca"),
-            asker=User.objects.get(email="supplier2@demo.example"),
+            suppliers=[User.objects.get(email=email) for email, *_rest in SUPPLIERS],
         )
+        seed_bids()
+        seed_evaluation()
+        seed_award()
         self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: demo-pass-2026!):"))
         for email, *_rest in STAFF + SUPPLIERS:
             self.stdout.write(f"  {email}")

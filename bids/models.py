@@ -1,0 +1,169 @@
+"""Supplier bids: a working copy the supplier edits, and a receipt for every submission.
+
+What counts is what was acknowledged: each submission freezes the bid's content in a `Receipt`
+with its SHA-256 digest. Editing a submitted bid changes only the working copy until the
+supplier submits again; at the close the last receipt is what gets sealed and evaluated.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from opportunities.models import Criterion, Opportunity
+
+
+class BidQuerySet(models.QuerySet):
+    def of(self, user) -> BidQuerySet:
+        """A supplier's own bids: nobody else's exist, as far as they can tell."""
+        return self.filter(supplier=user) if user.is_authenticated else self.none()
+
+    def counted(self) -> BidQuerySet:
+        """The bids that count: submitted before the close, sealed and evaluated after."""
+        return self.exclude(status__in=(Bid.Status.DRAFT, Bid.Status.WITHDRAWN))
+
+
+class Bid(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft, not submitted")
+        SUBMITTED = "submitted", _("Submitted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        SEALED = "sealed", _("Sealed")
+        # Set by evaluation (DESIGN.md §3): after the selection, then at the award.
+        QUALIFIED = "qualified", _("Qualified")
+        DISQUALIFIED = "disqualified", _("Did not pass a mandatory criterion")
+        AWARDED = "awarded", _("Awarded")
+        NOT_AWARDED = "not_awarded", _("Not awarded")
+        TERMINATED = "terminated", _("Award ended (declined or default)")
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.PROTECT, related_name="bids")
+    supplier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bids"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    proposed_start_date = models.DateField(_("proposed start date"), null=True, blank=True)
+    attest_can_work_in_canada = models.BooleanField(
+        _("I am legally able to work in Canada (or my organization is)."), default=False
+    )
+    attest_can_be_paid_by_card = models.BooleanField(
+        _("I can be paid by credit card or by an electronic funds transfer."), default=False
+    )
+    attest_no_conflict = models.BooleanField(
+        _("I have no conflict of interest with this work or with the people who will evaluate it."),
+        default=False,
+    )
+    terms_version = models.CharField(_("terms accepted"), max_length=20, blank=True)
+    # The last addendum this bid was submitted or confirmed against.
+    confirmed_addendum = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    draft_saved_at = models.DateTimeField(_("draft saved"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    sealed_at = models.DateTimeField(_("sealed"), null=True, blank=True)
+
+    objects = BidQuerySet.as_manager()
+
+    ATTESTATIONS = ("attest_can_work_in_canada", "attest_can_be_paid_by_card", "attest_no_conflict")
+
+    class Meta:
+        verbose_name = _("bid")
+        verbose_name_plural = _("bids")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "supplier"], name="bid_one_per_supplier")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier} → {self.opportunity_id} ({self.status})"
+
+    @property
+    def last_receipt(self) -> Receipt | None:
+        return self.receipts.order_by("-number").first()
+
+
+class Answer(models.Model):
+    bid = models.ForeignKey(Bid, on_delete=models.CASCADE, related_name="answers")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bid", "criterion"], name="answer_one_per_criterion")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bid_id}/{self.criterion_id}"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files under PRIVATE_MEDIA_ROOT, which no URL maps to."""
+
+    def __init__(self):
+        super().__init__(base_url="/no-public-url/")
+
+    @cached_property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT
+
+    def _clear_cached_properties(self, setting, **kwargs):
+        if setting == "PRIVATE_MEDIA_ROOT":
+            self.__dict__.pop("base_location", None)
+            self.__dict__.pop("location", None)
+        super()._clear_cached_properties(setting, **kwargs)
+
+    def deconstruct(self):
+        return ("bids.models.PrivateStorage", (), {})
+
+
+private_storage = PrivateStorage()
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # Never the supplier's file name: it may carry their identity, and it is theirs to choose.
+    return f"bids/{instance.bid.opportunity_id}/{uuid.uuid4().hex}.pdf"
+
+
+class Attachment(models.Model):
+    """A PDF, checked by content and stored without its metadata, out of public reach."""
+
+    bid = models.ForeignKey(Bid, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, storage=private_storage)
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    # Removed from the working copy; kept, because a receipt may still name it.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Receipt(models.Model):
+    """One submission, exactly as acknowledged: the content and its SHA-256 digest."""
+
+    bid = models.ForeignKey(Bid, on_delete=models.PROTECT, related_name="receipts")
+    number = models.PositiveSmallIntegerField()
+    submitted_at = models.DateTimeField()
+    digest = models.CharField(max_length=64)
+    content = models.JSONField()
+
+    class Meta:
+        ordering = ["bid_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["bid", "number"], name="receipt_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bid_id} #{self.number} {self.digest[:12]}"

@@ -1,0 +1,333 @@
+"""Every write of bids: drafts, attachments, submission, withdrawal, sealing at the close."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.db.models import Max
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from marketplace import notifications as notices
+from marketplace.models import SupplierProfile, User
+from marketplace.services import audit_event_record, notification_send
+from opportunities.models import Opportunity
+from opportunities.services import notice_context
+
+from . import permissions
+from .models import Answer, Attachment, Bid, Receipt
+from .pdf import PdfRefused, clean_pdf
+
+Status = Bid.Status
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def _open_opportunity(
+    opportunity_id: int, *, now: dt.datetime | None = None
+) -> tuple[Opportunity, dt.datetime]:
+    """Lock the opportunity, then check that it still takes bids at this moment.
+
+    The close (opportunities.services.opportunity_close) takes the same lock, so a change
+    racing the deadline lands wholly before the close or is refused. The time is read after
+    the lock is held: waiting for the lock cannot carry a change past the deadline."""
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    now = now or timezone.now()
+    if not opportunity.accepts_bids_at(now):
+        if opportunity.closes_at and now >= opportunity.closes_at:
+            raise ValidationError(
+                _("This opportunity closed at %(time)s (Eastern time): bids can no longer change.")
+                % {
+                    "time": formats.date_format(
+                        timezone.localtime(opportunity.closes_at), "DATETIME_FORMAT"
+                    )
+                }
+            )
+        raise ValidationError(_("This opportunity does not take bids."))
+    return opportunity, now
+
+
+def _locked_bid(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> Bid:
+    """The bid, locked, with its opportunity locked and open. Sets `bid.checked_at`."""
+    if not permissions.is_bidder(supplier, bid):
+        raise PermissionDenied
+    opportunity, checked_at = _open_opportunity(bid.opportunity_id, now=now)
+    locked = Bid.objects.select_for_update().get(pk=bid.pk)
+    locked.opportunity = opportunity
+    if locked.status == Status.SEALED:
+        raise ValidationError(_("This bid is sealed and can no longer be changed."))
+    locked.checked_at = checked_at  # the moment the deadline was checked, under the lock
+    return locked
+
+
+@transaction.atomic
+def bid_start(*, supplier: User, opportunity: Opportunity) -> Bid:
+    """The supplier's bid on this opportunity: their existing one, or a new draft."""
+    existing = Bid.objects.filter(opportunity=opportunity, supplier=supplier).first()
+    if existing is not None:
+        return existing
+    profile = SupplierProfile.objects.filter(user=supplier).first()
+    opportunity, now = _open_opportunity(opportunity.pk)
+    if not permissions.can_bid(supplier, opportunity, now=now, profile=profile):
+        raise PermissionDenied
+    bid, created = Bid.objects.get_or_create(opportunity=opportunity, supplier=supplier)
+    if created:
+        audit_event_record(actor=supplier, verb="bid.started", target=bid)
+    return bid
+
+
+@transaction.atomic
+def bid_save_draft(
+    *,
+    supplier: User,
+    bid: Bid,
+    answers: dict[int, str],
+    proposed_start_date: dt.date | None = None,
+    attest_can_work_in_canada: bool = False,
+    attest_can_be_paid_by_card: bool = False,
+    attest_no_conflict: bool = False,
+    accept_terms: bool = False,
+) -> Bid:
+    """Save the working copy as it stands (over-long answers included: nothing typed is lost;
+    the limits apply when submitting)."""
+    bid = _locked_bid(supplier=supplier, bid=bid)
+    now = bid.checked_at
+    criteria = {c.pk: c for c in bid.opportunity.criteria.all()}
+    unknown = set(answers) - set(criteria)
+    if unknown:
+        raise ValidationError(_("An answer refers to a criterion of another opportunity."))
+    existing = {a.criterion_id: a for a in bid.answers.all()}
+    for criterion_id, text in answers.items():
+        answer = existing.get(criterion_id) or Answer(bid=bid, criterion_id=criterion_id)
+        if answer.pk is None or answer.text != text:
+            answer.text = text
+            answer.save()
+    bid.proposed_start_date = proposed_start_date
+    bid.attest_can_work_in_canada = attest_can_work_in_canada
+    bid.attest_can_be_paid_by_card = attest_can_be_paid_by_card
+    bid.attest_no_conflict = attest_no_conflict
+    bid.terms_version = settings.BID_TERMS_VERSION if accept_terms else ""
+    bid.draft_saved_at = now
+    bid.full_clean()
+    bid.save()
+    return bid
+
+
+def submission_problems(bid: Bid) -> dict[str, list[str]]:
+    """What stops this working copy from being submitted, by form field; empty when nothing."""
+    problems: dict[str, list[str]] = {}
+    answers = {a.criterion_id: a.text for a in bid.answers.all()}
+    for criterion in bid.opportunity.criteria.all():
+        text = answers.get(criterion.pk, "").strip()
+        field = f"answer_{criterion.pk}"
+        if not text:
+            problems[field] = [_("Answer this criterion.")]
+        elif word_count(text) > criterion.word_limit:
+            over = word_count(text) - criterion.word_limit
+            problems[field] = [
+                ngettext(
+                    "This answer is %(over)s word over the limit of %(limit)s.",
+                    "This answer is %(over)s words over the limit of %(limit)s.",
+                    over,
+                )
+                % {"over": over, "limit": criterion.word_limit}
+            ]
+    if bid.proposed_start_date is None:
+        problems["proposed_start_date"] = [_("Give the date you could start.")]
+    elif bid.proposed_start_date < timezone.localdate():
+        problems["proposed_start_date"] = [_("The start date cannot be in the past.")]
+    for name in Bid.ATTESTATIONS:
+        if not getattr(bid, name):
+            problems[name] = [_("You must confirm this to bid.")]
+    if bid.terms_version != settings.BID_TERMS_VERSION:
+        problems["accept_terms"] = [_("Accept the terms to submit your bid.")]
+    return problems
+
+
+def bid_content(bid: Bid) -> dict[str, Any]:
+    """The working copy as plain data: what a receipt freezes and its digest covers."""
+    answers = {a.criterion_id: a.text for a in bid.answers.all()}
+    return {
+        "opportunity": bid.opportunity_id,
+        "supplier": bid.supplier_id,
+        "answers": [
+            {"criterion": c.pk, "text": answers.get(c.pk, "")}
+            for c in bid.opportunity.criteria.all()
+        ],
+        "proposed_start_date": (
+            bid.proposed_start_date.isoformat() if bid.proposed_start_date else None
+        ),
+        "attestations": {name: getattr(bid, name) for name in Bid.ATTESTATIONS},
+        "terms_version": bid.terms_version,
+        "attachments": [
+            {"id": a.pk, "name": a.name, "sha256": a.sha256}
+            for a in bid.attachments.filter(removed_at__isnull=True)
+        ],
+    }
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    """SHA-256 of the content in canonical JSON (sorted keys, no spaces, UTF-8)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _latest_addendum(opportunity: Opportunity) -> int:
+    return opportunity.addenda.aggregate(top=Max("number"))["top"] or 0
+
+
+@transaction.atomic
+def bid_submit(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> Receipt:
+    """Submit the working copy. The deadline check and the write share one transaction that
+    holds the opportunity's lock: fully in before the close, or refused."""
+    bid = _locked_bid(supplier=supplier, bid=bid, now=now)
+    problems = submission_problems(bid)
+    if problems:
+        raise ValidationError(problems)
+    moment = bid.checked_at
+    content = bid_content(bid)
+    number = (bid.receipts.aggregate(top=Max("number"))["top"] or 0) + 1
+    receipt = Receipt.objects.create(
+        bid=bid,
+        number=number,
+        submitted_at=moment,
+        digest=content_digest(content),
+        content=content,
+    )
+    was = bid.status
+    bid.status = Status.SUBMITTED
+    bid.submitted_at = moment
+    bid.withdrawn_at = None
+    bid.confirmed_addendum = _latest_addendum(bid.opportunity)
+    bid.save()
+    audit_event_record(
+        actor=supplier,
+        verb="bid.submitted" if was != Status.SUBMITTED else "bid.resubmitted",
+        target=bid,
+        data={"receipt": number, "digest": receipt.digest},
+    )
+    notification_send(
+        kind="bid.submitted",
+        recipients=[supplier],
+        event_key=f"{bid.pk}:{number}",
+        context=_bid_context(bid, submitted_at=notices.moment(moment), digest=receipt.digest),
+    )
+    return receipt
+
+
+def _bid_context(bid: Bid, **extra: Any) -> dict[str, Any]:
+    extra.setdefault("link", notices.link("bids:detail", pk=bid.pk))
+    return notice_context(bid.opportunity, **extra)
+
+
+@transaction.atomic
+def bid_withdraw(*, supplier: User, bid: Bid) -> Bid:
+    bid = _locked_bid(supplier=supplier, bid=bid)
+    now = bid.checked_at
+    if bid.status != Status.SUBMITTED:
+        raise ValidationError(_("Only a submitted bid can be withdrawn."))
+    bid.status = Status.WITHDRAWN
+    bid.withdrawn_at = now
+    bid.save()
+    event = audit_event_record(actor=supplier, verb="bid.withdrawn", target=bid)
+    notification_send(
+        kind="bid.withdrawn",
+        recipients=[supplier],
+        event_key=str(event.pk),
+        context=_bid_context(bid, withdrawn_at=notices.moment(now)),
+    )
+    return bid
+
+
+@transaction.atomic
+def bid_confirm(*, supplier: User, bid: Bid) -> Bid:
+    """After an addendum: the supplier keeps their submitted bid as it is."""
+    bid = _locked_bid(supplier=supplier, bid=bid)
+    if bid.status != Status.SUBMITTED:
+        raise ValidationError(_("Only a submitted bid can be confirmed."))
+    bid.confirmed_addendum = _latest_addendum(bid.opportunity)
+    bid.save(update_fields=["confirmed_addendum"])
+    audit_event_record(
+        actor=supplier,
+        verb="bid.confirmed",
+        target=bid,
+        data={"addendum": bid.confirmed_addendum},
+    )
+    return bid
+
+
+@transaction.atomic
+def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
+    """Attach an uploaded PDF (checked, stripped of metadata) to the working copy."""
+    if not settings.BID_ATTACHMENTS_ENABLED:
+        raise PermissionDenied
+    bid = _locked_bid(supplier=supplier, bid=bid)
+    if bid.attachments.filter(removed_at__isnull=True).count() >= (
+        settings.BID_ATTACHMENT_MAX_COUNT
+    ):
+        raise ValidationError(
+            _("A bid can have at most %(count)s attachments. Remove one first.")
+            % {"count": settings.BID_ATTACHMENT_MAX_COUNT}
+        )
+    if upload.size > settings.BID_ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            _("This file is larger than %(size)s MB.")
+            % {"size": settings.BID_ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+        )
+    try:
+        pdf = clean_pdf(upload.read())
+    except PdfRefused as refused:
+        raise ValidationError(str(refused)) from refused
+    name = upload.name or ""
+    display_name = (name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "document")[:150]
+    if not display_name.lower().endswith(".pdf"):
+        display_name += ".pdf"
+    attachment = Attachment(bid=bid, name=display_name, size=len(pdf.content), sha256=pdf.sha256)
+    attachment.file.save("upload.pdf", ContentFile(pdf.content), save=False)
+    attachment.save()
+    audit_event_record(
+        actor=supplier,
+        verb="bid.attachment_added",
+        target=bid,
+        data={"attachment": attachment.pk, "sha256": pdf.sha256},
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_remove(*, supplier: User, bid: Bid, attachment: Attachment) -> None:
+    bid = _locked_bid(supplier=supplier, bid=bid)
+    if attachment.bid_id != bid.pk or attachment.removed_at is not None:
+        raise PermissionDenied
+    # Kept on disk: a receipt may name it, and what was submitted must stay provable.
+    Attachment.objects.filter(pk=attachment.pk).update(removed_at=timezone.now())
+    audit_event_record(
+        actor=supplier,
+        verb="bid.attachment_removed",
+        target=bid,
+        data={"attachment": attachment.pk},
+    )
+
+
+def bids_seal(*, opportunity: Opportunity, now: dt.datetime) -> list[int]:
+    """At the close, inside its transaction: submitted bids become sealed. Returns the ids of
+    the suppliers whose bids were sealed."""
+    sealed = list(
+        Bid.objects.select_for_update()
+        .filter(opportunity=opportunity, status=Status.SUBMITTED)
+        .values_list("pk", "supplier_id")
+    )
+    Bid.objects.filter(pk__in=[pk for pk, _supplier in sealed]).update(
+        status=Status.SEALED, sealed_at=now
+    )
+    return [supplier for _pk, supplier in sealed]

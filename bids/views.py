@@ -1,0 +1,282 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, ListView, TemplateView
+
+from evaluation.selectors import bid_debrief
+from marketplace.mixins import PredicateRequiredMixin
+from marketplace.models import SupplierProfile
+from marketplace.permissions import is_supplier
+from opportunities.models import Opportunity
+
+from . import permissions, services
+from .forms import AttachmentForm, BidForm
+from .identity import identity_findings, identity_tokens
+from .models import Attachment, Bid, Receipt
+
+
+def _own_bid(request, pk: int) -> Bid:
+    """The signed-in supplier's bid; anybody else's is a 404, staff included."""
+    return get_object_or_404(
+        Bid.objects.of(request.user).select_related("opportunity", "supplier"), pk=pk
+    )
+
+
+def _refused(request, bid: Bid, error: ValidationError):
+    for message in error.messages:
+        messages.error(request, message)
+    return redirect("bids:detail", pk=bid.pk)
+
+
+@require_POST
+def bid_start_view(request, opportunity_pk: int):
+    opportunity = get_object_or_404(Opportunity.objects.public(), pk=opportunity_pk)
+    try:
+        bid = services.bid_start(supplier=request.user, opportunity=opportunity)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("opportunities:detail", pk=opportunity.pk)
+    return redirect("bids:edit", pk=bid.pk)
+
+
+class BidListView(PredicateRequiredMixin, ListView):
+    permission = staticmethod(is_supplier)
+    template_name = "bids/bid_list.html"
+    context_object_name = "bids"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return Bid.objects.of(self.request.user).select_related("opportunity")
+
+
+class BidDetailView(DetailView):
+    template_name = "bids/bid_detail.html"
+    context_object_name = "bid"
+
+    def get_object(self, queryset=None):
+        return _own_bid(self.request, self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        bid = self.object
+        receipt = bid.last_receipt
+        criteria = {c.pk: c for c in bid.opportunity.criteria.all()}
+        latest_addendum = max((a.number for a in bid.opportunity.addenda.all()), default=0)
+        context.update(
+            receipt=receipt,
+            receipts=bid.receipts.order_by("-number"),
+            submitted_answers=[
+                (criteria.get(item["criterion"]), item["text"])
+                for item in (receipt.content["answers"] if receipt else [])
+            ],
+            can_change=permissions.can_change_bid(self.request.user, bid, now=timezone.now()),
+            needs_confirmation=(
+                bid.status == Bid.Status.SUBMITTED and latest_addendum > bid.confirmed_addendum
+            ),
+            latest_addendum=latest_addendum,
+            debrief=bid_debrief(bid=bid),
+            has_unsubmitted_changes=(
+                receipt is not None
+                and bid.status == Bid.Status.SUBMITTED
+                and services.content_digest(services.bid_content(bid)) != receipt.digest
+            ),
+        )
+        return context
+
+
+def _edit_context(bid: Bid, form: BidForm, **extra):
+    return {
+        "bid": bid,
+        "opportunity": bid.opportunity,
+        "form": form,
+        "attachment_form": AttachmentForm(bid=bid),
+        "attachments": bid.attachments.filter(removed_at__isnull=True),
+        "attachments_enabled": settings.BID_ATTACHMENTS_ENABLED,
+        **extra,
+    }
+
+
+def bid_edit_view(request, pk: int):
+    bid = _own_bid(request, pk)
+    if not permissions.can_change_bid(request.user, bid, now=timezone.now()):
+        messages.error(request, _("This opportunity is closed: your bid can no longer change."))
+        return redirect("bids:detail", pk=bid.pk)
+    if request.method != "POST":
+        form = BidForm(bid=bid, initial=BidForm.initial_for(bid))
+        return render(request, "bids/bid_form.html", _edit_context(bid, form))
+    form = BidForm(request.POST, bid=bid)
+    if not form.is_valid():
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
+    try:
+        bid = _save_draft(request, bid, form)
+    except ValidationError as error:
+        form.add_problems({None: error.messages})
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
+    if "action_submit" not in request.POST:
+        messages.success(request, _("Your draft was saved. It is not submitted yet."))
+        return redirect("bids:edit", pk=bid.pk)
+    problems = services.submission_problems(bid)
+    if problems:
+        form.add_problems(problems)
+        messages.error(
+            request, _("Your draft was saved, but it cannot be submitted yet: see below.")
+        )
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
+    findings = _identity_findings(bid)
+    if findings:
+        return render(request, "bids/bid_identity_warning.html", {"bid": bid, "findings": findings})
+    return _submit(request, bid)
+
+
+def _save_draft(request, bid: Bid, form: BidForm) -> Bid:
+    data = form.cleaned_data
+    return services.bid_save_draft(
+        supplier=request.user,
+        bid=bid,
+        answers=form.answers(),
+        proposed_start_date=data.get("proposed_start_date"),
+        attest_can_work_in_canada=data.get("attest_can_work_in_canada", False),
+        attest_can_be_paid_by_card=data.get("attest_can_be_paid_by_card", False),
+        attest_no_conflict=data.get("attest_no_conflict", False),
+        accept_terms=data.get("accept_terms", False),
+    )
+
+
+def _identity_findings(bid: Bid):
+    profile = SupplierProfile.objects.filter(user=bid.supplier).first()
+    texts = [answer.text for answer in bid.answers.all()]
+    return identity_findings(texts, identity_tokens(bid.supplier, profile))
+
+
+def _submit(request, bid: Bid):
+    try:
+        receipt = services.bid_submit(supplier=request.user, bid=bid)
+    except ValidationError as error:
+        return _refused(request, bid, error)
+    return redirect("bids:receipt", pk=bid.pk, number=receipt.number)
+
+
+@require_POST
+def bid_submit_view(request, pk: int):
+    """'Submit anyway' from the identity warning: the saved working copy goes in as it is."""
+    return _submit(request, _own_bid(request, pk))
+
+
+@require_POST
+def bid_autosave_view(request, pk: int):
+    """The form saves itself as the supplier types (static/js/bid-form.js)."""
+    bid = _own_bid(request, pk)
+    form = BidForm(request.POST, bid=bid)
+    if not form.is_valid():
+        return JsonResponse({"saved": False, "errors": form.errors.get_json_data()}, status=400)
+    try:
+        bid = _save_draft(request, bid, form)
+    except ValidationError as error:
+        return JsonResponse({"saved": False, "errors": error.messages}, status=409)
+    saved_at = timezone.localtime(bid.draft_saved_at)
+    return JsonResponse(
+        {
+            "saved": True,
+            "message": _("Draft saved at %(time)s.")
+            % {"time": formats.time_format(saved_at, "TIME_FORMAT")},
+        }
+    )
+
+
+class ReceiptView(TemplateView):
+    template_name = "bids/receipt.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        bid = _own_bid(self.request, kwargs["pk"])
+        context.update(
+            bid=bid, receipt=get_object_or_404(Receipt, bid=bid, number=kwargs["number"])
+        )
+        return context
+
+
+def bid_withdraw_view(request, pk: int):
+    bid = _own_bid(request, pk)
+    if request.method == "POST":
+        try:
+            services.bid_withdraw(supplier=request.user, bid=bid)
+        except ValidationError as error:
+            return _refused(request, bid, error)
+        messages.success(
+            request, _("Your bid was withdrawn. You can submit it again until the deadline.")
+        )
+        return redirect("bids:detail", pk=bid.pk)
+    return render(request, "bids/bid_withdraw.html", {"bid": bid})
+
+
+@require_POST
+def bid_confirm_view(request, pk: int):
+    bid = _own_bid(request, pk)
+    try:
+        services.bid_confirm(supplier=request.user, bid=bid)
+    except ValidationError as error:
+        return _refused(request, bid, error)
+    messages.success(request, _("Your bid stands as submitted."))
+    return redirect("bids:detail", pk=bid.pk)
+
+
+@require_POST
+def attachment_add_view(request, pk: int):
+    bid = _own_bid(request, pk)
+    form = AttachmentForm(request.POST, request.FILES, bid=bid)
+    if not form.is_valid():
+        for message in form.errors.get("file", []):
+            messages.error(request, message)
+        return redirect("bids:edit", pk=bid.pk)
+    try:
+        services.attachment_add(supplier=request.user, bid=bid, upload=form.cleaned_data["file"])
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The file was attached."))
+    return redirect("bids:edit", pk=bid.pk)
+
+
+@require_POST
+def attachment_remove_view(request, pk: int, attachment_pk: int):
+    bid = _own_bid(request, pk)
+    attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid, removed_at__isnull=True)
+    try:
+        services.attachment_remove(supplier=request.user, bid=bid, attachment=attachment)
+    except ValidationError as error:
+        return _refused(request, bid, error)
+    messages.success(request, _("The file was removed from your bid."))
+    return redirect("bids:edit", pk=bid.pk)
+
+
+def attachment_download_view(request, pk: int, attachment_pk: int):
+    bid = _own_bid(request, pk)
+    attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.name, content_type="application/pdf"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@method_decorator(login_not_required, name="dispatch")
+class TermsView(TemplateView):
+    template_name = "bids/terms.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "version": settings.BID_TERMS_VERSION}

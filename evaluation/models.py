@@ -1,0 +1,232 @@
+"""Blind evaluation (DESIGN.md §5): packets, the panel, marks, consensus, the draw, the award.
+
+Evaluators only ever reach `Packet` rows: a random label and redacted answers. The link from a
+packet to its bid (and so to the supplier) is the escrow: only services and the buyer's reveal,
+after the selection is locked, follow it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from bids.models import Bid, private_storage
+from opportunities.models import Criterion, Opportunity
+
+
+class Evaluation(models.Model):
+    class Status(models.TextChoices):
+        PREPARING = "preparing", _("Preparing the packets")
+        PANEL = "panel", _("Appointing the panel and declaring conflicts")
+        SCORING = "scoring", _("Individual scoring")
+        CONSENSUS = "consensus", _("Consensus")
+        SELECTED = "selected", _("Selection locked")
+        REVEALED = "revealed", _("Identities revealed")
+        AWARDED = "awarded", _("Awarded")
+        UNSUCCESSFUL = "unsuccessful", _("No qualified bid")
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PREPARING: frozenset({Status.PANEL, Status.UNSUCCESSFUL}),
+        Status.PANEL: frozenset({Status.SCORING}),
+        Status.SCORING: frozenset({Status.CONSENSUS}),
+        Status.CONSENSUS: frozenset({Status.SELECTED, Status.UNSUCCESSFUL}),
+        Status.SELECTED: frozenset({Status.REVEALED}),
+        Status.REVEALED: frozenset({Status.AWARDED}),
+        # Unsuccessful when every ranked bid declined or defaulted.
+        Status.AWARDED: frozenset({Status.UNSUCCESSFUL}),
+        Status.UNSUCCESSFUL: frozenset(),
+    }
+
+    opportunity = models.OneToOneField(
+        Opportunity, on_delete=models.PROTECT, related_name="evaluation"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PREPARING
+    )
+    # Commit-reveal: the commitment is public from the close, the seed only from the selection.
+    seed = models.CharField(max_length=64, editable=False)
+    commitment = models.CharField(_("commitment (SHA-256 of the seed)"), max_length=64)
+    seed_revealed_at = models.DateTimeField(null=True, blank=True)
+    eligible_labels = models.JSONField(default=list, blank=True)
+    draw_order = models.JSONField(default=list, blank=True)
+    selected_label = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the status last changed: reminders go to whoever the evaluation waits for.
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    revealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} ({self.status})"
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    @property
+    def public_seed(self) -> str:
+        """The seed, once the selection has revealed it; empty before."""
+        return self.seed if self.seed_revealed_at else ""
+
+    @staticmethod
+    def commit(seed: str) -> str:
+        return hashlib.sha256(seed.encode("ascii")).hexdigest()
+
+
+class Packet(models.Model):
+    """What evaluators see of one sealed bid: a random label and redacted answers."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="packets")
+    bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="packet")
+    label = models.CharField(_("label"), max_length=20)
+    answers = models.JSONField(default=list)  # [{"criterion": id, "text": redacted}]
+    proposed_start_date = models.DateField(null=True, blank=True)
+    # Set by the selection; empty for a packet that fails a mandatory criterion.
+    qualified = models.BooleanField(null=True)
+    score = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["evaluation_id", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "label"], name="packet_unique_label")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PacketAttachment(models.Model):
+    packet = models.ForeignKey(Packet, on_delete=models.CASCADE, related_name="attachments")
+    number = models.PositiveSmallIntegerField()
+    file = models.FileField(upload_to="packets/", storage=private_storage)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["packet_id", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.packet.label} #{self.number}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.packet.label}-{self.number}.pdf"
+
+
+class PanelMember(models.Model):
+    class Declaration(models.TextChoices):
+        PENDING = "pending", _("Not declared yet")
+        NO_CONFLICT = "no_conflict", _("No conflict of interest")
+        RECUSED = "recused", _("Recused (conflict of interest)")
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="panel")
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="panel_seats"
+    )
+    is_chair = models.BooleanField(_("chair"), default=False)
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    appointed_at = models.DateTimeField(default=timezone.now)
+    declaration = models.CharField(
+        max_length=12, choices=Declaration.choices, default=Declaration.PENDING
+    )
+    declaration_note = models.TextField(blank=True)
+    declared_at = models.DateTimeField(null=True, blank=True)
+    marks_submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["evaluation_id", "-is_chair", "appointed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "evaluator"], name="panel_unique_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evaluator} ({self.get_declaration_display()})"
+
+    @property
+    def active(self) -> bool:
+        return self.declaration != self.Declaration.RECUSED
+
+
+class Mark(models.Model):
+    """One evaluator's mark on one criterion of one packet."""
+
+    member = models.ForeignKey(PanelMember, on_delete=models.CASCADE, related_name="marks")
+    packet = models.ForeignKey(Packet, on_delete=models.CASCADE, related_name="marks")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    passed = models.BooleanField(null=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "packet", "criterion"], name="mark_unique_per_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}/{self.packet_id}/{self.criterion_id}"
+
+
+class ConsensusMark(models.Model):
+    packet = models.ForeignKey(Packet, on_delete=models.CASCADE, related_name="consensus")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    passed = models.BooleanField(null=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    rationale = models.TextField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["packet", "criterion"], name="consensus_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.packet_id}/{self.criterion_id}"
+
+
+class Offer(models.Model):
+    """The award offered to a ranked bid; a decline or a default passes it to the next."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("Offered")
+        DECLINED = "declined", _("Declined by the supplier")
+        DEFAULTED = "defaulted", _("Ended for default")
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="offers")
+    packet = models.ForeignKey(Packet, on_delete=models.PROTECT, related_name="offers")
+    number = models.PositiveSmallIntegerField()
+    offered_at = models.DateTimeField(default=timezone.now)
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["evaluation_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "number"], name="offer_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_id} #{self.number} → {self.packet.label}"

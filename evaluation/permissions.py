@@ -1,0 +1,47 @@
+"""Who may do what in an evaluation: pure predicates."""
+
+from __future__ import annotations
+
+from marketplace.models import Role, User
+from marketplace.permissions import has_role
+from opportunities.permissions import is_owning_buyer
+
+from .models import Evaluation, PanelMember
+
+
+def can_manage_panel(user: User, evaluation: Evaluation) -> bool:
+    """Appoint, reveal, award, declare a default: the buyer who owns the opportunity."""
+    return is_owning_buyer(user, evaluation.opportunity)
+
+
+def seat(user: User, evaluation: Evaluation) -> PanelMember | None:
+    if not user.is_authenticated:
+        return None
+    return next((m for m in evaluation.panel.all() if m.evaluator_id == user.pk), None)
+
+
+def may_see_packets(user: User, member: PanelMember | None) -> bool:
+    """Only an evaluator on the panel who declared no conflict of interest."""
+    return bool(
+        member is not None
+        and member.evaluator_id == user.pk
+        and has_role(user, Role.EVALUATOR)
+        and member.declaration == PanelMember.Declaration.NO_CONFLICT
+    )
+
+
+def is_chair(user: User, evaluation: Evaluation) -> bool:
+    member = seat(user, evaluation)
+    return may_see_packets(user, member) and member.is_chair
+
+
+def can_view_overview(user: User, evaluation: Evaluation) -> bool:
+    return (
+        can_manage_panel(user, evaluation)
+        or seat(user, evaluation) is not None
+        or has_role(user, Role.PROGRAM_ADMIN)
+    )
+
+
+def can_view_access_log(user: User) -> bool:
+    return has_role(user, Role.PROGRAM_ADMIN)

@@ -1,0 +1,467 @@
+"""Evaluation pages. Nothing here reaches a bid or a supplier before the buyer's reveal:
+evaluator pages work on `Packet` rows only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from marketplace.models import AuditEvent
+from marketplace.services import audit_event_record
+from opportunities.models import Opportunity
+
+from . import permissions, services
+from .forms import AppointForm, DeclarationForm, MarksForm
+from .models import ConsensusMark, Evaluation, Mark, Offer, Packet, PacketAttachment, PanelMember
+
+Status = Evaluation.Status
+
+
+def _evaluation(request, pk: int) -> Evaluation:
+    """The evaluation of opportunity `pk`, for those who take part in it; a 404 for others."""
+    evaluation = get_object_or_404(
+        Evaluation.objects.select_related("opportunity").prefetch_related("panel__evaluator"),
+        opportunity_id=pk,
+    )
+    if not permissions.can_view_overview(request.user, evaluation):
+        raise Http404
+    return evaluation
+
+
+def _member_with_packets(request, evaluation: Evaluation) -> PanelMember:
+    member = permissions.seat(request.user, evaluation)
+    if not permissions.may_see_packets(request.user, member):
+        raise Http404
+    return member
+
+
+def _back(evaluation: Evaluation, error: ValidationError | None = None, request=None):
+    if error is not None and request is not None:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("evaluation:overview", pk=evaluation.opportunity_id)
+
+
+def overview_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    user = request.user
+    member = permissions.seat(user, evaluation)
+    is_buyer = permissions.can_manage_panel(user, evaluation)
+    context = {
+        "evaluation": evaluation,
+        "opportunity": evaluation.opportunity,
+        "panel": list(evaluation.panel.all()),
+        "member": member,
+        "is_buyer": is_buyer,
+        "packet_count": evaluation.packets.count(),
+        "panel_complete": services.panel_is_complete(evaluation),
+        "can_view_access_log": permissions.can_view_access_log(user),
+    }
+    if is_buyer and evaluation.status in (Status.PANEL, Status.SCORING):
+        context["appoint_form"] = AppointForm(
+            evaluation=evaluation, action=reverse("evaluation:appoint", args=[pk])
+        )
+    if evaluation.status in (Status.SELECTED, Status.REVEALED, Status.AWARDED):
+        context["ranked"] = evaluation.packets.filter(rank__isnull=False).order_by("rank")
+    if is_buyer and evaluation.revealed_at:
+        # After the reveal only: which supplier sent which labelled packet.
+        context["identities"] = evaluation.packets.select_related(
+            "bid__supplier__supplier_profile"
+        ).order_by("rank", "label")
+        context["offers"] = evaluation.offers.select_related("packet__bid__contract")
+    return render(request, "evaluation/overview.html", context)
+
+
+@require_POST
+def appoint_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    if not permissions.can_manage_panel(request.user, evaluation):
+        raise Http404
+    form = AppointForm(
+        request.POST, evaluation=evaluation, action=reverse("evaluation:appoint", args=[pk])
+    )
+    if not form.is_valid():
+        messages.error(request, _("Choose an evaluator from the list."))
+        return _back(evaluation)
+    try:
+        services.panel_appoint(
+            actor=request.user,
+            evaluation=evaluation,
+            evaluator=form.cleaned_data["evaluator"],
+            is_chair=form.cleaned_data["is_chair"],
+        )
+    except ValidationError as error:
+        return _back(evaluation, error, request)
+    messages.success(request, _("The evaluator was appointed and told by email."))
+    return _back(evaluation)
+
+
+@require_POST
+def make_chair_view(request, pk: int, member_pk: int):
+    evaluation = _evaluation(request, pk)
+    if not permissions.can_manage_panel(request.user, evaluation):
+        raise Http404
+    member = get_object_or_404(PanelMember, pk=member_pk, evaluation=evaluation)
+    try:
+        services.panel_make_chair(actor=request.user, member=member)
+    except ValidationError as error:
+        return _back(evaluation, error, request)
+    return _back(evaluation)
+
+
+def declare_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    member = permissions.seat(request.user, evaluation)
+    if member is None:
+        raise Http404
+    if member.declaration != PanelMember.Declaration.PENDING:
+        return redirect("evaluation:packets", pk=pk) if member.active else _back(evaluation)
+    form = DeclarationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.panel_declare(
+                evaluator=request.user,
+                member=member,
+                conflict=form.cleaned_data["conflict"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if form.cleaned_data["conflict"]:
+                messages.success(request, _("You recused yourself. The buyer was told."))
+                return _back(evaluation)
+            return redirect("evaluation:packets", pk=pk)
+    return render(
+        request,
+        "evaluation/declare.html",
+        {"evaluation": evaluation, "opportunity": evaluation.opportunity, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def packet_list_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    member = _member_with_packets(request, evaluation)
+    criteria_count = evaluation.opportunity.criteria.count()
+    done = defaultdict(int)
+    for mark in member.marks.all():
+        if mark.rationale and (mark.passed is not None or mark.score is not None):
+            done[mark.packet_id] += 1
+    packets = [(p, done[p.pk], criteria_count) for p in evaluation.packets.all()]
+    return render(
+        request,
+        "evaluation/packet_list.html",
+        {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "member": member,
+            "packets": packets,
+            "missing": len(services.missing_marks(member)) if not member.marks_submitted_at else 0,
+        },
+    )
+
+
+def packet_view(request, pk: int, packet_pk: int):
+    evaluation = _evaluation(request, pk)
+    member = _member_with_packets(request, evaluation)
+    packet = get_object_or_404(Packet, pk=packet_pk, evaluation=evaluation)
+    criteria = list(evaluation.opportunity.criteria.all())
+    final = bool(member.marks_submitted_at) or evaluation.status not in (
+        Status.PANEL,
+        Status.SCORING,
+    )
+    own = Mark.objects.filter(member=member, packet=packet)
+    form = MarksForm(
+        request.POST or None,
+        criteria=criteria,
+        submit_label=_("Save my marks"),
+        disabled=final,
+        initial=MarksForm.initial_from(own),
+    )
+    if request.method == "POST" and not final and form.is_valid():
+        try:
+            services.marks_save(evaluator=request.user, packet=packet, values=form.values())
+        except ValidationError as error:
+            form.add_service_errors(error.message_dict if hasattr(error, "error_dict") else {})
+            if not hasattr(error, "error_dict"):
+                form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Your marks on %(label)s were saved.") % {"label": packet.label}
+            )
+            return redirect("evaluation:packet", pk=pk, packet_pk=packet.pk)
+    if request.method == "GET":
+        audit_event_record(
+            actor=request.user, verb="packet.viewed", target=packet, data={"label": packet.label}
+        )
+    answers = {a["criterion"]: a["text"] for a in packet.answers}
+    others = []
+    if member.marks_submitted_at:
+        # Independence: the others' marks only once one's own are final.
+        others = (
+            Mark.objects.filter(packet=packet, member__marks_submitted_at__isnull=False)
+            .exclude(member=member)
+            .select_related("member__evaluator")
+        )
+    return render(
+        request,
+        "evaluation/packet_detail.html",
+        {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "packet": packet,
+            "criteria_answers": [(c, answers.get(c.pk, "")) for c in criteria],
+            "form": form,
+            "final": final,
+            "others": others,
+            "attachments": packet.attachments.all(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def packet_attachment_view(request, pk: int, packet_pk: int, number: int):
+    evaluation = _evaluation(request, pk)
+    _member_with_packets(request, evaluation)
+    attachment = get_object_or_404(
+        PacketAttachment, packet_id=packet_pk, packet__evaluation=evaluation, number=number
+    )
+    audit_event_record(
+        actor=request.user,
+        verb="packet.attachment_viewed",
+        target=attachment.packet,
+        data={"label": attachment.packet.label, "number": number},
+    )
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def marks_submit_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    _member_with_packets(request, evaluation)
+    try:
+        services.marks_submit(evaluator=request.user, evaluation=evaluation)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Your marks are submitted. They are final."))
+    return redirect("evaluation:packets", pk=pk)
+
+
+def _chair(request, evaluation: Evaluation) -> None:
+    if not permissions.is_chair(request.user, evaluation):
+        raise Http404
+
+
+def consensus_list_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    _chair(request, evaluation)
+    criteria_count = evaluation.opportunity.criteria.count()
+    recorded = defaultdict(int)
+    for mark in ConsensusMark.objects.filter(packet__evaluation=evaluation):
+        recorded[mark.packet_id] += 1
+    return render(
+        request,
+        "evaluation/consensus_list.html",
+        {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "packets": [(p, recorded[p.pk], criteria_count) for p in evaluation.packets.all()],
+            "complete": all(recorded[p.pk] == criteria_count for p in evaluation.packets.all()),
+        },
+    )
+
+
+def consensus_packet_view(request, pk: int, packet_pk: int):
+    evaluation = _evaluation(request, pk)
+    _chair(request, evaluation)
+    packet = get_object_or_404(Packet, pk=packet_pk, evaluation=evaluation)
+    criteria = list(evaluation.opportunity.criteria.all())
+    locked = evaluation.status != Status.CONSENSUS
+    form = MarksForm(
+        request.POST or None,
+        criteria=criteria,
+        submit_label=_("Record the consensus"),
+        disabled=locked,
+        initial=MarksForm.initial_from(packet.consensus.all()),
+    )
+    if request.method == "POST" and not locked and form.is_valid():
+        try:
+            services.consensus_save(chair=request.user, packet=packet, values=form.values())
+        except ValidationError as error:
+            form.add_service_errors(error.message_dict if hasattr(error, "error_dict") else {})
+            if not hasattr(error, "error_dict"):
+                form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Consensus on %(label)s recorded.") % {"label": packet.label}
+            )
+            return redirect("evaluation:consensus", pk=pk)
+    if request.method == "GET":
+        audit_event_record(
+            actor=request.user, verb="packet.viewed", target=packet, data={"label": packet.label}
+        )
+    marks = list(
+        Mark.objects.filter(packet=packet, member__marks_submitted_at__isnull=False)
+        .select_related("member__evaluator")
+        .order_by("member_id")
+    )
+    members = sorted({m.member for m in marks}, key=lambda m: m.pk)
+    answers = {a["criterion"]: a["text"] for a in packet.answers}
+    rows = []
+    for criterion in criteria:
+        row = [m for m in marks if m.criterion_id == criterion.pk]
+        values = [m.score if m.score is not None else m.passed for m in row]
+        spread = (
+            max(values) - min(values)
+            if criterion.kind == "rated" and values
+            else int(len(set(values)) > 1)
+        )
+        rows.append((criterion, answers.get(criterion.pk, ""), row, spread))
+    return render(
+        request,
+        "evaluation/consensus_packet.html",
+        {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "packet": packet,
+            "members": members,
+            "rows": rows,
+            "form": form,
+            "locked": locked,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def lock_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    _chair(request, evaluation)
+    try:
+        evaluation = services.evaluation_lock(chair=request.user, evaluation=evaluation)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("evaluation:consensus", pk=pk)
+    messages.success(request, _("The consensus is locked and the selection is made."))
+    return _back(evaluation)
+
+
+def _buyer_step(request, pk: int, step, success: str = ""):
+    evaluation = _evaluation(request, pk)
+    if not permissions.can_manage_panel(request.user, evaluation):
+        raise Http404
+    try:
+        step(actor=request.user, evaluation=evaluation)
+    except ValidationError as error:
+        return _back(evaluation, error, request)
+    if success:
+        messages.success(request, success)
+    return _back(evaluation)
+
+
+@require_POST
+def reveal_view(request, pk: int):
+    return _buyer_step(request, pk, services.evaluation_reveal)
+
+
+@require_POST
+def award_view(request, pk: int):
+    return _buyer_step(
+        request,
+        pk,
+        services.evaluation_award,
+        _("Awarded. Every bidder was told, with their debrief."),
+    )
+
+
+def access_log_view(request, pk: int):
+    evaluation = _evaluation(request, pk)
+    if not permissions.can_view_access_log(request.user):
+        raise Http404
+    packet_ids = [str(pk_) for pk_ in evaluation.packets.values_list("pk", flat=True)]
+    packets = ContentType.objects.get_for_model(Packet)
+    evaluations = ContentType.objects.get_for_model(Evaluation)
+    events = (
+        AuditEvent.objects.filter(
+            Q(target_type=packets, target_id__in=packet_ids)
+            | Q(target_type=evaluations, target_id=str(evaluation.pk))
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+    return render(
+        request,
+        "evaluation/access_log.html",
+        {"evaluation": evaluation, "opportunity": evaluation.opportunity, "events": events},
+    )
+
+
+@login_not_required
+def draw_view(request, pk: int):
+    """The public record of the draw: commitment from the close; seed and order after it."""
+    opportunity = get_object_or_404(Opportunity.objects.public(), pk=pk)
+    evaluation = Evaluation.objects.filter(opportunity=opportunity).first()
+    if evaluation is None:
+        raise Http404
+    keys = []
+    scores = {}
+    if evaluation.seed_revealed_at:
+        keys = [
+            (label, services.draw_key(evaluation.seed, label)) for label in evaluation.draw_order
+        ]
+        scores = dict(evaluation.packets.filter(qualified=True).values_list("label", "score"))
+    return render(
+        request,
+        "evaluation/draw.html",
+        {
+            "opportunity": opportunity,
+            "evaluation": evaluation,
+            "keys": keys,
+            "scores": sorted(scores.items()),
+            "verified": evaluation.seed_revealed_at and not services.verify_draw(evaluation),
+        },
+    )
+
+
+@require_POST
+def offer_decline_view(request, offer_pk: int):
+    """The awarded supplier declines; the award passes to the next in rank."""
+    offer = get_object_or_404(
+        Offer.objects.select_related("packet__bid"),
+        pk=offer_pk,
+        packet__bid__supplier=request.user,
+    )
+    try:
+        services.offer_end(
+            actor=request.user,
+            offer=offer,
+            outcome=Offer.Outcome.DECLINED,
+            reason=request.POST.get("reason", "")[:2000],
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("You declined the award. Thank you for telling us."))
+    return redirect("bids:detail", pk=offer.packet.bid_id)

@@ -1,0 +1,59 @@
+// The bid form: a live word count under each answer, and the draft saved as the supplier types.
+// Without JavaScript the form still works: "Save draft" and "Submit bid" post it.
+(function () {
+  "use strict";
+  var form = document.getElementById("bid-form");
+  if (!form) { return; }
+  var lang = (document.documentElement.lang || "en").slice(0, 2);
+  var text = {
+    en: { words: "words of", over: "over the limit", saving: "Saving…", failed: "Could not save the draft. Use “Save draft”." },
+    fr: { words: "mots sur", over: "au-delà de la limite", saving: "Enregistrement…", failed: "Le brouillon n’a pas pu être enregistré. Utilisez « Enregistrer le brouillon »." }
+  }[lang] || {};
+
+  function countWords(value) {
+    var trimmed = value.trim();
+    return trimmed ? trimmed.split(/\s+/).length : 0;
+  }
+
+  form.querySelectorAll("textarea[data-word-limit]").forEach(function (area) {
+    var limit = parseInt(area.getAttribute("data-word-limit"), 10);
+    var counter = document.createElement("p");
+    counter.className = "form-text word-count";
+    counter.id = area.id + "-count";
+    counter.setAttribute("aria-live", "polite");
+    area.insertAdjacentElement("afterend", counter);
+    var described = area.getAttribute("aria-describedby");
+    area.setAttribute("aria-describedby", (described ? described + " " : "") + counter.id);
+    function update() {
+      var n = countWords(area.value);
+      counter.textContent = n + " " + text.words + " " + limit + (n > limit ? " — " + text.over : "");
+      counter.classList.toggle("text-danger", n > limit);
+    }
+    area.addEventListener("input", update);
+    update();
+  });
+
+  var url = form.getAttribute("data-autosave");
+  var status = document.getElementById("autosave-status");
+  var timer = null;
+  function save() {
+    var data = new FormData(form);
+    status.textContent = text.saving;
+    fetch(url, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": data.get("csrfmiddlewaretoken") || "" }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        status.textContent = body.saved ? body.message : text.failed;
+      });
+    }).catch(function () { status.textContent = text.failed; });
+  }
+  function later() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(save, 1500);
+  }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+})();

@@ -1,0 +1,180 @@
+"""Delivery and acceptance: terms, delivery, changes, certification (FAA s. 34), default."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from bids.models import Bid
+from evaluation import services as evaluation_services
+from evaluation.models import Offer
+from marketplace.models import AuditEvent, Role
+from opportunities.models import Opportunity
+from payments import services
+from payments.models import Contract
+from tests.factories import StaffFactory, SupplierProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = Contract.Status
+
+
+def test_the_award_creates_a_contract_waiting_for_the_supplier(awarded):
+    opportunity, contract = awarded
+    assert contract.status == Status.AWAITING_ACCEPTANCE
+    assert contract.value_cents == opportunity.value_cents
+    assert contract.supplier == contract.bid.supplier
+
+
+def test_accept_deliver_change_redeliver_certify(awarded, django_capture_on_commit_callbacks):
+    opportunity, contract = awarded
+    supplier, buyer = contract.supplier, opportunity.buyer
+    with pytest.raises(ValidationError):  # nothing to deliver before accepting
+        services.contract_deliver(
+            supplier=supplier, contract=contract, url="https://x.dev", notes=""
+        )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        contract = services.contract_accept_terms(supplier=supplier, contract=contract)
+    assert contract.status == Status.IN_PROGRESS and contract.terms_version
+    assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.IN_DELIVERY
+    assert mail.outbox[-1].to == [buyer.email]
+    with pytest.raises(ValidationError, match="link"):
+        services.contract_deliver(supplier=supplier, contract=contract, url=" ", notes="")
+    with django_capture_on_commit_callbacks(execute=True):
+        contract = services.contract_deliver(
+            supplier=supplier,
+            contract=contract,
+            url="https://github.com/esdc/picker/pull/7",
+            notes="Tests included.",
+        )
+    assert contract.status == Status.DELIVERED and contract.deliveries == 1
+    assert mail.outbox[-1].subject.startswith("Work delivered")
+    with pytest.raises(ValidationError, match="must change"):
+        services.contract_request_changes(buyer=buyer, contract=contract, reasons="")
+    with django_capture_on_commit_callbacks(execute=True):
+        contract = services.contract_request_changes(
+            buyer=buyer, contract=contract, reasons="Add a test for the Escape key."
+        )
+    assert contract.status == Status.CHANGES_REQUESTED
+    assert contract.cure_deadline > timezone.localdate()
+    assert "Add a test for the Escape key." in mail.outbox[-1].body
+    contract = services.contract_deliver(
+        supplier=supplier, contract=contract, url="https://github.com/esdc/picker/pull/7", notes=""
+    )
+    assert contract.deliveries == 2
+    with pytest.raises(ValidationError, match="Confirm the certification"):
+        services.contract_certify(buyer=buyer, contract=contract, confirmed=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        contract = services.contract_certify(buyer=buyer, contract=contract, confirmed=True)
+    assert contract.status == Status.ACCEPTED and contract.certified_by == buyer
+    assert "section 34" in contract.certification_statement
+    assert mail.outbox[-1].subject.startswith("Work accepted")
+    verbs = set(
+        AuditEvent.objects.filter(verb__startswith="contract.").values_list("verb", flat=True)
+    )
+    assert {"contract.accepted", "contract.delivered", "contract.changes_requested",
+            "contract.certified"} <= verbs  # fmt: skip
+
+
+def test_only_the_parties_act(awarded):
+    opportunity, contract = awarded
+    other_supplier = SupplierProfileFactory().user
+    with pytest.raises(PermissionDenied):
+        services.contract_accept_terms(supplier=other_supplier, contract=contract)
+    with pytest.raises(PermissionDenied):
+        services.contract_accept_terms(supplier=opportunity.buyer, contract=contract)
+    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    services.contract_deliver(
+        supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
+    )
+    with pytest.raises(PermissionDenied):
+        services.contract_certify(
+            buyer=StaffFactory(roles=[Role.BUYER]), contract=contract, confirmed=True
+        )
+
+
+def test_a_default_after_the_cure_period_passes_the_award_to_the_next_in_rank(awarded):
+    opportunity, contract = awarded
+    buyer = opportunity.buyer
+    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = services.contract_deliver(
+        supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
+    )
+    contract = services.contract_request_changes(buyer=buyer, contract=contract, reasons="Broken.")
+    with pytest.raises(ValidationError, match="after the cure period"):
+        services.contract_default(buyer=buyer, contract=contract, reason="Late.")
+    Contract.objects.filter(pk=contract.pk).update(
+        cure_deadline=timezone.localdate() - dt.timedelta(days=1)
+    )
+    contract.refresh_from_db()
+    with pytest.raises(ValidationError, match="reason"):
+        services.contract_default(buyer=buyer, contract=contract, reason=" ")
+    services.contract_default(buyer=buyer, contract=contract, reason="No fix in the cure period.")
+    contract.refresh_from_db()
+    assert contract.status == Status.DEFAULTED
+    assert contract.bid.status == Bid.Status.TERMINATED
+    next_contract = Contract.objects.exclude(pk=contract.pk).get()
+    assert next_contract.status == Status.AWAITING_ACCEPTANCE
+    assert next_contract.bid.packet.rank == 2
+    assert Offer.objects.get(packet__bid=contract.bid).outcome == Offer.Outcome.DEFAULTED
+
+
+def test_the_awardee_declines_only_before_accepting(awarded):
+    _opportunity, contract = awarded
+    offer = Offer.objects.get(packet__bid=contract.bid)
+    services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    with pytest.raises(ValidationError, match="contact the buyer"):
+        evaluation_services.offer_end(
+            actor=contract.supplier, offer=offer, outcome=Offer.Outcome.DECLINED
+        )
+    assert Contract.objects.get(pk=contract.pk).status == Status.IN_PROGRESS
+
+
+def test_a_decline_before_accepting_ends_the_contract_and_offers_the_next(awarded):
+    _opportunity, contract = awarded
+    offer = Offer.objects.get(packet__bid=contract.bid)
+    evaluation_services.offer_end(
+        actor=contract.supplier, offer=offer, outcome=Offer.Outcome.DECLINED
+    )
+    assert Contract.objects.get(pk=contract.pk).status == Status.DECLINED
+    assert Contract.objects.filter(status=Status.AWAITING_ACCEPTANCE).count() == 1
+
+
+def test_contract_page_for_the_parties_and_a_404_for_others(client, awarded, evaluators):
+    opportunity, contract = awarded
+    url = reverse("payments:contract", args=[contract.pk])
+    for outsider in (
+        SupplierProfileFactory().user,
+        StaffFactory(roles=[Role.BUYER]),
+        evaluators[0],
+        StaffFactory(roles=[Role.CARD_HOLDER]),
+    ):
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404
+        assert client.post(reverse("payments:accept_terms", args=[contract.pk])).status_code == 404
+    client.force_login(contract.supplier)
+    page = client.get(url).content.decode()
+    assert "Accept the contract" in page
+    client.post(reverse("payments:accept_terms", args=[contract.pk]))
+    bad = client.post(
+        reverse("payments:deliver", args=[contract.pk]), {"delivery_url": "not a url"}
+    )
+    assert bad.status_code == 400 and "Enter a valid URL." in bad.content.decode()
+    client.post(
+        reverse("payments:deliver", args=[contract.pk]),
+        {"delivery_url": "github.com/esdc/picker/pull/7", "notes": ""},
+    )
+    contract.refresh_from_db()
+    assert contract.status == Status.DELIVERED
+    assert contract.delivery_url == "https://github.com/esdc/picker/pull/7"
+    client.force_login(opportunity.buyer)
+    page = client.get(url).content.decode()
+    assert "Accept and certify the work" in page and "section 34" in page
+    missing = client.post(reverse("payments:certify", args=[contract.pk]), {})
+    assert missing.status_code == 400
+    client.post(reverse("payments:certify", args=[contract.pk]), {"confirmed": "on"})
+    assert Contract.objects.get(pk=contract.pk).status == Status.ACCEPTED
