@@ -1,6 +1,6 @@
 """Demo evaluation (seed_demo): the closed demo opportunity with its packets and a panel of the
 two demo evaluators (evaluator 2 chairs), declarations pending, to walk through from the start;
-and one opportunity already evaluated and awarded to supplier 4, whose contract is in progress."""
+and three opportunities already evaluated and awarded to supplier 4 (see payments.demo)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from . import services
 from .models import Evaluation
 
 AWARDED_TITLE = "Translate the open-source forms library's error messages"
+DELIVERED_TITLE = "Add a dark theme to the open-source status page"
+PAID_TITLE = "Document the open-source address lookup API"
 
 
 def seed_evaluation() -> None:
@@ -41,11 +43,17 @@ def seed_evaluation() -> None:
         )
 
 
-def seed_award() -> None:
+def seed_awards() -> None:
+    """Three opportunities awarded to supplier 4, whose contracts payments.demo takes on."""
+    for title in (AWARDED_TITLE, DELIVERED_TITLE, PAID_TITLE):
+        seed_award(title)
+
+
+def seed_award(title: str) -> None:
     """Supplier 4 bids alone, the panel scores, the buyer reveals and awards; supplier 4
     accepts the contract. Idempotent: only while the opportunity is still published."""
     opportunity = Opportunity.objects.filter(
-        title_en=AWARDED_TITLE, status=Opportunity.Status.PUBLISHED
+        title_en=title, status=Opportunity.Status.PUBLISHED
     ).first()
     if opportunity is None:
         return

@@ -15,3 +15,8 @@ def in_current_language(english: str, french: str) -> str:
 def format_cents(cents: int) -> str:
     """Integer cents as a dollar amount with thousands separators: 1000000 → '10,000.00'."""
     return f"{cents / 100:,.2f}"
+
+
+def format_money(cents: int) -> str:
+    """Integer cents as dollars, as the site shows them: 150000 → '$1,500.00'."""
+    return f"${format_cents(cents)}"

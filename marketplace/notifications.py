@@ -21,7 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from .i18n import format_cents
+from .i18n import format_money
 from .models import Role
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class Kind:
 _SUPPLIER = frozenset({Role.SUPPLIER})
 _BUYER = frozenset({Role.BUYER})
 _ADMIN = frozenset({Role.PROGRAM_ADMIN})
+_CARD_HOLDER = frozenset({Role.CARD_HOLDER})
 _STAFF = frozenset({Role.BUYER, Role.EVALUATOR, Role.CARD_HOLDER, Role.PROGRAM_ADMIN})
 
 CATALOGUE: dict[str, Kind] = {
@@ -370,6 +371,99 @@ CATALOGUE: dict[str, Kind] = {
             action=_("See the contract"),
         ),
         Kind(
+            code="payment.due",
+            label=_("Certified work waits for payment"),
+            subject=_("Payment due: %(title)s"),
+            body=_(
+                "The buyer certified the work for “%(title)s”. %(amount)s is due to the "
+                "supplier: pay it by card and record it, or pay through Stripe."
+            ),
+            roles=_CARD_HOLDER,
+            mandatory=True,
+            action=_("Pay the supplier"),
+        ),
+        Kind(
+            code="payment.reminder",
+            label=_("A payment is still due (daily reminder)"),
+            subject=_("Reminder, payment due: %(title)s"),
+            body=_(
+                "%(amount)s for “%(title)s” has been due since %(since)s. Suppliers count on "
+                "being paid within days."
+            ),
+            roles=_CARD_HOLDER,
+            mandatory=True,
+            action=_("Pay the supplier"),
+        ),
+        Kind(
+            code="payment.recorded",
+            label=_("A card holder records a payment to you"),
+            subject=_("Payment recorded: %(title)s"),
+            body=_(
+                "A card holder recorded a payment of %(amount)s for “%(title)s”, made on "
+                "%(paid_on)s (reference %(reference)s). Confirm that you received it, or say "
+                "what is wrong."
+            ),
+            roles=_SUPPLIER,
+            mandatory=True,
+            action=_("Confirm the payment"),
+        ),
+        Kind(
+            code="payment.sent",
+            label=_("You are paid through Stripe"),
+            subject=_("Payment sent: %(title)s"),
+            body=_(
+                "%(amount)s for “%(title)s” was paid to your Stripe account. Stripe pays it "
+                "out to your bank account on its usual schedule."
+            ),
+            roles=_SUPPLIER,
+            mandatory=True,
+            action=_("See the payment"),
+        ),
+        Kind(
+            code="payment.received",
+            label=_("A payment reaches the supplier"),
+            subject=_("Paid: %(title)s"),
+            body=_("%(amount)s for “%(title)s” reached the supplier. The work is complete."),
+            roles=frozenset({Role.BUYER, Role.CARD_HOLDER}),
+            mandatory=True,
+            action=_("See the payment"),
+        ),
+        Kind(
+            code="payment.failed",
+            label=_("A Stripe payment you started fails"),
+            subject=_("Payment failed: %(title)s"),
+            body=_("The payment of %(amount)s for “%(title)s” did not go through. Stripe said:"),
+            roles=_CARD_HOLDER,
+            mandatory=True,
+            quote="reason",
+            action=_("Try again"),
+        ),
+        Kind(
+            code="payment.disputed",
+            label=_("A recorded payment is not confirmed by the supplier"),
+            subject=_("Payment not confirmed: %(title)s"),
+            body=_(
+                "The recorded payment of %(amount)s for “%(title)s” is not confirmed by the "
+                "supplier. The reason:"
+            ),
+            roles=frozenset({Role.CARD_HOLDER, Role.PROGRAM_ADMIN}),
+            mandatory=True,
+            quote="reason",
+            action=_("See the payment"),
+        ),
+        Kind(
+            code="supplier.fiscal_year_threshold",
+            label=_("A supplier's awards this fiscal year pass the threshold"),
+            subject=_("Over the threshold: %(supplier)s"),
+            body=_(
+                "With “%(title)s”, awards to %(supplier)s in fiscal year %(fiscal_year)s total "
+                "%(total)s, over the %(threshold)s threshold. Check that work is not being "
+                "split or steered."
+            ),
+            roles=_ADMIN,
+            action=_("See payments oversight"),
+        ),
+        Kind(
             code="opportunity.cancelled",
             label=_("An opportunity you follow or posted is cancelled"),
             subject=_("Cancelled: %(title)s"),
@@ -421,7 +515,7 @@ def _resolve(value: Any, language: str) -> Any:
             with translation.override(language):
                 return formats.date_format(moment_, "DATETIME_FORMAT")
         if "cents" in value:
-            return f"${format_cents(value['cents'])}"
+            return format_money(value["cents"])
         if language in value:
             return value[language]
     if value is None:

@@ -327,6 +327,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.tasks.evaluations_remind",
         "schedule": crontab(hour=9, minute=0),
     },
+    "payment-reminders": {
+        "task": "payments.tasks.payments_remind",
+        "schedule": crontab(hour=9, minute=30),
+    },
+    "unconfirmed-payments": {
+        "task": "payments.tasks.payments_flag_unconfirmed",
+        "schedule": 60 * 60,
+    },
+    "reconcile-stripe-payments": {
+        "task": "payments.tasks.payments_reconcile",
+        "schedule": 60 * 5,
+    },
     "clear-expired-sessions": {
         "task": "marketplace.tasks.sessions_clear_expired",
         "schedule": 60 * 60 * 6,
@@ -338,6 +350,16 @@ CELERY_BEAT_SCHEDULE = {
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+# Network errors and 5xx answers are retried by the stripe library with the same idempotency key.
+STRIPE_MAX_NETWORK_RETRIES = 2
+# The buyer who certified the work cannot also pay for it (separation of duties).
+PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER = env_bool("PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER", True)
+PAYMENT_REMINDER_BUSINESS_DAYS = 2  # a payment due this long reminds the card holders daily
+# A recorded card payment the supplier has not confirmed after this long is flagged as disputed.
+PAYMENT_CONFIRMATION_BUSINESS_DAYS = 5
+PAYMENT_RECONCILE_AFTER_MINUTES = 10  # a Stripe payment pending this long is checked with Stripe
+# Awards to one supplier in a fiscal year (April to March) above this are flagged to the admins.
+SUPPLIER_FISCAL_YEAR_FLAG_CENTS = 2_500_000
 
 # --- Security --------------------------------------------------------------------------------
 

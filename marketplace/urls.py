@@ -4,12 +4,16 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from payments.views import stripe_webhook_view
+
 from . import views
 
 admin.site.site_header = "Micro-acquisitions — technical administration"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Stripe posts its events to one fixed address, outside the language prefixes.
+    path("stripe/webhook/", stripe_webhook_view, name="stripe_webhook"),
 ]
 
 urlpatterns += i18n_patterns(

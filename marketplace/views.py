@@ -18,6 +18,7 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 from bids.selectors import supplier_bids_in_progress
 from evaluation.selectors import panel_seats
 from opportunities.models import Opportunity
+from payments.selectors import payments_due, supplier_contracts
 
 from . import permissions, selectors, services
 from .forms import (
@@ -58,12 +59,15 @@ class DashboardView(TemplateView):
                 :20
             ]
             context["open_bids"] = supplier_bids_in_progress(user=user)[:20]
+            context["contracts"] = supplier_contracts(user=user)[:20]
         if Role.EVALUATOR in user.roles:
             context["panel_seats"] = panel_seats(user=user)
         if Role.BUYER in user.roles:
             context["buyer_opportunities"] = Opportunity.objects.filter(buyer=user).order_by(
                 "-created_at"
             )[:20]
+        if Role.CARD_HOLDER in user.roles:
+            context["payments_due"] = payments_due()[:10]
         if Role.PROGRAM_ADMIN in user.roles:
             context["review_count"] = Opportunity.objects.filter(
                 status=Opportunity.Status.IN_REVIEW

@@ -168,6 +168,26 @@ POSTINGS = [
         1500,
         "awarded",  # evaluation.demo awards it to supplier 4, who has accepted the contract
     ),
+    (
+        "Add a dark theme to the open-source status page",
+        "Ajouter un thème sombre à la page d'état libre",
+        "Offer a dark colour scheme that follows the system setting, with AA contrast.",
+        "Offrir un thème sombre qui suit le réglage du système, avec un contraste AA.",
+        "accessibility",
+        ["accessibility"],
+        2500,
+        "awarded",  # awarded to supplier 4, who has delivered; payments.demo
+    ),
+    (
+        "Document the open-source address lookup API",
+        "Documenter l'API libre de recherche d'adresses",
+        "Write a bilingual reference and a getting-started guide for the API.",
+        "Rédiger une référence bilingue et un guide de démarrage pour l'API.",
+        "analysis",
+        ["python"],
+        3000,
+        "awarded",  # awarded to supplier 4, certified and paid by card; payments.demo
+    ),
 ]
 
 

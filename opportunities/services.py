@@ -431,6 +431,15 @@ def opportunity_start_delivery(*, opportunity: Opportunity, actor: User) -> Oppo
     return opportunity
 
 
+def opportunity_complete(*, opportunity: Opportunity, actor: User | None) -> Opportunity:
+    """in delivery → completed, when the supplier is paid (payments.services)."""
+    opportunity, _event = _transition(
+        opportunity=opportunity, to=Status.COMPLETED, actor=actor, verb="opportunity.completed"
+    )
+    opportunity.save()
+    return opportunity
+
+
 @transaction.atomic
 def opportunity_cancel(*, actor: User, opportunity: Opportunity, reason: str) -> Opportunity:
     if not permissions.can_cancel(actor, opportunity):

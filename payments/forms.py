@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from .models import Payment
 
 
 def _helper(action: str, *fields, label) -> FormHelper:
@@ -51,3 +55,59 @@ class DefaultForm(forms.Form):
     def __init__(self, *args, action: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(action, "reason", label=_("Declare a default"))
+
+
+def _cents(dollars: Decimal) -> int:
+    return int((dollars * 100).to_integral_value())
+
+
+class RecordPaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount paid (CAD, tax included)"), max_digits=9, decimal_places=2, min_value=0
+    )
+    paid_on = forms.DateField(label=_("Date paid"), widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(label=_("How you paid"), choices=Payment.Method.choices)
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=100,
+        help_text=_("The authorization number on the card slip, or the transfer's reference."),
+    )
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(
+            action, "amount", "paid_on", "method", "reference", label=_("Record the payment")
+        )
+
+    def clean_amount(self) -> int:
+        return _cents(self.cleaned_data["amount"])
+
+
+class MissingPaymentForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is wrong (amount, nothing received…)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(action, "reason", label=_("Report a problem with this payment"))
+
+
+class CardLimitForm(forms.Form):
+    per_transaction = forms.DecimalField(
+        label=_("Single-purchase limit (CAD)"), max_digits=9, decimal_places=2, min_value=0
+    )
+    monthly = forms.DecimalField(
+        label=_("Monthly limit (CAD)"), max_digits=10, decimal_places=2, min_value=0
+    )
+
+    def __init__(self, *args, action: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper(action, "per_transaction", "monthly", label=_("Save the limits"))
+
+    def clean_per_transaction(self) -> int:
+        return _cents(self.cleaned_data["per_transaction"])
+
+    def clean_monthly(self) -> int:
+        return _cents(self.cleaned_data["monthly"])

@@ -71,3 +71,214 @@ class Contract(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+
+class Payment(models.Model):
+    """What is owed for one accepted contract, its invoice figures, and how it was paid.
+
+    Created when the buyer certifies the work; paid by a card holder through one provider
+    (`payments.providers`); every change appends a `PaymentEvent`."""
+
+    class Provider(models.TextChoices):
+        RECORDED_CARD = "recorded_card", _("Acquisition card, paid outside and recorded")
+        STRIPE = "stripe", _("Card, through Stripe")
+
+    class Status(models.TextChoices):
+        DUE = "due", _("Due")
+        PENDING = "pending", _("Being paid through Stripe")
+        FAILED = "failed", _("Payment failed")
+        RECORDED = "recorded", _("Recorded, waiting for the supplier to confirm")
+        DISPUTED = "disputed", _("Not confirmed by the supplier")
+        PAID = "paid", _("Paid")
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DUE: frozenset({Status.PENDING, Status.RECORDED}),
+        # Back to due when the checkout session expires unpaid.
+        Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.DUE}),
+        Status.FAILED: frozenset({Status.PENDING, Status.RECORDED, Status.PAID}),
+        Status.RECORDED: frozenset({Status.PAID, Status.DISPUTED}),
+        # The supplier confirms late, or the card holder corrects the record.
+        Status.DISPUTED: frozenset({Status.PAID, Status.RECORDED}),
+        Status.PAID: frozenset(),
+    }
+    OPEN = (Status.DUE, Status.FAILED)
+    # Money committed on the payer's card: counts against their limits.
+    COMMITTED = (Status.PENDING, Status.RECORDED, Status.DISPUTED, Status.PAID)
+
+    class Method(models.TextChoices):
+        CARD_TERMINAL = "card_terminal", _("Card terminal or online card payment")
+        TRANSFER = "transfer", _("Online transfer paid with the card")
+
+    contract = models.OneToOneField(Contract, on_delete=models.PROTECT, related_name="payment")
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DUE, db_index=True
+    )
+    provider = models.CharField(_("paid by"), max_length=16, choices=Provider.choices, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=20, unique=True)
+    issued_on = models.DateField(_("invoice date"))
+    province = models.CharField(_("supplier's province or territory"), max_length=2)
+    gst_hst_number = models.CharField(_("GST/HST registration number"), max_length=17, blank=True)
+    subtotal_cents = models.PositiveIntegerField(_("subtotal (cents)"))
+    tax_label = models.CharField(_("tax"), max_length=8, blank=True)
+    tax_rate_bp = models.PositiveSmallIntegerField(_("tax rate (basis points)"), default=0)
+    tax_cents = models.PositiveIntegerField(_("tax (cents)"), default=0)
+    total_cents = models.PositiveIntegerField(_("total (cents)"))
+    currency = models.CharField(max_length=3, default="CAD", editable=False)
+    due_since = models.DateTimeField(_("due since"))
+    payer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments_made",
+        verbose_name=_("card holder"),
+    )
+    started_at = models.DateTimeField(_("payment started"), null=True, blank=True)
+    # Recorded acquisition card
+    method = models.CharField(
+        _("how it was paid"), max_length=16, choices=Method.choices, blank=True
+    )
+    recorded_amount_cents = models.PositiveIntegerField(null=True, blank=True)
+    paid_on = models.DateField(_("date paid"), null=True, blank=True)
+    reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    dispute_reason = models.TextField(blank=True)
+    # Stripe
+    attempt = models.PositiveSmallIntegerField(default=0)
+    stripe_account = models.CharField(max_length=64, blank=True)
+    checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    transfer_id = models.CharField(max_length=255, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    # Outcome
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
+    paid_out_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-due_since"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_number} ({self.status})"
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    @property
+    def idempotency_prefix(self) -> str:
+        """Every Stripe call for this payment's current attempt carries a key built on this."""
+        return f"marketplace-payment-{self.pk}-attempt-{self.attempt}"
+
+
+class PaymentEvent(models.Model):
+    """The append-only history of a payment: who or what moved it, from what, to what."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} {self.kind}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Payment events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Payment events are append-only.")
+
+
+class StripeAccount(models.Model):
+    """A supplier's Stripe Connect Express account, kept current by `account.updated`."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_account"
+    )
+    account_id = models.CharField(max_length=64, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    # The `created` time of the Stripe object or event last applied: older events are ignored.
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Stripe account")
+        verbose_name_plural = _("Stripe accounts")
+
+    def __str__(self) -> str:
+        return self.account_id
+
+    @property
+    def ready(self) -> bool:
+        return self.details_submitted and self.payouts_enabled
+
+
+class StripeEvent(models.Model):
+    """A webhook event, stored once (unique event id) and processed by a Celery task."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    account = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField()
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class CardLimit(models.Model):
+    """A card holder's single-purchase and monthly limits, set by a program admin."""
+
+    card_holder = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="card_limit"
+    )
+    per_transaction_cents = models.PositiveIntegerField(_("single-purchase limit (cents)"))
+    monthly_cents = models.PositiveIntegerField(_("monthly limit (cents)"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card limit")
+        verbose_name_plural = _("card limits")
+
+    def __str__(self) -> str:
+        return f"{self.card_holder}: {self.per_transaction_cents}/{self.monthly_cents}"

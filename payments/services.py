@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from marketplace import notifications as notices
-from marketplace.models import User
+from marketplace.i18n import format_money
+from marketplace.models import Role, User
 from marketplace.services import audit_event_record, notification_send
 from opportunities import services as opportunity_services
-from opportunities.models import Opportunity
+from opportunities.models import Guardrails, Opportunity
 
-from . import permissions
-from .models import Contract
+from . import gateway, permissions, tax
+from .models import CardLimit, Contract, Payment, PaymentEvent, StripeAccount, StripeEvent
+
+logger = logging.getLogger(__name__)
 
 Status = Contract.Status
 
@@ -55,7 +61,64 @@ def contract_create(*, opportunity: Opportunity, bid) -> Contract:
         value_cents=opportunity.value_cents,
     )
     audit_event_record(actor=None, verb="contract.created", target=contract)
+    _fiscal_year_check(contract)
     return contract
+
+
+def fiscal_year_start(day: dt.date) -> dt.date:
+    """The federal fiscal year runs from April 1 to March 31."""
+    return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def fiscal_year_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = fiscal_year_start(day)
+    zone = timezone.get_current_timezone()
+    return (
+        dt.datetime.combine(start, dt.time(), zone),
+        dt.datetime.combine(start.replace(year=start.year + 1), dt.time(), zone),
+    )
+
+
+def awarded_in_fiscal_year(day: dt.date):
+    """Contracts awarded in the fiscal year of `day` (declined awards do not count)."""
+    start, end = fiscal_year_bounds(day)
+    return Contract.objects.filter(created_at__gte=start, created_at__lt=end).exclude(
+        status=Contract.Status.DECLINED
+    )
+
+
+def _fiscal_year_check(contract: Contract) -> None:
+    """Flag to the program admins, once per supplier and fiscal year, cumulative awards over
+    the threshold."""
+    day = timezone.localdate(contract.created_at)
+    total = (
+        awarded_in_fiscal_year(day)
+        .filter(supplier_id=contract.supplier_id)
+        .aggregate(total=Sum("value_cents"))["total"]
+    )
+    if (total or 0) <= settings.SUPPLIER_FISCAL_YEAR_FLAG_CENTS:
+        return
+    start = fiscal_year_start(day)
+    audit_event_record(
+        actor=None,
+        verb="supplier.fiscal_year_threshold",
+        target=contract,
+        data={"supplier": contract.supplier_id, "fiscal_year": start.year, "cents": total},
+    )
+    profile = getattr(contract.supplier, "supplier_profile", None)
+    notification_send(
+        kind="supplier.fiscal_year_threshold",
+        recipients=User.objects.filter(role_grants__role=Role.PROGRAM_ADMIN, is_active=True),
+        event_key=f"{contract.supplier_id}:{start.year}",
+        context=_context(
+            contract,
+            supplier=profile.display_name if profile else contract.supplier.email,
+            total=notices.money(total),
+            threshold=notices.money(settings.SUPPLIER_FISCAL_YEAR_FLAG_CENTS),
+            fiscal_year=f"{start.year}-{start.year + 1}",
+            link=notices.link("payments:oversight"),
+        ),
+    )
 
 
 def contract_decline(*, bid, supplier: User) -> None:
@@ -164,6 +227,7 @@ def contract_certify(*, buyer: User, contract: Contract, confirmed: bool) -> Con
         event_key=str(contract.pk),
         context=_context(contract),
     )
+    payment_create(contract=contract)
     return contract
 
 
@@ -197,3 +261,661 @@ def contract_default(*, buyer: User, contract: Contract, reason: str) -> Contrac
     offer = Offer.objects.get(packet__bid=contract.bid, outcome=Offer.Outcome.OPEN)
     offer_end(actor=buyer, offer=offer, outcome=Offer.Outcome.DEFAULTED, reason=reason)
     return contract
+
+
+# --- Payments --------------------------------------------------------------------------------
+
+PStatus = Payment.Status
+
+
+def _payment_move(payment: Payment, to: str, *, actor: User | None, kind: str, **data) -> Payment:
+    """Lock the payment, check the graph, append the event. Callers run in a transaction."""
+    locked = (
+        Payment.objects.select_for_update()
+        .select_related("contract__opportunity", "contract__supplier")
+        .get(pk=payment.pk)
+    )
+    if not locked.can_transition_to(to):
+        raise ValidationError(
+            _("This payment is “%(status)s”: this step is not possible now.")
+            % {"status": PStatus(locked.status).label}
+        )
+    PaymentEvent.objects.create(
+        payment=locked,
+        kind=kind,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        from_status=locked.status,
+        to_status=to,
+        data=data,
+    )
+    audit_event_record(
+        actor=actor, verb=f"payment.{kind}", target=locked,
+        data={"from": locked.status, "to": to, **data},
+    )  # fmt: skip
+    locked.status = to
+    return locked
+
+
+def _payment_note(payment: Payment, kind: str, *, actor: User | None = None, **data) -> None:
+    """An event that does not move the payment (a duplicate, a transfer, a payout)."""
+    PaymentEvent.objects.create(
+        payment=payment,
+        kind=kind,
+        actor=actor,
+        from_status=payment.status,
+        to_status=payment.status,
+        data=data,
+    )
+
+
+def _payment_context(payment: Payment, **extra: Any) -> dict[str, Any]:
+    extra.setdefault("link", notices.link("payments:detail", pk=payment.pk))
+    return _context(payment.contract, amount=notices.money(payment.total_cents), **extra)
+
+
+def card_holders_for(payment: Payment):
+    """Who may pay: active card holders, less the certifying buyer when duties are separated."""
+    holders = User.objects.filter(role_grants__role=Role.CARD_HOLDER, is_active=True)
+    if settings.PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER and payment.contract.certified_by_id:
+        holders = holders.exclude(pk=payment.contract.certified_by_id)
+    return holders
+
+
+def payment_create(*, contract: Contract) -> Payment:
+    """When the buyer certifies the work (in contract_certify's transaction): the invoice
+    figures are fixed now, from the supplier's profile, and the payment is due."""
+    profile = contract.supplier.supplier_profile
+    split = tax.split_tax_included(
+        contract.value_cents, province=profile.province, registered=bool(profile.gst_hst_number)
+    )
+    today = timezone.localdate()
+    payment = Payment.objects.create(
+        contract=contract,
+        invoice_number=f"MA-{today.year}-{contract.pk:05d}",
+        issued_on=today,
+        province=profile.province,
+        gst_hst_number=profile.gst_hst_number,
+        subtotal_cents=split.subtotal_cents,
+        tax_label=split.label,
+        tax_rate_bp=split.rate_bp,
+        tax_cents=split.tax_cents,
+        total_cents=split.total_cents,
+        due_since=contract.certified_at or timezone.now(),
+    )
+    PaymentEvent.objects.create(payment=payment, kind="due", to_status=PStatus.DUE)
+    audit_event_record(actor=None, verb="payment.due", target=payment)
+    notification_send(
+        kind="payment.due",
+        recipients=card_holders_for(payment),
+        event_key=str(payment.pk),
+        context=_payment_context(payment),
+    )
+    return payment
+
+
+def _same_organization(payer: User, supplier: User) -> bool:
+    """A card holder cannot pay themselves, nor a supplier that shares their email domain or
+    whose legal or contact name is theirs."""
+    if payer.pk == supplier.pk:
+        return True
+    domain = lambda email: email.rsplit("@", 1)[-1].lower() if email else ""  # noqa: E731
+    profile = getattr(supplier, "supplier_profile", None)
+    supplier_domains = {domain(supplier.email)}
+    names: set[str] = set()
+    if profile is not None:
+        supplier_domains.add(domain(profile.email))
+        names = {profile.legal_name.casefold().strip(), profile.contact_name.casefold().strip()}
+    payer_name = payer.get_full_name().casefold().strip()
+    return domain(payer.email) in supplier_domains or bool(payer_name and payer_name in names)
+
+
+def month_committed(payer: User, *, moment: dt.datetime, exclude: Payment | None = None) -> int:
+    """Cents the card holder has committed in the calendar month of `moment`."""
+    local = timezone.localtime(moment)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    payments = Payment.objects.filter(
+        payer=payer, status__in=Payment.COMMITTED, started_at__gte=start, started_at__lt=end
+    )
+    if exclude is not None:
+        payments = payments.exclude(pk=exclude.pk)
+    return payments.aggregate(total=Sum("total_cents"))["total"] or 0
+
+
+def payment_problems(payment: Payment, payer: User, *, lock: bool = False) -> list[str]:
+    """Every finance guardrail this card holder would break by paying this payment now."""
+    problems = []
+    contract = payment.contract
+    if not permissions.is_card_holder(payer):
+        problems.append(_("Only a card holder can pay."))
+        return problems
+    if settings.PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER and contract.certified_by_id == payer.pk:
+        problems.append(_("You certified this work, so another card holder must pay for it."))
+    if _same_organization(payer, contract.supplier):
+        problems.append(_("You cannot pay this supplier: you belong to its organization."))
+    cap = Guardrails.current().value_cap_cents
+    if payment.total_cents > cap:
+        problems.append(
+            _("The total, %(total)s, is over the program cap of %(cap)s.")
+            % {"total": format_money(payment.total_cents),
+               "cap": format_money(cap)}
+        )  # fmt: skip
+    limits = CardLimit.objects.filter(card_holder=payer)
+    if lock:
+        limits = limits.select_for_update()
+    limit = limits.first()
+    if limit is None:
+        problems.append(_("Your card limits are not set. Ask a program administrator to set them."))
+        return problems
+    if payment.total_cents > limit.per_transaction_cents:
+        problems.append(
+            _("The total, %(total)s, is over your single-purchase limit of %(limit)s.")
+            % {"total": format_money(payment.total_cents),
+               "limit": format_money(limit.per_transaction_cents)}
+        )  # fmt: skip
+    used = month_committed(payer, moment=timezone.now(), exclude=payment)
+    if used + payment.total_cents > limit.monthly_cents:
+        problems.append(
+            _(
+                "Paying %(total)s would take you over your monthly limit of %(limit)s "
+                "(%(used)s already committed this month)."
+            )
+            % {"total": format_money(payment.total_cents),
+               "limit": format_money(limit.monthly_cents),
+               "used": format_money(used)}
+        )  # fmt: skip
+    return problems
+
+
+@transaction.atomic
+def payment_start(*, payer: User, payment: Payment, provider: str, **data: Any) -> Payment:
+    """The card holder pays through a provider (payments.providers), within the guardrails.
+
+    The payment row is locked, then the card holder's limits, so a double click, a replayed
+    request or two card holders at once give one payment, and limits hold under concurrency."""
+    from .providers import PROVIDERS
+
+    if provider not in PROVIDERS:
+        raise ValidationError(_("Choose how to pay."))
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if locked.status not in (*Payment.OPEN, PStatus.DISPUTED) or (
+        locked.status == PStatus.DISPUTED and provider != Payment.Provider.RECORDED_CARD
+    ):
+        raise ValidationError(
+            _("This payment is already “%(status)s”: nothing more to pay.")
+            % {"status": PStatus(locked.status).label}
+        )
+    locked = Payment.objects.select_related(
+        "contract__supplier__supplier_profile", "contract__opportunity"
+    ).get(pk=locked.pk)
+    problems = payment_problems(locked, payer, lock=True)
+    if problems:
+        raise ValidationError(problems)
+    chosen = PROVIDERS[provider]
+    reason = chosen.unavailable_reason(locked)
+    if reason:
+        raise ValidationError(reason)
+    return chosen.start(payment=locked, payer=payer, **data)
+
+
+def payment_record(
+    *, payer: User, payment: Payment, amount_cents: int, paid_on: dt.date, reference: str,
+    method: str,
+) -> Payment:  # fmt: skip
+    """Recorded acquisition card: called by the provider inside payment_start."""
+    errors = {}
+    if amount_cents != payment.total_cents:
+        errors["amount"] = _("Record the invoice total, %(total)s.") % {
+            "total": format_money(payment.total_cents)
+        }
+    if paid_on > timezone.localdate():
+        errors["paid_on"] = _("The date cannot be in the future.")
+    elif paid_on < timezone.localdate(payment.due_since):
+        errors["paid_on"] = _("The date cannot be before the work was certified.")
+    if not reference.strip():
+        errors["reference"] = _("Give the reference of the card payment or transfer.")
+    if errors:
+        raise ValidationError(errors)
+    payment = _payment_move(
+        payment, PStatus.RECORDED, actor=payer, kind="recorded",
+        amount_cents=amount_cents, paid_on=paid_on.isoformat(), reference=reference.strip(),
+        method=method,
+    )  # fmt: skip
+    now = timezone.now()
+    payment.provider = Payment.Provider.RECORDED_CARD
+    payment.payer = payer
+    payment.started_at = payment.started_at or now
+    payment.recorded_at = now
+    payment.recorded_amount_cents = amount_cents
+    payment.paid_on = paid_on
+    payment.reference = reference.strip()
+    payment.method = method
+    payment.save()
+    notification_send(
+        kind="payment.recorded",
+        recipients=[payment.contract.supplier],
+        event_key=f"{payment.pk}:{now.timestamp()}",
+        context=_payment_context(payment, reference=payment.reference, paid_on=paid_on.isoformat()),
+    )
+    return payment
+
+
+def payment_checkout_begin(*, payer: User, payment: Payment, account: StripeAccount) -> Payment:
+    """Stripe: called by the provider inside payment_start. The session is made by a task."""
+    from marketplace.tasks import enqueue_on_commit
+
+    from .tasks import payment_checkout_create
+
+    payment = _payment_move(payment, PStatus.PENDING, actor=payer, kind="checkout_started")
+    payment.provider = Payment.Provider.STRIPE
+    payment.payer = payer
+    payment.started_at = timezone.now()
+    payment.attempt += 1
+    payment.stripe_account = account.account_id
+    payment.checkout_session_id = payment.checkout_url = payment.payment_intent_id = ""
+    payment.failure_message = ""
+    payment.save()
+    enqueue_on_commit(payment_checkout_create, payment.pk, payment.attempt)
+    return payment
+
+
+def payment_checkout_create(*, payment_id: int, attempt: int) -> Payment | None:
+    """Task body: create the Checkout session for this attempt (idempotent: the key is the
+    attempt's, so a retried task gets the same session back). Transient errors propagate
+    for the task to retry; a refusal fails the payment."""
+    payment = Payment.objects.select_related("contract__opportunity").get(pk=payment_id)
+    if payment.status != PStatus.PENDING or payment.attempt != attempt:
+        return None
+    if payment.checkout_session_id:
+        return payment
+    from django.urls import reverse
+
+    site = settings.SITE_URL.rstrip("/")
+    detail = site + reverse("payments:detail", args=[payment.pk])
+    opportunity = payment.contract.opportunity
+    try:
+        session = gateway.checkout_create(
+            payment=payment,
+            name=f"{payment.invoice_number} — {opportunity.title_en}",
+            success_url=site + reverse("payments:checkout_return", args=[payment.pk]),
+            cancel_url=detail,
+        )
+    except gateway.TRANSIENT_ERRORS:
+        raise  # the task retries with backoff
+    except gateway.StripeError as error:  # refused: retrying would not help
+        with transaction.atomic():
+            failed = _payment_move(
+                payment, PStatus.FAILED, actor=None, kind="checkout_refused",
+                error=str(getattr(error, "user_message", "") or error),
+            )  # fmt: skip
+            failed.failure_message = str(getattr(error, "user_message", "") or error)[:500]
+            failed.save()
+            _notify_failed(failed)
+        return failed
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != PStatus.PENDING or locked.attempt != attempt:
+            return locked
+        locked.checkout_session_id = session["id"]
+        locked.checkout_url = session.get("url") or ""
+        locked.payment_intent_id = session.get("payment_intent") or ""
+        locked.save()
+        _payment_note(locked, "checkout_created", session=session["id"])
+    return locked
+
+
+def _notify_failed(payment: Payment) -> None:
+    if payment.payer_id is None:
+        return
+    notification_send(
+        kind="payment.failed",
+        recipients=[payment.payer],
+        event_key=f"{payment.pk}:{payment.attempt}",
+        context=_payment_context(payment, reason=payment.failure_message),
+    )
+
+
+def _payment_paid(payment: Payment, *, actor: User | None, kind: str, **data) -> Payment:
+    """Money reached the supplier (Stripe said so, or the supplier confirmed): the opportunity
+    is completed and everyone concerned is told. Idempotent: a paid payment stays as it is."""
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if locked.status == PStatus.PAID:
+        _payment_note(locked, f"{kind}_again", **data)
+        return locked
+    locked = _payment_move(locked, PStatus.PAID, actor=actor, kind=kind, **data)
+    locked.paid_at = timezone.now()
+    locked.save()
+    opportunity = Opportunity.objects.select_for_update().get(pk=locked.contract.opportunity_id)
+    if opportunity.status == Opportunity.Status.IN_DELIVERY:
+        opportunity_services.opportunity_complete(opportunity=opportunity, actor=actor)
+    recipients = [locked.contract.opportunity.buyer]
+    if locked.payer is not None:
+        recipients.append(locked.payer)
+    notification_send(
+        kind="payment.received",
+        recipients=recipients,
+        event_key=str(locked.pk),
+        context=_payment_context(locked),
+    )
+    if locked.provider == Payment.Provider.STRIPE:
+        notification_send(
+            kind="payment.sent",
+            recipients=[locked.contract.supplier],
+            event_key=str(locked.pk),
+            context=_payment_context(locked),
+        )
+    return locked
+
+
+@transaction.atomic
+def payment_confirm_receipt(*, supplier: User, payment: Payment) -> Payment:
+    if not permissions.is_contract_supplier(supplier, payment.contract):
+        raise PermissionDenied
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if locked.status not in (PStatus.RECORDED, PStatus.DISPUTED):
+        raise ValidationError(_("There is no recorded payment to confirm."))
+    paid = _payment_paid(locked, actor=supplier, kind="receipt_confirmed")
+    paid.confirmed_at = timezone.now()
+    paid.save()
+    return paid
+
+
+@transaction.atomic
+def payment_report_missing(*, supplier: User, payment: Payment, reason: str) -> Payment:
+    """The supplier says the recorded payment did not arrive."""
+    if not permissions.is_contract_supplier(supplier, payment.contract):
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say what is wrong with the recorded payment.")})
+    return _payment_dispute(payment, actor=supplier, reason=reason.strip())
+
+
+def _payment_dispute(payment: Payment, *, actor: User | None, reason: str) -> Payment:
+    payment = _payment_move(payment, PStatus.DISPUTED, actor=actor, kind="disputed", reason=reason)
+    payment.disputed_at = timezone.now()
+    payment.dispute_reason = reason
+    payment.save()
+    admins = User.objects.filter(role_grants__role=Role.PROGRAM_ADMIN, is_active=True)
+    recipients = [*admins, *([payment.payer] if payment.payer_id else [])]
+    notification_send(
+        kind="payment.disputed",
+        recipients=recipients,
+        event_key=f"{payment.pk}:{payment.disputed_at.timestamp()}",
+        context=_payment_context(payment, reason=reason),
+    )
+    return payment
+
+
+def payments_flag_unconfirmed(*, now: dt.datetime | None = None) -> int:
+    """Recorded payments the supplier has not confirmed in time become disputed."""
+    now = now or timezone.now()
+    flagged = 0
+    candidates = Payment.objects.filter(status=PStatus.RECORDED).values_list("pk", "recorded_at")
+    for pk, recorded_at in candidates:
+        deadline = opportunity_services.add_business_days(
+            recorded_at, settings.PAYMENT_CONFIRMATION_BUSINESS_DAYS
+        )
+        if deadline > now:
+            continue
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().get(pk=pk)
+            if payment.status != PStatus.RECORDED:
+                continue
+            with translation.override(settings.LANGUAGE_CODE):
+                reason = _(
+                    "The supplier did not confirm receipt within %(days)s business days."
+                ) % {"days": settings.PAYMENT_CONFIRMATION_BUSINESS_DAYS}
+            _payment_dispute(payment, actor=None, reason=reason)
+            flagged += 1
+    return flagged
+
+
+def payments_remind(*, now: dt.datetime | None = None) -> int:
+    """Daily: card holders hear of every payment due for more than N business days."""
+    now = now or timezone.now()
+    reminded = 0
+    for payment in Payment.objects.filter(status__in=Payment.OPEN).select_related(
+        "contract__opportunity", "contract__certified_by"
+    ):
+        if (
+            opportunity_services.add_business_days(
+                payment.due_since, settings.PAYMENT_REMINDER_BUSINESS_DAYS
+            )
+            > now
+        ):
+            continue
+        with transaction.atomic():
+            notification_send(
+                kind="payment.reminder",
+                recipients=card_holders_for(payment),
+                event_key=f"{payment.pk}:{timezone.localdate(now).isoformat()}",
+                context=_payment_context(payment, since=notices.moment(payment.due_since)),
+            )
+            Payment.objects.filter(pk=payment.pk).update(reminded_at=now)
+        reminded += 1
+    return reminded
+
+
+# --- Stripe accounts and webhooks ------------------------------------------------------------
+
+
+def stripe_account_ensure(*, supplier: User) -> StripeAccount:
+    """The supplier's Connect Express account, created on first use (idempotent per user)."""
+    existing = StripeAccount.objects.filter(user=supplier).first()
+    if existing is not None:
+        return existing
+    profile = supplier.supplier_profile
+    account = gateway.account_create(
+        user_id=supplier.pk,
+        email=profile.email or supplier.email,
+        individual=profile.kind == profile.Kind.INDIVIDUAL,
+    )
+    try:
+        with transaction.atomic():
+            created = StripeAccount.objects.create(user=supplier, account_id=account["id"])
+            audit_event_record(actor=supplier, verb="stripe.account_created", target=created)
+    except IntegrityError:  # a double click: the idempotency key gave the same account
+        return StripeAccount.objects.get(user=supplier)
+    return created
+
+
+def stripe_account_apply(account: StripeAccount, data: Any, *, at: dt.datetime) -> bool:
+    """Apply Stripe's view of the account unless a newer one was applied already."""
+    with transaction.atomic():
+        locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.synced_at is not None and at < locked.synced_at:
+            return False
+        locked.details_submitted = bool(data.get("details_submitted"))
+        locked.charges_enabled = bool(data.get("charges_enabled"))
+        locked.payouts_enabled = bool(data.get("payouts_enabled"))
+        locked.synced_at = at
+        locked.save()
+    return True
+
+
+def stripe_account_refresh(account: StripeAccount) -> StripeAccount:
+    # Stripe's event times are whole seconds: an event of this very second still applies.
+    now = timezone.now().replace(microsecond=0)
+    stripe_account_apply(account, gateway.account_retrieve(account.account_id), at=now)
+    account.refresh_from_db()
+    return account
+
+
+def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
+    """Verify and store a webhook event once. Returns None for a duplicate; raises ValueError
+    (or the library's signature error) when the event is not Stripe's."""
+    event = gateway.event_construct(payload, signature)
+    created = dt.datetime.fromtimestamp(int(event["created"]), tz=dt.UTC)
+    try:
+        with transaction.atomic():
+            stored = StripeEvent.objects.create(
+                event_id=event["id"],
+                type=event["type"],
+                account=event.get("account") or "",
+                created=created,
+                payload=event,
+            )
+    except IntegrityError:
+        return None
+    from marketplace.tasks import enqueue_on_commit
+
+    from .tasks import stripe_event_process
+
+    enqueue_on_commit(stripe_event_process, stored.pk)
+    return stored
+
+
+def _payment_for(data: dict) -> Payment | None:
+    metadata = data.get("metadata") or {}
+    pk = metadata.get("payment_id") or data.get("client_reference_id")
+    if not pk and str(data.get("transfer_group", "")).startswith("marketplace-payment-"):
+        pk = data["transfer_group"].rsplit("-", 1)[-1]
+    if not pk or not str(pk).isdigit():
+        return None
+    return Payment.objects.filter(pk=int(pk)).first()
+
+
+@transaction.atomic
+def stripe_event_process(*, event_pk: int) -> bool:
+    """Apply one stored event. Safe to run twice, and in any order with the others."""
+    event = StripeEvent.objects.select_for_update().get(pk=event_pk)
+    if event.processed_at is not None:
+        return False
+    data = event.payload["data"]["object"]
+    kind = event.type
+    if kind == "account.updated":
+        account = StripeAccount.objects.filter(account_id=data.get("id")).first()
+        if account is not None:
+            stripe_account_apply(account, data, at=event.created)
+    elif kind == "payout.paid":
+        _payout_paid(event)
+    else:
+        payment = _payment_for(data)
+        if payment is not None:
+            _payment_event(payment, event, data)
+    event.processed_at = timezone.now()
+    event.attempts += 1
+    event.save()
+    return True
+
+
+def _payment_event(payment: Payment, event: StripeEvent, data: dict) -> None:
+    kind = event.type
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if data.get("payment_status") == "paid":
+            _stripe_paid(payment, event, payment_intent=data.get("payment_intent") or "")
+        else:
+            _payment_note(payment, kind, event=event.event_id)
+    elif kind == "payment_intent.succeeded":
+        _stripe_paid(payment, event, payment_intent=data.get("id") or "")
+    elif kind == "payment_intent.payment_failed":
+        error = data.get("last_payment_error") or {}
+        # Only a failure of the attempt under way fails it (not a late one of an earlier try).
+        current = (data.get("metadata") or {}).get("attempt") == str(payment.attempt)
+        if payment.status == PStatus.PENDING and current:
+            failed = _payment_move(
+                payment, PStatus.FAILED, actor=None, kind="stripe_failed",
+                event=event.event_id, code=error.get("code", ""),
+            )  # fmt: skip
+            failed.failure_message = (error.get("message") or error.get("code") or "")[:500]
+            failed.save()
+            _notify_failed(failed)
+        else:  # late, or for an attempt already settled: history only
+            _payment_note(payment, "stripe_failed_ignored", event=event.event_id)
+    elif kind == "checkout.session.expired":
+        if payment.status == PStatus.PENDING and data.get("id") == payment.checkout_session_id:
+            expired = _payment_move(
+                payment, PStatus.DUE, actor=None, kind="checkout_expired", event=event.event_id
+            )
+            expired.save()
+        else:
+            _payment_note(payment, "checkout_expired_ignored", event=event.event_id)
+    elif kind.startswith("transfer."):
+        if kind == "transfer.created" and not payment.transfer_id:
+            Payment.objects.filter(pk=payment.pk).update(transfer_id=data.get("id", ""))
+        _payment_note(payment, kind, event=event.event_id, transfer=data.get("id", ""))
+    else:
+        _payment_note(payment, kind, event=event.event_id)
+
+
+def _stripe_paid(payment: Payment, event: StripeEvent, *, payment_intent: str) -> None:
+    if payment.status in (PStatus.DUE, PStatus.RECORDED, PStatus.DISPUTED):
+        # Paid through a session the marketplace no longer waits for: keep it in the history
+        # for the admins; a card holder must not pay twice.
+        _payment_note(payment, "stripe_paid_unexpected", event=event.event_id)
+        logger.warning("Stripe says payment %s is paid while it is %s", payment.pk, payment.status)
+        return
+    paid = _payment_paid(payment, actor=None, kind="stripe_paid", event=event.event_id)
+    if payment_intent and not paid.payment_intent_id:
+        Payment.objects.filter(pk=paid.pk).update(payment_intent_id=payment_intent)
+
+
+def _payout_paid(event: StripeEvent) -> None:
+    """A payout from the supplier's Stripe balance to their bank: the money has arrived."""
+    if not event.account:
+        return
+    arrived = timezone.now()
+    for payment in Payment.objects.select_for_update().filter(
+        stripe_account=event.account, status=PStatus.PAID, paid_out_at__isnull=True
+    ):
+        payment.paid_out_at = arrived
+        payment.save(update_fields=["paid_out_at", "updated_at"])
+        _payment_note(payment, "payout.paid", event=event.event_id)
+
+
+def payments_reconcile(*, now: dt.datetime | None = None) -> int:
+    """Ask Stripe about payments pending for too long: a webhook may have been lost."""
+    from marketplace.tasks import enqueue_on_commit
+
+    from .tasks import payment_checkout_create as create_task
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
+    checked = 0
+    for payment in Payment.objects.filter(status=PStatus.PENDING, started_at__lt=cutoff):
+        checked += 1
+        if not payment.checkout_session_id:  # the task was lost: make the session again
+            enqueue_on_commit(create_task, payment.pk, payment.attempt)
+            continue
+        session = gateway.checkout_retrieve(payment.checkout_session_id)
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            if locked.status != PStatus.PENDING:
+                continue
+            if session.get("payment_status") == "paid":
+                _payment_paid(locked, actor=None, kind="reconciled_paid", session=session["id"])
+            elif session.get("status") == "expired":
+                _payment_move(
+                    locked, PStatus.DUE, actor=None, kind="reconciled_expired",
+                    session=session["id"],
+                ).save()  # fmt: skip
+    return checked
+
+
+@transaction.atomic
+def card_limit_set(
+    *, actor: User, card_holder: User, per_transaction_cents: int, monthly_cents: int
+) -> CardLimit:
+    if not permissions.is_program_admin(actor):
+        raise PermissionDenied
+    if not permissions.is_card_holder(card_holder):
+        raise ValidationError(_("Limits are set only for card holders."))
+    if per_transaction_cents > monthly_cents:
+        raise ValidationError(
+            {"per_transaction": _("The single-purchase limit cannot exceed the monthly limit.")}
+        )
+    limit, _created = CardLimit.objects.update_or_create(
+        card_holder=card_holder,
+        defaults={
+            "per_transaction_cents": per_transaction_cents,
+            "monthly_cents": monthly_cents,
+            "updated_by": actor,
+        },
+    )
+    audit_event_record(
+        actor=actor, verb="card_limit.set", target=limit,
+        data={"card_holder": card_holder.pk, "per_transaction_cents": per_transaction_cents,
+              "monthly_cents": monthly_cents},
+    )  # fmt: skip
+    return limit

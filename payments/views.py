@@ -1,16 +1,39 @@
 from __future__ import annotations
 
+import logging
+
+import stripe
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
-from . import permissions, services
-from .forms import CertifyForm, ChangesForm, DefaultForm, DeliveryForm
-from .models import Contract
+from marketplace.models import Role, User
+from marketplace.permissions import has_role, is_supplier
+
+from . import gateway, permissions, selectors, services
+from .forms import (
+    CardLimitForm,
+    CertifyForm,
+    ChangesForm,
+    DefaultForm,
+    DeliveryForm,
+    MissingPaymentForm,
+    RecordPaymentForm,
+)
+from .invoice_pdf import render_invoice_pdf
+from .models import CardLimit, Contract, Payment, StripeAccount
+from .providers import PROVIDERS
+
+logger = logging.getLogger(__name__)
 
 Status = Contract.Status
 
@@ -49,6 +72,7 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
     contract = _contract(request, pk)
     context = {
         "contract": contract,
+        "payment": getattr(contract, "payment", None),
         "opportunity": contract.opportunity,
         "is_supplier": permissions.is_contract_supplier(request.user, contract),
         "is_buyer": permissions.is_contract_buyer(request.user, contract),
@@ -124,3 +148,346 @@ def default_view(request, pk: int):
         messages.success(request, _("The default is recorded; the award passes to the next bid."))
 
     return _act(request, pk, act, DefaultForm, "default_form")
+
+
+# --- Payments --------------------------------------------------------------------------------
+
+PStatus = Payment.Status
+
+
+def _payment(request, pk: int) -> Payment:
+    payment = get_object_or_404(
+        Payment.objects.select_related(
+            "contract__opportunity__buyer",
+            "contract__supplier__supplier_profile",
+            "contract__certified_by",
+            "payer",
+        ),
+        pk=pk,
+    )
+    if not permissions.can_view_payment(request.user, payment):
+        raise Http404
+    return payment
+
+
+def payment_list_view(request):
+    """Card holders: what is due, what is under way, what is paid. Admins see the same."""
+    user = request.user
+    if not (permissions.is_card_holder(user) or permissions.is_program_admin(user)):
+        raise PermissionDenied
+    tab = request.GET.get("show", "due")
+    tabs = {
+        "due": Q(status__in=Payment.OPEN),
+        "underway": Q(status__in=(PStatus.PENDING, PStatus.RECORDED, PStatus.DISPUTED)),
+        "paid": Q(status=PStatus.PAID),
+    }
+    if tab not in tabs:
+        tab = "due"
+    payments = (
+        Payment.objects.filter(tabs[tab])
+        .select_related("contract__opportunity", "contract__supplier__supplier_profile", "payer")
+        .order_by("due_since" if tab == "due" else "-updated_at")
+    )
+    page = Paginator(payments, 25).get_page(request.GET.get("page"))
+    context = {
+        "tab": tab,
+        "counts": {name: Payment.objects.filter(q).count() for name, q in tabs.items()},
+        "page_obj": page,
+        "payments": page.object_list,
+        "is_paginated": page.has_other_pages(),
+        "limit": CardLimit.objects.filter(card_holder=user).first(),
+    }
+    return render(request, "payments/payment_list.html", context)
+
+
+def _payment_forms(request, payment: Payment, bound: dict | None = None) -> dict:
+    user = request.user
+    url = lambda name: reverse(f"payments:{name}", args=[payment.pk])  # noqa: E731
+    context: dict = {}
+    if permissions.is_card_holder(user) and payment.status in (*Payment.OPEN, PStatus.DISPUTED):
+        context["problems"] = services.payment_problems(payment, user)
+        if not context["problems"]:
+            context["record_form"] = RecordPaymentForm(
+                action=url("record"),
+                initial={"amount": payment.total_cents / 100},
+            )
+            stripe_provider = PROVIDERS[Payment.Provider.STRIPE]
+            context["stripe_unavailable"] = stripe_provider.unavailable_reason(payment)
+            context["can_pay_by_stripe"] = (
+                payment.status != PStatus.DISPUTED and not (context["stripe_unavailable"])
+            )
+    if permissions.is_contract_supplier(user, payment.contract) and payment.status in (
+        PStatus.RECORDED,
+        PStatus.DISPUTED,
+    ):
+        context["can_confirm"] = True
+        if payment.status == PStatus.RECORDED:
+            context["missing_form"] = MissingPaymentForm(action=url("report_missing"))
+    context.update(bound or {})
+    return context
+
+
+def payment_view(request, pk: int, bound: dict | None = None, status: int = 200):
+    payment = _payment(request, pk)
+    context = {
+        "payment": payment,
+        "contract": payment.contract,
+        "opportunity": payment.contract.opportunity,
+        "events": payment.events.select_related("actor"),
+        "is_supplier": permissions.is_contract_supplier(request.user, payment.contract),
+        **_payment_forms(request, payment, bound),
+    }
+    return render(request, "payments/payment_detail.html", context, status=status)
+
+
+def _error_messages(request, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+@require_POST
+def record_view(request, pk: int):
+    payment = _payment(request, pk)
+    form = RecordPaymentForm(request.POST, action=reverse("payments:record", args=[pk]))
+    if not form.is_valid():
+        return payment_view(request, pk, bound={"record_form": form}, status=400)
+    try:
+        services.payment_start(
+            payer=request.user,
+            payment=payment,
+            provider=Payment.Provider.RECORDED_CARD,
+            amount_cents=form.cleaned_data["amount"],
+            paid_on=form.cleaned_data["paid_on"],
+            reference=form.cleaned_data["reference"],
+            method=form.cleaned_data["method"],
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return payment_view(request, pk, bound={"record_form": form}, status=400)
+        _error_messages(request, error)
+        return redirect("payments:detail", pk=pk)
+    messages.success(request, _("The payment is recorded. The supplier is asked to confirm it."))
+    return redirect("payments:detail", pk=pk)
+
+
+@require_POST
+def checkout_view(request, pk: int):
+    payment = _payment(request, pk)
+    try:
+        payment = services.payment_start(
+            payer=request.user, payment=payment, provider=Payment.Provider.STRIPE
+        )
+    except ValidationError as error:
+        _error_messages(request, error)
+        return redirect("payments:detail", pk=pk)
+    payment.refresh_from_db()
+    if payment.checkout_url:
+        return redirect(payment.checkout_url)
+    messages.info(request, _("The secure payment page is being prepared. Reload in a moment."))
+    return redirect("payments:detail", pk=pk)
+
+
+@require_GET
+def checkout_return_view(request, pk: int):
+    _payment(request, pk)
+    messages.success(
+        request, _("Thank you. The payment shows as paid as soon as Stripe confirms it.")
+    )
+    return redirect("payments:detail", pk=pk)
+
+
+@require_POST
+def confirm_view(request, pk: int):
+    payment = _payment(request, pk)
+    try:
+        services.payment_confirm_receipt(supplier=request.user, payment=payment)
+    except ValidationError as error:
+        _error_messages(request, error)
+    else:
+        messages.success(request, _("Thank you: the payment is confirmed and the work complete."))
+    return redirect("payments:detail", pk=pk)
+
+
+@require_POST
+def report_missing_view(request, pk: int):
+    payment = _payment(request, pk)
+    form = MissingPaymentForm(request.POST, action=reverse("payments:report_missing", args=[pk]))
+    if not form.is_valid():
+        return payment_view(request, pk, bound={"missing_form": form}, status=400)
+    try:
+        services.payment_report_missing(
+            supplier=request.user, payment=payment, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        _error_messages(request, error)
+    else:
+        messages.success(request, _("The card holder and the program team are told."))
+    return redirect("payments:detail", pk=pk)
+
+
+def invoice_view(request, pk: int):
+    payment = _payment(request, pk)
+    return render(
+        request,
+        "payments/invoice.html",
+        {"payment": payment, "invoice": selectors.invoice_data(payment)},
+    )
+
+
+def invoice_pdf_view(request, pk: int):
+    payment = _payment(request, pk)
+    response = HttpResponse(
+        render_invoice_pdf(selectors.invoice_data(payment)), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="{payment.invoice_number}.pdf"'
+    return response
+
+
+# --- Stripe ----------------------------------------------------------------------------------
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def stripe_webhook_view(request):
+    """Stripe's events: verified, stored once, processed by a task. Never a 500 to Stripe for
+    a bad request; a duplicate is a 200 so that Stripe stops sending it."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        return HttpResponseBadRequest("Webhooks are not configured.")
+    try:
+        services.stripe_event_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except (ValueError, KeyError, stripe.SignatureVerificationError):
+        logger.warning("Refused a Stripe webhook with a bad payload or signature")
+        return HttpResponseBadRequest("Bad payload or signature.")
+    return HttpResponse("ok")
+
+
+def _supplier_only(request) -> User:
+    if not is_supplier(request.user):
+        raise PermissionDenied
+    return request.user
+
+
+@require_POST
+def stripe_onboard_view(request):
+    """Create (once) the supplier's Express account and send them to Stripe's onboarding."""
+    user = _supplier_only(request)
+    if not gateway.enabled():
+        messages.error(request, _("Stripe is not set up on this marketplace."))
+        return redirect("marketplace:supplier_profile")
+    try:
+        account = services.stripe_account_ensure(supplier=user)
+        url = gateway.account_link(
+            account_id=account.account_id,
+            refresh_url=request.build_absolute_uri(reverse("payments:stripe_refresh")),
+            return_url=request.build_absolute_uri(reverse("payments:stripe_return")),
+        )
+    except stripe.StripeError:
+        logger.exception("Stripe onboarding failed for user %s", user.pk)
+        messages.error(request, _("Stripe could not be reached. Try again in a few minutes."))
+        return redirect("marketplace:supplier_profile")
+    return redirect(url)
+
+
+@require_GET
+def stripe_refresh_view(request):
+    """Stripe's onboarding link expired: make a new one."""
+    user = _supplier_only(request)
+    account = get_object_or_404(StripeAccount, user=user)
+    try:
+        url = gateway.account_link(
+            account_id=account.account_id,
+            refresh_url=request.build_absolute_uri(reverse("payments:stripe_refresh")),
+            return_url=request.build_absolute_uri(reverse("payments:stripe_return")),
+        )
+    except stripe.StripeError:
+        messages.error(request, _("Stripe could not be reached. Try again in a few minutes."))
+        return redirect("marketplace:supplier_profile")
+    return redirect(url)
+
+
+@require_GET
+def stripe_return_view(request):
+    user = _supplier_only(request)
+    account = get_object_or_404(StripeAccount, user=user)
+    try:
+        account = services.stripe_account_refresh(account)
+    except stripe.StripeError:
+        messages.warning(request, _("Stripe could not be reached; your status updates shortly."))
+    else:
+        if account.ready:
+            messages.success(request, _("Your Stripe account is ready: you can be paid by card."))
+        else:
+            messages.info(request, _("Stripe still needs some details from you."))
+    return redirect("marketplace:supplier_profile")
+
+
+# --- Program oversight -----------------------------------------------------------------------
+
+
+def oversight_view(request, bound: dict | None = None, status: int = 200):
+    if not permissions.is_program_admin(request.user):
+        raise PermissionDenied
+    holders = (
+        User.objects.filter(role_grants__role=Role.CARD_HOLDER, is_active=True)
+        .select_related("card_limit")
+        .order_by("email")
+    )
+    bound = bound or {}
+    rows = []
+    for holder in holders:
+        limit = getattr(holder, "card_limit", None)
+        form = bound.get(holder.pk) or CardLimitForm(
+            action=reverse("payments:card_limit", args=[holder.pk]),
+            initial=(
+                {
+                    "per_transaction": limit.per_transaction_cents / 100,
+                    "monthly": limit.monthly_cents / 100,
+                }
+                if limit
+                else {}
+            ),
+            prefix=f"holder{holder.pk}",
+        )
+        rows.append({"holder": holder, "limit": limit, "form": form})
+    context = {
+        "attention": selectors.payments_needing_attention(),
+        "flags": selectors.fiscal_year_flags(),
+        "card_holders": rows,
+    }
+    return render(request, "payments/oversight.html", context, status=status)
+
+
+@require_POST
+def card_limit_view(request, user_pk: int):
+    if not permissions.is_program_admin(request.user):
+        raise PermissionDenied
+    holder = get_object_or_404(User, pk=user_pk)
+    if not has_role(holder, Role.CARD_HOLDER):
+        raise Http404
+    form = CardLimitForm(
+        request.POST,
+        action=reverse("payments:card_limit", args=[user_pk]),
+        prefix=f"holder{holder.pk}",
+    )
+    if form.is_valid():
+        try:
+            services.card_limit_set(
+                actor=request.user,
+                card_holder=holder,
+                per_transaction_cents=form.cleaned_data["per_transaction"],
+                monthly_cents=form.cleaned_data["monthly"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request, _("The card limits of %(email)s are saved.") % {"email": holder.email}
+            )
+            return redirect("payments:oversight")
+    return oversight_view(request, bound={holder.pk: form}, status=400)

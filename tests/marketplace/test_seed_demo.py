@@ -4,10 +4,11 @@ from django.core import serializers
 from django.core.management import call_command
 
 from bids.models import Answer, Bid, Receipt
+from evaluation.demo import AWARDED_TITLE, DELIVERED_TITLE, PAID_TITLE
 from evaluation.models import Evaluation, Packet, PanelMember
 from marketplace.models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from opportunities.models import Addendum, Alert, Criterion, Opportunity, Question, Skill, Watch
-from payments.models import Contract
+from payments.models import CardLimit, Contract, Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -148,12 +149,32 @@ def test_seed_demo_has_sealed_bids_that_name_their_authors_and_a_draft():
     draft = Bid.objects.get(status=Bid.Status.DRAFT)
     assert draft.supplier.email == "supplier1@demo.example"
     assert draft.opportunity.status == Opportunity.Status.PUBLISHED
-    # Supplier 4 wins the awarded demo work; none of suppliers 1-3 wins anything.
-    [won] = Bid.objects.filter(supplier__email="supplier4@demo.example")
-    assert won.status == Bid.Status.AWARDED
-    assert won.opportunity.status == Opportunity.Status.IN_DELIVERY
-    assert won.contract.status == Contract.Status.IN_PROGRESS
-    assert not Bid.objects.filter(status=Bid.Status.AWARDED).exclude(pk=won.pk).exists()
+    # Supplier 4 wins the three awarded demo works; none of suppliers 1-3 wins anything.
+    won = Bid.objects.filter(supplier__email="supplier4@demo.example")
+    assert {b.status for b in won} == {Bid.Status.AWARDED}
+    assert not Bid.objects.filter(status=Bid.Status.AWARDED).exclude(supplier__email=(
+        "supplier4@demo.example"
+    )).exists()  # fmt: skip
+
+
+def test_seed_demo_has_work_in_progress_delivered_and_paid():
+    call_command("seed_demo", verbosity=0)
+    contracts = {
+        c.opportunity.title_en: c
+        for c in Contract.objects.filter(supplier__email="supplier4@demo.example")
+    }
+    assert {title: c.status for title, c in contracts.items()} == {
+        AWARDED_TITLE: Contract.Status.IN_PROGRESS,
+        DELIVERED_TITLE: Contract.Status.DELIVERED,
+        PAID_TITLE: Contract.Status.ACCEPTED,
+    }
+    paid = contracts[PAID_TITLE]
+    assert paid.payment.status == Payment.Status.PAID
+    assert paid.payment.provider == Payment.Provider.RECORDED_CARD
+    assert paid.payment.payer.email == "cardholder@demo.gc.ca"
+    assert paid.opportunity.status == Opportunity.Status.COMPLETED
+    assert contracts[AWARDED_TITLE].opportunity.status == Opportunity.Status.IN_DELIVERY
+    assert CardLimit.objects.filter(card_holder__email="cardholder@demo.gc.ca").exists()
 
 
 def test_seed_demo_has_an_evaluation_ready_to_walk_through():

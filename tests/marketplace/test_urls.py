@@ -13,6 +13,8 @@ from tests.factories import StaffFactory
 # Pages anyone may see, by URL name. Everything else must send an anonymous visitor to sign in.
 PUBLIC = {
     "healthz",
+    # Stripe posts its events here; the signature is the authorization (POST only).
+    "stripe_webhook",
     "marketplace:home",
     # Reached from an email without signing in; the signed token is the authorization.
     "marketplace:unsubscribe",

@@ -6,10 +6,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from bids.demo import seed_bids
-from evaluation.demo import seed_award, seed_evaluation
+from evaluation.demo import seed_awards, seed_evaluation
 from marketplace import services
 from marketplace.models import Role, SupplierProfile, User
 from opportunities.demo import seed_opportunities
+from payments.demo import seed_payments
 
 DEMO_PASSWORD = "demo-pass-2026!"
 
@@ -123,7 +124,8 @@ class Command(BaseCommand):
         )
         seed_bids()
         seed_evaluation()
-        seed_award()
+        seed_awards()
+        seed_payments()
         self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: demo-pass-2026!):"))
         for email, *_rest in STAFF + SUPPLIERS:
             self.stdout.write(f"  {email}")

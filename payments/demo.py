@@ -1,0 +1,50 @@
+"""Demo delivery and payment (seed_demo), on the three awards to supplier 4: one in progress,
+one delivered and waiting for the buyer, one certified and paid by recorded acquisition card.
+The demo card holder gets limits a micro-acquisition fits in."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from evaluation.demo import DELIVERED_TITLE, PAID_TITLE
+from marketplace.models import User
+
+from . import services
+from .models import CardLimit, Contract, Payment
+
+
+def seed_payments() -> None:
+    admin = User.objects.get(email="admin@demo.gc.ca")
+    card_holder = User.objects.get(email="cardholder@demo.gc.ca")
+    if not CardLimit.objects.filter(card_holder=card_holder).exists():
+        services.card_limit_set(
+            actor=admin, card_holder=card_holder,
+            per_transaction_cents=1_000_000, monthly_cents=3_000_000,
+        )  # fmt: skip
+    for title in (DELIVERED_TITLE, PAID_TITLE):
+        contract = Contract.objects.filter(
+            opportunity__title_en=title, status=Contract.Status.IN_PROGRESS
+        ).first()
+        if contract is None:  # already seeded
+            continue
+        contract = services.contract_deliver(
+            supplier=contract.supplier,
+            contract=contract,
+            url="https://example.org/esdc/demo/pull/42",
+            notes="Done as described; the write-up is in the pull request.",
+        )
+        if title != PAID_TITLE:
+            continue
+        contract = services.contract_certify(
+            buyer=contract.opportunity.buyer, contract=contract, confirmed=True
+        )
+        payment = services.payment_start(
+            payer=card_holder,
+            payment=contract.payment,
+            provider=Payment.Provider.RECORDED_CARD,
+            amount_cents=contract.payment.total_cents,
+            paid_on=timezone.localdate(),
+            reference="AUTH-310785",
+            method=Payment.Method.CARD_TERMINAL,
+        )
+        services.payment_confirm_receipt(supplier=contract.supplier, payment=payment)

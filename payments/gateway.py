@@ -1,0 +1,113 @@
+"""Every call to Stripe, in one place, answering plain dicts. Each write carries an idempotency
+key derived from the object it is for, so a retried task or a replayed request never creates a
+second one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from .models import Payment
+
+_STRIPE_API_BASE = stripe.api_base
+
+StripeError = stripe.StripeError
+# Errors worth retrying later (the library already retried the network ones a few times).
+TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+def enabled() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def _stripe():
+    """The library, configured from settings at call time (tests point it at a local fake)."""
+    stripe.api_key = settings.STRIPE_SECRET_KEY
+    stripe.api_base = settings.STRIPE_API_BASE or _STRIPE_API_BASE
+    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    return stripe
+
+
+def account_create(*, user_id: int, email: str, individual: bool) -> dict[str, Any]:
+    return (
+        _stripe()
+        .Account.create(
+            type="express",
+            country="CA",
+            email=email,
+            business_type="individual" if individual else "company",
+            capabilities={"transfers": {"requested": True}},
+            metadata={"user_id": str(user_id)},
+            idempotency_key=f"marketplace-supplier-{user_id}-account",
+        )
+        .to_dict()
+    )
+
+
+def account_retrieve(account_id: str) -> dict[str, Any]:
+    return _stripe().Account.retrieve(account_id).to_dict()
+
+
+def account_link(*, account_id: str, refresh_url: str, return_url: str) -> str:
+    link = _stripe().AccountLink.create(
+        account=account_id,
+        refresh_url=refresh_url,
+        return_url=return_url,
+        type="account_onboarding",
+    )
+    return link.url
+
+
+def checkout_create(
+    *, payment: Payment, name: str, success_url: str, cancel_url: str
+) -> dict[str, Any]:
+    """A Checkout session whose funds go to the supplier's connected account."""
+    metadata = {
+        "payment_id": str(payment.pk),
+        "attempt": str(payment.attempt),
+        "invoice": payment.invoice_number,
+    }
+    return (
+        _stripe()
+        .checkout.Session.create(
+            mode="payment",
+            line_items=[
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": payment.currency.lower(),
+                        "unit_amount": payment.total_cents,
+                        "product_data": {"name": name[:250]},
+                    },
+                }
+            ],
+            payment_intent_data={
+                "transfer_data": {"destination": payment.stripe_account},
+                "transfer_group": transfer_group(payment),
+                "metadata": metadata,
+            },
+            metadata=metadata,
+            client_reference_id=str(payment.pk),
+            success_url=success_url,
+            cancel_url=cancel_url,
+            idempotency_key=f"{payment.idempotency_prefix}-checkout",
+        )
+        .to_dict()
+    )
+
+
+def checkout_retrieve(session_id: str) -> dict[str, Any]:
+    return _stripe().checkout.Session.retrieve(session_id).to_dict()
+
+
+def transfer_group(payment: Payment) -> str:
+    return f"marketplace-payment-{payment.pk}"
+
+
+def event_construct(payload: bytes, signature: str) -> dict[str, Any]:
+    """Raises ValueError or stripe.SignatureVerificationError when the event is not Stripe's."""
+    return stripe.Webhook.construct_event(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET
+    ).to_dict()

@@ -1,0 +1,55 @@
+"""Background work of payments: Checkout sessions, webhooks, reconciliation, reminders."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from marketplace.tasks import scheduled_job
+
+from . import gateway, services
+
+# Only transient errors are retried (the stripe library has already retried network errors
+# with the same idempotency key); a refusal fails the payment at once.
+_RETRY = {
+    "autoretry_for": gateway.TRANSIENT_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=90, **_RETRY)
+def payment_checkout_create(payment_id: int, attempt: int) -> str:
+    payment = services.payment_checkout_create(payment_id=payment_id, attempt=attempt)
+    return payment.status if payment is not None else "skipped"
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=90, max_retries=6)
+def stripe_event_process(event_pk: int) -> bool:
+    return services.stripe_event_process(event_pk=event_pk)
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540, **_RETRY)
+@scheduled_job
+def payments_reconcile(now: str | None = None) -> int:
+    return services.payments_reconcile(now=_moment(now))
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+@scheduled_job
+def payments_remind(now: str | None = None) -> int:
+    return services.payments_remind(now=_moment(now))
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+@scheduled_job
+def payments_flag_unconfirmed(now: str | None = None) -> int:
+    return services.payments_flag_unconfirmed(now=_moment(now))
+
+
+def _moment(now: str | None):
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(now) if now else timezone.now()
