@@ -371,6 +371,19 @@ CATALOGUE: dict[str, Kind] = {
             action=_("See the contract"),
         ),
         Kind(
+            code="contract.overdue",
+            label=_("A delivery is past its date"),
+            subject=_("Delivery overdue: %(title)s"),
+            body=_(
+                "The delivery for “%(title)s” was due on %(due)s. Supplier: deliver, or talk to "
+                "the buyer now. Buyer: you can declare a default from the contract page, which "
+                "passes the award to the next bid in rank."
+            ),
+            roles=frozenset({Role.SUPPLIER, Role.BUYER}),
+            mandatory=True,
+            action=_("See the contract"),
+        ),
+        Kind(
             code="payment.due",
             label=_("Certified work waits for payment"),
             subject=_("Payment due: %(title)s"),

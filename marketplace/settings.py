@@ -327,6 +327,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evaluation.tasks.evaluations_remind",
         "schedule": crontab(hour=9, minute=0),
     },
+    "overdue-deliveries": {
+        "task": "payments.tasks.contracts_remind_overdue",
+        "schedule": crontab(hour=9, minute=15),
+    },
     "payment-reminders": {
         "task": "payments.tasks.payments_remind",
         "schedule": crontab(hour=9, minute=30),

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -261,6 +261,35 @@ def contract_default(*, buyer: User, contract: Contract, reason: str) -> Contrac
     offer = Offer.objects.get(packet__bid=contract.bid, outcome=Offer.Outcome.OPEN)
     offer_end(actor=buyer, offer=offer, outcome=Offer.Outcome.DEFAULTED, reason=reason)
     return contract
+
+
+def contracts_remind_overdue(*, now: dt.datetime | None = None) -> int:
+    """Daily: the supplier and the buyer hear, once per deadline, of a delivery past its date
+    (the expected delivery date, or the end of the cure period after a change request)."""
+    today = timezone.localdate(now or timezone.now())
+    overdue = Contract.objects.filter(
+        Q(
+            status__in=(Status.AWAITING_ACCEPTANCE, Status.IN_PROGRESS),
+            opportunity__expected_delivery_date__lt=today,
+        )
+        | Q(status=Status.CHANGES_REQUESTED, cure_deadline__lt=today)
+    ).select_related("opportunity__buyer", "supplier")
+    count = 0
+    for contract in overdue:
+        due = (
+            contract.cure_deadline
+            if contract.status == Status.CHANGES_REQUESTED
+            else contract.opportunity.expected_delivery_date
+        )
+        with transaction.atomic():
+            created = notification_send(
+                kind="contract.overdue",
+                recipients=[contract.supplier, contract.opportunity.buyer],
+                event_key=f"{contract.pk}:{due.isoformat()}",
+                context=_context(contract, due=due.isoformat()),
+            )
+        count += bool(created)
+    return count
 
 
 # --- Payments --------------------------------------------------------------------------------

@@ -49,6 +49,12 @@ def payments_flag_unconfirmed(now: str | None = None) -> int:
     return services.payments_flag_unconfirmed(now=_moment(now))
 
 
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+@scheduled_job
+def contracts_remind_overdue(now: str | None = None) -> int:
+    return services.contracts_remind_overdue(now=_moment(now))
+
+
 def _moment(now: str | None):
     import datetime as dt
 

@@ -379,32 +379,26 @@ def stripe_onboard_view(request):
     if not gateway.enabled():
         messages.error(request, _("Stripe is not set up on this marketplace."))
         return redirect("marketplace:supplier_profile")
-    try:
-        account = services.stripe_account_ensure(supplier=user)
-        url = gateway.account_link(
-            account_id=account.account_id,
-            refresh_url=request.build_absolute_uri(reverse("payments:stripe_refresh")),
-            return_url=request.build_absolute_uri(reverse("payments:stripe_return")),
-        )
-    except stripe.StripeError:
-        logger.exception("Stripe onboarding failed for user %s", user.pk)
-        messages.error(request, _("Stripe could not be reached. Try again in a few minutes."))
-        return redirect("marketplace:supplier_profile")
-    return redirect(url)
+    return _to_onboarding(request, lambda: services.stripe_account_ensure(supplier=user))
 
 
 @require_GET
 def stripe_refresh_view(request):
     """Stripe's onboarding link expired: make a new one."""
-    user = _supplier_only(request)
-    account = get_object_or_404(StripeAccount, user=user)
+    account = get_object_or_404(StripeAccount, user=_supplier_only(request))
+    return _to_onboarding(request, lambda: account)
+
+
+def _to_onboarding(request, account_for):
+    """Send the supplier to a fresh Stripe onboarding link for their account."""
     try:
         url = gateway.account_link(
-            account_id=account.account_id,
+            account_id=account_for().account_id,
             refresh_url=request.build_absolute_uri(reverse("payments:stripe_refresh")),
             return_url=request.build_absolute_uri(reverse("payments:stripe_return")),
         )
     except stripe.StripeError:
+        logger.exception("Stripe onboarding failed for user %s", request.user.pk)
         messages.error(request, _("Stripe could not be reached. Try again in a few minutes."))
         return redirect("marketplace:supplier_profile")
     return redirect(url)

@@ -178,3 +178,26 @@ def test_contract_page_for_the_parties_and_a_404_for_others(client, awarded, eva
     assert missing.status_code == 400
     client.post(reverse("payments:certify", args=[contract.pk]), {"confirmed": "on"})
     assert Contract.objects.get(pk=contract.pk).status == Status.ACCEPTED
+
+
+def test_an_overdue_delivery_is_announced_once_to_both_parties(
+    awarded, django_capture_on_commit_callbacks
+):
+    from payments import tasks
+
+    opportunity, contract = awarded
+    services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    due = timezone.localdate() + dt.timedelta(days=10)
+    Opportunity.objects.filter(pk=opportunity.pk).update(expected_delivery_date=due)
+    on_time = timezone.make_aware(dt.datetime.combine(due, dt.time(9, 15)))
+    assert tasks.contracts_remind_overdue(now=on_time.isoformat()) == 0
+    late = on_time + dt.timedelta(days=1)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.contracts_remind_overdue(now=late.isoformat()) == 1
+        assert tasks.contracts_remind_overdue(now=late.isoformat()) == 0  # run twice: once
+        tasks.contracts_remind_overdue(now=(late + dt.timedelta(days=1)).isoformat())
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [contract.supplier.email, opportunity.buyer.email]
+    )
+    assert all(m.subject.startswith("Delivery overdue") for m in mail.outbox)

@@ -366,3 +366,13 @@ def test_reconciliation_returns_an_expired_session_to_due(
     tasks.payments_reconcile(now=(timezone.now() + dt.timedelta(hours=25)).isoformat())
     payment.refresh_from_db()
     assert payment.status == PStatus.DUE
+
+
+def test_stripe_unreachable_during_onboarding_is_explained(fake, certified, client, settings):
+    _opportunity, contract, _payment = certified
+    client.force_login(contract.supplier)
+    fake.fail_next(1 + settings.STRIPE_MAX_NETWORK_RETRIES, status=503)
+    response = client.post(reverse("payments:stripe_onboard"), follow=True)
+    assert response.status_code == 200
+    assert "Stripe could not be reached" in response.content.decode()
+    assert not StripeAccount.objects.exists()
