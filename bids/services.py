@@ -24,7 +24,7 @@ from opportunities.services import notice_context
 
 from . import permissions
 from .models import Answer, Attachment, Bid, Receipt
-from .pdf import PdfRefused, clean_pdf
+from .pdf import CleanPdf, PdfRefused, clean_pdf
 
 Status = Bid.Status
 
@@ -266,19 +266,9 @@ def bid_confirm(*, supplier: User, bid: Bid) -> Bid:
     return bid
 
 
-@transaction.atomic
-def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
-    """Attach an uploaded PDF (checked, stripped of metadata) to the working copy."""
-    if not settings.BID_ATTACHMENTS_ENABLED:
-        raise PermissionDenied
-    bid = _locked_bid(supplier=supplier, bid=bid)
-    if bid.attachments.filter(removed_at__isnull=True).count() >= (
-        settings.BID_ATTACHMENT_MAX_COUNT
-    ):
-        raise ValidationError(
-            _("A bid can have at most %(count)s attachments. Remove one first.")
-            % {"count": settings.BID_ATTACHMENT_MAX_COUNT}
-        )
+def checked_pdf(upload: File) -> tuple[CleanPdf, str]:
+    """An uploaded PDF checked by content and rebuilt without its metadata, and the name to
+    show for it. Raises ValidationError with a clear message when it is refused."""
     if upload.size > settings.BID_ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             _("This file is larger than %(size)s MB.")
@@ -292,6 +282,23 @@ def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
     display_name = (name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "document")[:150]
     if not display_name.lower().endswith(".pdf"):
         display_name += ".pdf"
+    return pdf, display_name
+
+
+@transaction.atomic
+def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
+    """Attach an uploaded PDF (checked, stripped of metadata) to the working copy."""
+    if not settings.BID_ATTACHMENTS_ENABLED:
+        raise PermissionDenied
+    bid = _locked_bid(supplier=supplier, bid=bid)
+    if bid.attachments.filter(removed_at__isnull=True).count() >= (
+        settings.BID_ATTACHMENT_MAX_COUNT
+    ):
+        raise ValidationError(
+            _("A bid can have at most %(count)s attachments. Remove one first.")
+            % {"count": settings.BID_ATTACHMENT_MAX_COUNT}
+        )
+    pdf, display_name = checked_pdf(upload)
     attachment = Attachment(bid=bid, name=display_name, size=len(pdf.content), sha256=pdf.sha256)
     attachment.file.save("upload.pdf", ContentFile(pdf.content), save=False)
     attachment.save()

@@ -24,10 +24,16 @@ class DeliveryForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes for the buyer"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
+    file = forms.FileField(
+        label=_("A document (PDF, optional)"),
+        required=False,
+        help_text=_("A report or guide that goes with the work. Its metadata is removed."),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+    )
 
     def __init__(self, *args, action: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(action, "delivery_url", "notes", label=_("Deliver the work"))
+        self.helper = _helper(action, "delivery_url", "notes", "file", label=_("Deliver the work"))
 
 
 class ChangesForm(forms.Form):

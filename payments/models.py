@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bids.models import Bid
+from bids.models import Bid, private_storage
 from opportunities.models import Opportunity
 
 
@@ -71,6 +73,31 @@ class Contract(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+
+def _delivery_file_path(instance: DeliveryFile, filename: str) -> str:
+    return f"deliveries/{instance.contract_id}/{uuid.uuid4().hex}.pdf"
+
+
+class DeliveryFile(models.Model):
+    """A PDF delivered with the work, checked by content, stored without its metadata and
+    served only to the contract's parties."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="files")
+    delivery = models.PositiveSmallIntegerField(_("delivery"))
+    file = models.FileField(upload_to=_delivery_file_path, storage=private_storage)
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("delivered file")
+        verbose_name_plural = _("delivered files")
+        ordering = ["delivery", "uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Payment(models.Model):

@@ -8,11 +8,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from bids.services import checked_pdf
 from marketplace import notifications as notices
 from marketplace.i18n import format_money
 from marketplace.models import Role, User
@@ -21,7 +23,15 @@ from opportunities import services as opportunity_services
 from opportunities.models import Guardrails, Opportunity
 
 from . import gateway, permissions, tax
-from .models import CardLimit, Contract, Payment, PaymentEvent, StripeAccount, StripeEvent
+from .models import (
+    CardLimit,
+    Contract,
+    DeliveryFile,
+    Payment,
+    PaymentEvent,
+    StripeAccount,
+    StripeEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,13 +170,23 @@ def contract_accept_terms(*, supplier: User, contract: Contract) -> Contract:
 
 
 @transaction.atomic
-def contract_deliver(*, supplier: User, contract: Contract, url: str, notes: str) -> Contract:
+def contract_deliver(
+    *, supplier: User, contract: Contract, url: str, notes: str, upload: File | None = None
+) -> Contract:
+    """The work, as a link, notes and optionally a PDF (checked and stripped like bid
+    attachments, kept out of public reach)."""
     if not permissions.is_contract_supplier(supplier, contract):
         raise PermissionDenied
     if not url.strip():
         raise ValidationError(
             {"delivery_url": _("Give the link to the pull request or repository.")}
         )
+    checked = None
+    if upload is not None:
+        try:
+            checked = checked_pdf(upload)
+        except ValidationError as refused:
+            raise ValidationError({"file": refused.messages}) from refused
     contract = _transition(contract, Status.DELIVERED, actor=supplier, verb="contract.delivered")
     contract.delivery_url = url.strip()
     contract.delivery_notes = notes.strip()
@@ -174,6 +194,18 @@ def contract_deliver(*, supplier: User, contract: Contract, url: str, notes: str
     contract.deliveries += 1
     contract.full_clean()
     contract.save()
+    if checked is not None:
+        pdf, name = checked
+        delivered = DeliveryFile(
+            contract=contract, delivery=contract.deliveries, name=name,
+            size=len(pdf.content), sha256=pdf.sha256,
+        )  # fmt: skip
+        delivered.file.save("upload.pdf", ContentFile(pdf.content), save=False)
+        delivered.save()
+        audit_event_record(
+            actor=supplier, verb="contract.file_delivered", target=contract,
+            data={"file": delivered.pk, "sha256": pdf.sha256},
+        )  # fmt: skip
     notification_send(
         kind="contract.delivered",
         recipients=[contract.opportunity.buyer],

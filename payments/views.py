@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from .forms import (
     RecordPaymentForm,
 )
 from .invoice_pdf import render_invoice_pdf
-from .models import CardLimit, Contract, Payment, StripeAccount
+from .models import CardLimit, Contract, DeliveryFile, Payment, StripeAccount
 from .providers import PROVIDERS
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
     context = {
         "contract": contract,
         "payment": getattr(contract, "payment", None),
+        "files": contract.files.all(),
         "opportunity": contract.opportunity,
         "is_supplier": permissions.is_contract_supplier(request.user, contract),
         "is_buyer": permissions.is_contract_buyer(request.user, contract),
@@ -84,9 +85,13 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
 def _act(request, pk: int, action, form_class=None, form_name: str = "", **form_kwargs):
     contract = _contract(request, pk)
     data = {}
+    form = None
     if form_class is not None:
         form = form_class(
-            request.POST, action=reverse(request.resolver_match.view_name, args=[pk]), **form_kwargs
+            request.POST,
+            request.FILES,
+            action=reverse(request.resolver_match.view_name, args=[pk]),
+            **form_kwargs,
         )
         if not form.is_valid():
             return contract_view(request, pk, bound={form_name: form}, status=400)
@@ -94,6 +99,10 @@ def _act(request, pk: int, action, form_class=None, form_name: str = "", **form_
     try:
         action(contract, data)
     except ValidationError as error:
+        if form is not None and hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return contract_view(request, pk, bound={form_name: form}, status=400)
         messages.error(request, " ".join(error.messages))
         return redirect("payments:contract", pk=pk)
     return redirect("payments:contract", pk=pk)
@@ -112,7 +121,11 @@ def accept_terms_view(request, pk: int):
 def deliver_view(request, pk: int):
     def act(contract, data):
         services.contract_deliver(
-            supplier=request.user, contract=contract, url=data["delivery_url"], notes=data["notes"]
+            supplier=request.user,
+            contract=contract,
+            url=data["delivery_url"],
+            notes=data["notes"],
+            upload=data.get("file") or None,
         )
         messages.success(request, _("Delivered. The buyer was told."))
 
@@ -148,6 +161,21 @@ def default_view(request, pk: int):
         messages.success(request, _("The default is recorded; the award passes to the next bid."))
 
     return _act(request, pk, act, DefaultForm, "default_form")
+
+
+def delivery_file_view(request, pk: int, file_pk: int):
+    """A delivered document, for the contract's parties only (another user: 404)."""
+    contract = _contract(request, pk)
+    delivered = get_object_or_404(DeliveryFile, pk=file_pk, contract=contract)
+    try:
+        handle = delivered.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    response = FileResponse(
+        handle, as_attachment=True, filename=delivered.name, content_type="application/pdf"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- Payments --------------------------------------------------------------------------------

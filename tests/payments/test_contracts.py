@@ -201,3 +201,41 @@ def test_an_overdue_delivery_is_announced_once_to_both_parties(
         [contract.supplier.email, opportunity.buyer.email]
     )
     assert all(m.subject.startswith("Delivery overdue") for m in mail.outbox)
+
+
+def test_a_delivery_can_carry_a_pdf_for_the_parties_only(awarded, client):
+    from tests.bids.test_attachments import make_pdf, upload
+
+    opportunity, contract = awarded
+    supplier = contract.supplier
+    services.contract_accept_terms(supplier=supplier, contract=contract)
+    client.force_login(supplier)
+    url = reverse("payments:deliver", args=[contract.pk])
+    refused = client.post(
+        url,
+        {"delivery_url": "https://x.example/pr/1", "notes": "", "file": upload(b"MZ\x90\x00")},
+    )
+    assert refused.status_code == 400 and b"PDF" in refused.content
+    contract.refresh_from_db()
+    assert contract.status == Status.IN_PROGRESS and not contract.files.exists()
+
+    delivered = client.post(
+        url,
+        {
+            "delivery_url": "https://x.example/pr/1",
+            "notes": "",
+            "file": upload(make_pdf(), "guide.pdf"),
+        },
+    )
+    assert delivered.status_code == 302
+    [document] = contract.files.all()
+    assert document.name == "guide.pdf" and document.delivery == 1
+    stored = document.file.open("rb").read()
+    assert stored.startswith(b"%PDF") and b"Aurelie Tremblay" not in stored
+    download = reverse("payments:file", args=[contract.pk, document.pk])
+    assert b"guide.pdf" in client.get(reverse("payments:contract", args=[contract.pk])).content
+    client.force_login(opportunity.buyer)
+    response = client.get(download)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == stored
+    client.force_login(SupplierProfileFactory().user)
+    assert client.get(download).status_code == 404
