@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -237,7 +238,10 @@ def _payment_forms(request, payment: Payment, bound: dict | None = None) -> dict
         if not context["problems"]:
             context["record_form"] = RecordPaymentForm(
                 action=url("record"),
-                initial={"amount": payment.total_cents / 100},
+                initial={
+                    "amount": f"{payment.total_cents / 100:.2f}",
+                    "paid_on": timezone.localdate(),
+                },
             )
             stripe_provider = PROVIDERS[Payment.Provider.STRIPE]
             context["stripe_unavailable"] = stripe_provider.unavailable_reason(payment)
