@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import Role, User
+from marketplace.selectors import users_with_role
 from opportunities.models import Criterion
 
 from .models import Evaluation
@@ -19,7 +20,7 @@ class AppointForm(forms.Form):
     def __init__(self, *args, evaluation: Evaluation, action: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["evaluator"].queryset = (
-            User.objects.filter(role_grants__role=Role.EVALUATOR, is_active=True)
+            users_with_role(Role.EVALUATOR)
             .exclude(pk=evaluation.opportunity.buyer_id)
             .exclude(panel_seats__evaluation=evaluation)
             .order_by("email")
@@ -114,7 +115,3 @@ class MarksForm(forms.Form):
                 initial[f"score_{mark.criterion_id}"] = mark.score
             initial[f"rationale_{mark.criterion_id}"] = mark.rationale
         return initial
-
-    def add_service_errors(self, errors: dict) -> None:
-        for key, message in errors.items():
-            self.add_error(key if key in self.fields else None, message)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from marketplace.forms import add_service_errors
 from marketplace.models import AuditEvent
 from marketplace.services import audit_event_record
 from opportunities.models import Opportunity
@@ -193,9 +194,7 @@ def packet_view(request, pk: int, packet_pk: int):
         try:
             services.marks_save(evaluator=request.user, packet=packet, values=form.values())
         except ValidationError as error:
-            form.add_service_errors(error.message_dict if hasattr(error, "error_dict") else {})
-            if not hasattr(error, "error_dict"):
-                form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("Your marks on %(label)s were saved.") % {"label": packet.label}
@@ -308,9 +307,7 @@ def consensus_packet_view(request, pk: int, packet_pk: int):
         try:
             services.consensus_save(chair=request.user, packet=packet, values=form.values())
         except ValidationError as error:
-            form.add_service_errors(error.message_dict if hasattr(error, "error_dict") else {})
-            if not hasattr(error, "error_dict"):
-                form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("Consensus on %(label)s recorded.") % {"label": packet.label}

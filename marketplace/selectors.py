@@ -15,6 +15,11 @@ from django.utils.translation import gettext as _
 from .models import JobRun, Notification, User
 
 
+def users_with_role(role: str) -> QuerySet[User]:
+    """The active users who hold `role`."""
+    return User.objects.filter(role_grants__role=role, is_active=True)
+
+
 def user_verified_emails(*, user: User) -> set[str]:
     return {
         email.lower()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from marketplace import notifications as notices
 from marketplace.i18n import format_cents
 from marketplace.models import AuditEvent, Role, User
+from marketplace.selectors import users_with_role
 from marketplace.services import audit_event_record, notification_send
 from marketplace.tasks import enqueue_on_commit
 
@@ -289,7 +290,7 @@ def opportunity_submit_for_review(*, actor: User, opportunity: Opportunity) -> O
     opportunity.save()
     notification_send(
         kind="opportunity.submitted",
-        recipients=User.objects.filter(role_grants__role=Role.PROGRAM_ADMIN),
+        recipients=users_with_role(Role.PROGRAM_ADMIN),
         event_key=str(event.pk),
         context=notice_context(
             opportunity, link=notices.link("opportunities:review", pk=opportunity.pk)

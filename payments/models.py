@@ -165,7 +165,6 @@ class Payment(models.Model):
     method = models.CharField(
         _("how it was paid"), max_length=16, choices=Method.choices, blank=True
     )
-    recorded_amount_cents = models.PositiveIntegerField(null=True, blank=True)
     paid_on = models.DateField(_("date paid"), null=True, blank=True)
     reference = models.CharField(_("payment reference"), max_length=100, blank=True)
     recorded_at = models.DateTimeField(null=True, blank=True)
@@ -183,7 +182,6 @@ class Payment(models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
     paid_out_at = models.DateTimeField(null=True, blank=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -274,8 +272,6 @@ class StripeEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("Stripe event")

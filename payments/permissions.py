@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from marketplace.models import Role, User
-from marketplace.permissions import has_role, is_program_admin
+from marketplace.permissions import has_role
 from opportunities.permissions import is_owning_buyer
 
 from .models import Contract, Payment
-
-__all__ = ["is_program_admin"]
 
 
 def is_contract_supplier(user: User, contract: Contract) -> bool:

@@ -18,6 +18,8 @@ from bids.services import checked_pdf
 from marketplace import notifications as notices
 from marketplace.i18n import format_money
 from marketplace.models import Role, User
+from marketplace.permissions import is_program_admin
+from marketplace.selectors import users_with_role
 from marketplace.services import audit_event_record, notification_send
 from opportunities import services as opportunity_services
 from opportunities.models import Guardrails, Opportunity
@@ -118,7 +120,7 @@ def _fiscal_year_check(contract: Contract) -> None:
     profile = getattr(contract.supplier, "supplier_profile", None)
     notification_send(
         kind="supplier.fiscal_year_threshold",
-        recipients=User.objects.filter(role_grants__role=Role.PROGRAM_ADMIN, is_active=True),
+        recipients=users_with_role(Role.PROGRAM_ADMIN),
         event_key=f"{contract.supplier_id}:{start.year}",
         context=_context(
             contract,
@@ -374,11 +376,14 @@ def _payment_context(payment: Payment, **extra: Any) -> dict[str, Any]:
     return _context(payment.contract, amount=notices.money(payment.total_cents), **extra)
 
 
-def card_holders_for(payment: Payment):
-    """Who may pay: active card holders, less the certifying buyer when duties are separated."""
-    holders = User.objects.filter(role_grants__role=Role.CARD_HOLDER, is_active=True)
-    if settings.PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER and payment.contract.certified_by_id:
-        holders = holders.exclude(pk=payment.contract.certified_by_id)
+def card_holders_for(payment: Payment, *, holders: list[User] | None = None) -> list[User]:
+    """Who may pay: active card holders (`holders` when the caller has them already), less
+    the certifying buyer when duties are separated."""
+    if holders is None:
+        holders = list(users_with_role(Role.CARD_HOLDER))
+    certifier = payment.contract.certified_by_id
+    if settings.PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER and certifier:
+        return [holder for holder in holders if holder.pk != certifier]
     return holders
 
 
@@ -547,7 +552,6 @@ def payment_record(
     payment.payer = payer
     payment.started_at = payment.started_at or now
     payment.recorded_at = now
-    payment.recorded_amount_cents = amount_cents
     payment.paid_on = paid_on
     payment.reference = reference.strip()
     payment.method = method
@@ -696,7 +700,7 @@ def _payment_dispute(payment: Payment, *, actor: User | None, reason: str) -> Pa
     payment.disputed_at = timezone.now()
     payment.dispute_reason = reason
     payment.save()
-    admins = User.objects.filter(role_grants__role=Role.PROGRAM_ADMIN, is_active=True)
+    admins = users_with_role(Role.PROGRAM_ADMIN)
     recipients = [*admins, *([payment.payer] if payment.payer_id else [])]
     notification_send(
         kind="payment.disputed",
@@ -735,8 +739,9 @@ def payments_remind(*, now: dt.datetime | None = None) -> int:
     """Daily: card holders hear of every payment due for more than N business days."""
     now = now or timezone.now()
     reminded = 0
+    holders = list(users_with_role(Role.CARD_HOLDER))
     for payment in Payment.objects.filter(status__in=Payment.OPEN).select_related(
-        "contract__opportunity", "contract__certified_by"
+        "contract__opportunity"
     ):
         if (
             opportunity_services.add_business_days(
@@ -748,11 +753,10 @@ def payments_remind(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             notification_send(
                 kind="payment.reminder",
-                recipients=card_holders_for(payment),
+                recipients=card_holders_for(payment, holders=holders),
                 event_key=f"{payment.pk}:{timezone.localdate(now).isoformat()}",
                 context=_payment_context(payment, since=notices.moment(payment.due_since)),
             )
-            Payment.objects.filter(pk=payment.pk).update(reminded_at=now)
         reminded += 1
     return reminded
 
@@ -855,8 +859,7 @@ def stripe_event_process(*, event_pk: int) -> bool:
         if payment is not None:
             _payment_event(payment, event, data)
     event.processed_at = timezone.now()
-    event.attempts += 1
-    event.save()
+    event.save(update_fields=["processed_at"])
     return True
 
 
@@ -958,7 +961,7 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> int:
 def card_limit_set(
     *, actor: User, card_holder: User, per_transaction_cents: int, monthly_cents: int
 ) -> CardLimit:
-    if not permissions.is_program_admin(actor):
+    if not is_program_admin(actor):
         raise PermissionDenied
     if not permissions.is_card_holder(card_holder):
         raise ValidationError(_("Limits are set only for card holders."))

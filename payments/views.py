@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from marketplace.forms import add_service_errors
 from marketplace.models import Role, User
-from marketplace.permissions import has_role, is_supplier
+from marketplace.permissions import has_role, is_program_admin, is_supplier
+from marketplace.selectors import users_with_role
 
 from . import gateway, permissions, selectors, services
 from .forms import (
@@ -101,8 +103,7 @@ def _act(request, pk: int, action, form_class=None, form_name: str = "", **form_
         action(contract, data)
     except ValidationError as error:
         if form is not None and hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
             return contract_view(request, pk, bound={form_name: form}, status=400)
         messages.error(request, " ".join(error.messages))
         return redirect("payments:contract", pk=pk)
@@ -202,7 +203,7 @@ def _payment(request, pk: int) -> Payment:
 def payment_list_view(request):
     """Card holders: what is due, what is under way, what is paid. Admins see the same."""
     user = request.user
-    if not (permissions.is_card_holder(user) or permissions.is_program_admin(user)):
+    if not (permissions.is_card_holder(user) or is_program_admin(user)):
         raise PermissionDenied
     tab = request.GET.get("show", "due")
     tabs = {
@@ -295,8 +296,7 @@ def record_view(request, pk: int):
         )
     except ValidationError as error:
         if hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
             return payment_view(request, pk, bound={"record_form": form}, status=400)
         _error_messages(request, error)
         return redirect("payments:detail", pk=pk)
@@ -456,13 +456,9 @@ def stripe_return_view(request):
 
 
 def oversight_view(request, bound: dict | None = None, status: int = 200):
-    if not permissions.is_program_admin(request.user):
+    if not is_program_admin(request.user):
         raise PermissionDenied
-    holders = (
-        User.objects.filter(role_grants__role=Role.CARD_HOLDER, is_active=True)
-        .select_related("card_limit")
-        .order_by("email")
-    )
+    holders = users_with_role(Role.CARD_HOLDER).select_related("card_limit").order_by("email")
     bound = bound or {}
     rows = []
     for holder in holders:
@@ -490,7 +486,7 @@ def oversight_view(request, bound: dict | None = None, status: int = 200):
 
 @require_POST
 def card_limit_view(request, user_pk: int):
-    if not permissions.is_program_admin(request.user):
+    if not is_program_admin(request.user):
         raise PermissionDenied
     holder = get_object_or_404(User, pk=user_pk)
     if not has_role(holder, Role.CARD_HOLDER):
@@ -509,8 +505,7 @@ def card_limit_view(request, user_pk: int):
                 monthly_cents=form.cleaned_data["monthly"],
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("The card limits of %(email)s are saved.") % {"email": holder.email}

@@ -2,42 +2,24 @@
 changes, then accepts and certifies; the card holder records the card payment; the supplier
 confirms receipt. axe-core on every page of the way, in English and French."""
 
-import contextlib
-
 import pytest
 from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from evaluation import services as evaluation_services
 from marketplace.models import Role
 from opportunities.models import Opportunity
 from payments.models import CardLimit, Payment
 from tests.e2e.conftest import sign_in
-from tests.evaluation.conftest import close_with_bids, labels, run_to_consensus
 from tests.factories import PASSWORD, StaffFactory
+from tests.payments.conftest import awarded_without_test_transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _awarded():
-    admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
-    opportunity, _bids = close_with_bids(
-        admin, lambda execute=True: contextlib.nullcontext(), count=2
-    )
-    evaluation = opportunity.evaluation
-    evaluators = [StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2)]
-    ls = labels(evaluation)
-    run_to_consensus(evaluation, evaluators, {ls[0]: (True, 9), ls[1]: (True, 4)})
-    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
-    evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    offer = evaluation_services.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
-    return opportunity, offer.packet.bid.contract
-
-
 def test_from_award_to_confirmed_payment_in_the_browser(live_server, browser, axe_violations):
     base = live_server.url
-    opportunity, contract = _awarded()
+    opportunity, contract = awarded_without_test_transaction(bids=2)
     supplier, buyer = contract.supplier, opportunity.buyer
     card_holder = StaffFactory(roles=[Role.CARD_HOLDER], full_name="Casey Cardholder")
     CardLimit.objects.create(

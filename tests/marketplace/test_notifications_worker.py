@@ -20,21 +20,13 @@ from marketplace import services
 from marketplace.celery import app
 from marketplace.models import Notification, Role, RoleGrant
 from tests.factories import StaffFactory
+from tests.support.waiting import wait_for
 
 Status = Notification.Status
 
 needs_redis = pytest.mark.skipif(
     not settings.REDIS_URL, reason="needs Redis (run by `make test` with REDIS_URL set)"
 )
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _sent(notification_filter) -> bool:
@@ -48,7 +40,7 @@ def test_an_event_produces_exactly_one_email_through_a_real_worker():
     staff = StaffFactory(preferred_language="fr")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         services.role_grant(actor=admin, user=staff, role=Role.BUYER)
-        assert _wait_for(lambda: _sent({"recipient": staff})), "the worker should deliver it"
+        assert wait_for(lambda: _sent({"recipient": staff})), "the worker should deliver it"
         time.sleep(0.5)  # anything extra would arrive now
     [message] = mail.outbox
     assert message.to == [staff.email]
@@ -65,7 +57,7 @@ def test_a_rolled_back_event_sends_nothing_through_a_real_worker():
             services.role_grant(actor=admin, user=staff, role=Role.BUYER)
             raise RuntimeError("something later in the request failed")
         services.role_grant(actor=admin, user=other, role=Role.EVALUATOR)
-        assert _wait_for(lambda: _sent({"recipient": other}))
+        assert wait_for(lambda: _sent({"recipient": other}))
     assert [m.to for m in mail.outbox] == [[other.email]]
     assert not RoleGrant.objects.filter(user=staff).exists()
     assert not Notification.objects.filter(recipient=staff).exists()
@@ -129,7 +121,7 @@ def test_a_worker_killed_mid_delivery_leads_to_exactly_one_email_after_restart(t
     second = None
     try:
         services.role_grant(actor=admin, user=staff, role=Role.BUYER)
-        assert _wait_for(lambda: any(tmp_path.glob("sending-*.marker")), timeout=60), (
+        assert wait_for(lambda: any(tmp_path.glob("sending-*.marker")), timeout=60), (
             "the first worker should have started the delivery"
         )
         os.killpg(first.pid, signal.SIGKILL)  # mid-send, before anything reached the server
@@ -140,7 +132,7 @@ def test_a_worker_killed_mid_delivery_leads_to_exactly_one_email_after_restart(t
 
         # The unacknowledged message comes back (acks_late) to the restarted worker.
         second = _start_worker_process(tmp_path, delay=0, visibility_timeout=2)
-        assert _wait_for(lambda: _sent({"recipient": staff}), timeout=60)
+        assert wait_for(lambda: _sent({"recipient": staff}), timeout=60)
         time.sleep(3)  # a duplicate delivery would show up now
     finally:
         for process in (first, second):
@@ -174,7 +166,7 @@ def _start_redis(port: int) -> subprocess.Popen:
             return False
         return True
 
-    assert _wait_for(accepting, timeout=10)
+    assert wait_for(accepting, timeout=10)
     return process
 
 
@@ -227,6 +219,6 @@ def test_the_broker_down_at_event_time_loses_nothing(client, private_broker):
         from marketplace.tasks import notifications_sweep
 
         notifications_sweep.delay()  # what beat does every minute
-        assert _wait_for(lambda: _sent({"pk": notification.pk}))
+        assert wait_for(lambda: _sent({"pk": notification.pk}))
         time.sleep(0.5)
     assert [m.to for m in mail.outbox] == [[staff.email]]

@@ -1,10 +1,8 @@
 """Payments against real parts: concurrent pay attempts on PostgreSQL row locks, and Stripe's
 webhooks processed by a real Celery worker."""
 
-import contextlib
 import json
 import threading
-import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -13,32 +11,20 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.utils import timezone
 
-from evaluation import services as evaluation_services
 from marketplace.celery import app
 from marketplace.models import Role
 from payments import services
 from payments.models import CardLimit, Payment, PaymentEvent, StripeEvent
-from tests.evaluation.conftest import close_with_bids, labels, run_to_consensus
 from tests.factories import StaffFactory
+from tests.payments.conftest import awarded_without_test_transaction
 from tests.support.fake_stripe import FakeStripe, sign
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _certified_payment() -> Payment:
-    admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
-    opportunity, _bids = close_with_bids(
-        admin, lambda execute=True: contextlib.nullcontext(), count=1
-    )
-    evaluation = opportunity.evaluation
-    evaluation_services.evaluation_build_packets(opportunity=opportunity)  # even with no worker
-    evaluators = [StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2)]
-    run_to_consensus(evaluation, evaluators, {labels(evaluation)[0]: (True, 9)})
-    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
-    evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    contract = evaluation_services.evaluation_award(
-        actor=opportunity.buyer, evaluation=evaluation
-    ).packet.bid.contract
+    opportunity, contract = awarded_without_test_transaction(bids=1)
     contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
     contract = services.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
@@ -138,7 +124,7 @@ def test_stripe_webhooks_are_processed_by_a_real_worker(settings, client):
         services.stripe_account_refresh(account)
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
             services.payment_start(payer=holder, payment=payment, provider=Payment.Provider.STRIPE)
-            assert _wait_for(lambda: Payment.objects.get(pk=payment.pk).checkout_session_id)
+            assert wait_for(lambda: Payment.objects.get(pk=payment.pk).checkout_session_id)
             payment.refresh_from_db()
             events = fake.pay(payment.checkout_session_id)
             for event in [*events, events[0]]:  # and a duplicate
@@ -150,19 +136,10 @@ def test_stripe_webhooks_are_processed_by_a_real_worker(settings, client):
                     HTTP_STRIPE_SIGNATURE=sign(body, secret),
                 )
                 assert response.status_code == 200
-            assert _wait_for(
+            assert wait_for(
                 lambda: StripeEvent.objects.filter(processed_at__isnull=False).count() == 3
             )
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PAID
     assert payment.events.filter(kind="stripe_paid").count() == 1
     assert fake.count("checkout.session") == 1
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
