@@ -19,6 +19,13 @@ def _later(days: float) -> str:
     return (timezone.now() + dt.timedelta(days=days)).isoformat()
 
 
+def _on_day(days: int, hour: int) -> str:
+    """`hour` o'clock (Eastern) on the day `days` after today: reminders go once per local day,
+    so "the same day" must not depend on the time the suite runs."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight + dt.timedelta(days=days, hours=hour)).isoformat()
+
+
 def _run(run_on_commit, when):
     with run_on_commit(execute=True):
         return evaluations_remind(now=when)
@@ -36,14 +43,14 @@ def test_evaluators_are_reminded_to_declare_then_to_score_once_a_day(
     assert _run(django_capture_on_commit_callbacks, _later(1)) == 0  # not waiting long enough
     mail.outbox.clear()
     # Two days on: the evaluator (declare) and the buyer (the panel lacks a member) are nudged.
-    assert _run(django_capture_on_commit_callbacks, _later(2.1)) == 2
-    assert _run(django_capture_on_commit_callbacks, _later(2.2)) == 0  # same day: nothing more
+    assert _run(django_capture_on_commit_callbacks, _on_day(3, 8)) == 2
+    assert _run(django_capture_on_commit_callbacks, _on_day(3, 20)) == 0  # same day: nothing more
     by_person = {m.to[0]: m.body for m in mail.outbox}
     assert "declare any conflict of interest" in by_person[evaluators[0].email]
     assert "appoint the evaluators" in by_person[buyer.email]
     services.panel_declare(evaluator=evaluators[0], member=member, conflict=False)
     mail.outbox.clear()
-    assert _run(django_capture_on_commit_callbacks, _later(3.1)) == 2  # the next day
+    assert _run(django_capture_on_commit_callbacks, _on_day(4, 8)) == 2  # the next day
     assert "score every bid" in {m.to[0]: m.body for m in mail.outbox}[evaluators[0].email]
     assert JobRun.objects.filter(name="evaluation.tasks.evaluations_remind").exists()
 
