@@ -54,3 +54,19 @@ messages:
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache
+
+## Benchmarks (bench/README.md): each creates and drops its own database, marketplace_bench.
+BENCH_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketplace_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+BENCH_ARGS ?=
+BENCH_ENV = BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL)
+
+.PHONY: bench-fanout bench-quick
+
+## Alert fan-out throughput with 50,000 subscribers and one worker (a few minutes).
+bench-fanout: install services
+	$(BENCH_ENV) $(BIN)/python -m bench.fanout $(BENCH_ARGS)
+
+## Every benchmark at its smallest size, as a smoke run (under a minute).
+bench-quick: install services
+	$(BENCH_ENV) $(BIN)/python -m bench.fanout --quick $(BENCH_ARGS)

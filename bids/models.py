@@ -26,7 +26,7 @@ class BidQuerySet(models.QuerySet):
 
     def counted(self) -> BidQuerySet:
         """The bids that count: submitted before the close, sealed and evaluated after."""
-        return self.exclude(status__in=(Bid.Status.DRAFT, Bid.Status.WITHDRAWN))
+        return self.exclude(status__in=Bid.UNCOUNTED)
 
 
 class Bid(models.Model):
@@ -71,6 +71,8 @@ class Bid(models.Model):
 
     objects = BidQuerySet.as_manager()
 
+    # Not (or no longer) a bid: never submitted, or withdrawn before the close.
+    UNCOUNTED = (Status.DRAFT, Status.WITHDRAWN)
     ATTESTATIONS = ("attest_can_work_in_canada", "attest_can_be_paid_by_card", "attest_no_conflict")
 
     class Meta:

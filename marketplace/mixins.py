@@ -21,3 +21,13 @@ class PredicateRequiredMixin:
         if not self.permission(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
+
+
+class ForgivingPaginationMixin:
+    """A page number that is not a number, or out of range, shows the nearest page instead
+    of an error: a list reached from an old link still shows something."""
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()

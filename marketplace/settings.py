@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "bids.apps.BidsConfig",
     "evaluation.apps.EvaluationConfig",
     "payments.apps.PaymentsConfig",
+    "reports.apps.ReportsConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -252,6 +253,9 @@ DEFAULT_FROM_EMAIL = env_str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Open data (reports/ocds.py): each contracting process's OCDS id is "<prefix>-<opportunity id>".
+# A real publication registers its own prefix ("ocds-" and six characters) with the OCDS team.
+OCDS_OCID_PREFIX = env_str("OCDS_OCID_PREFIX", "ocds-xxxxxx-esdc-ma")
 
 # --- Celery ----------------------------------------------------------------------------------
 
@@ -342,6 +346,10 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-stripe-payments": {
         "task": "payments.tasks.payments_reconcile",
         "schedule": 60 * 5,
+    },
+    "metrics-snapshot": {
+        "task": "reports.tasks.metrics_snapshot",
+        "schedule": crontab(hour=2, minute=30),
     },
     "clear-expired-sessions": {
         "task": "marketplace.tasks.sessions_clear_expired",

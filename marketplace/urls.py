@@ -22,6 +22,7 @@ urlpatterns += i18n_patterns(
     path("bids/", include("bids.urls")),
     path("evaluation/", include("evaluation.urls")),
     path("payments/", include("payments.urls")),
+    path("reports/", include("reports.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 )

@@ -5,14 +5,17 @@ from django.core.management import call_command
 
 from bids.models import Answer, Bid, Receipt
 from evaluation.demo import AWARDED_TITLE, DELIVERED_TITLE, PAID_TITLE
-from evaluation.models import Evaluation, Packet, PanelMember
+from evaluation.models import ConsensusMark, Evaluation, Mark, Offer, Packet, PanelMember
 from marketplace.models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from opportunities.models import Addendum, Alert, Criterion, Opportunity, Question, Skill, Watch
-from payments.models import CardLimit, Contract, Payment
+from payments.models import CardLimit, Contract, Payment, PaymentEvent
+from reports.models import SelfIdentification
 
 pytestmark = pytest.mark.django_db
 
 DEMO_PASSWORD = "demo-pass-2026!"
+# The live demo's opportunities; the past year's history (reports.demo) has buyers of its own.
+LIVE_BUYER = "buyer@demo.gc.ca"
 
 
 def _snapshot() -> str:
@@ -36,6 +39,14 @@ def _snapshot() -> str:
         Evaluation,
         Packet,
         PanelMember,
+        Mark,
+        ConsensusMark,
+        Offer,
+        Contract,
+        Payment,
+        PaymentEvent,
+        CardLimit,
+        SelfIdentification,
     ]
     rows = []
     for model in models:
@@ -111,13 +122,21 @@ def test_seed_demo_posts_varied_opportunities():
 
     call_command("seed_demo", verbosity=0)
     Status = Opportunity.Status
+    live = Opportunity.objects.filter(buyer__email=LIVE_BUYER)
+    assert live.count() == 14
     published = Opportunity.objects.filter(status=Status.PUBLISHED)
+    assert not published.exclude(buyer__email=LIVE_BUYER).exists()
     assert published.count() >= 6
     assert all(o.title_fr and o.description_fr for o in published)
     assert len({o.value_cents for o in published}) >= 4
     assert published.filter(closes_at__lte=timezone.now() + timedelta(hours=24)).count() == 1
     for status in (Status.DRAFT, Status.IN_REVIEW, Status.CANCELLED):
-        assert Opportunity.objects.filter(status=status).count() == 1
+        assert live.filter(status=status).count() == 1
+    assert (
+        not Opportunity.objects.exclude(buyer__email=LIVE_BUYER)
+        .filter(status__in=(Status.DRAFT, Status.IN_REVIEW))
+        .exists()
+    )
     assert Question.objects.filter(answered_at__isnull=False).exists()
     assert Addendum.objects.exists()
 
@@ -149,10 +168,11 @@ def test_seed_demo_has_sealed_bids_that_name_their_authors_and_a_draft():
     draft = Bid.objects.get(status=Bid.Status.DRAFT)
     assert draft.supplier.email == "supplier1@demo.example"
     assert draft.opportunity.status == Opportunity.Status.PUBLISHED
-    # Supplier 4 wins the three awarded demo works; none of suppliers 1-3 wins anything.
-    won = Bid.objects.filter(supplier__email="supplier4@demo.example")
+    # Supplier 4 wins the three awarded live works; none of suppliers 1-3 wins any of them.
+    live = Bid.objects.filter(opportunity__buyer__email=LIVE_BUYER)
+    won = live.filter(supplier__email="supplier4@demo.example")
     assert {b.status for b in won} == {Bid.Status.AWARDED}
-    assert not Bid.objects.filter(status=Bid.Status.AWARDED).exclude(supplier__email=(
+    assert not live.filter(status=Bid.Status.AWARDED).exclude(supplier__email=(
         "supplier4@demo.example"
     )).exists()  # fmt: skip
 
@@ -161,7 +181,9 @@ def test_seed_demo_has_work_in_progress_delivered_and_paid():
     call_command("seed_demo", verbosity=0)
     contracts = {
         c.opportunity.title_en: c
-        for c in Contract.objects.filter(supplier__email="supplier4@demo.example")
+        for c in Contract.objects.filter(
+            supplier__email="supplier4@demo.example", opportunity__buyer__email=LIVE_BUYER
+        )
     }
     assert {title: c.status for title, c in contracts.items()} == {
         AWARDED_TITLE: Contract.Status.IN_PROGRESS,

@@ -25,6 +25,11 @@ PUBLIC = {
     "bids:terms",
     "opportunities:awarded",
     "evaluation:draw",
+    # Open data: what was bought, for everyone.
+    "reports:open_data",
+    "reports:ocds_package",
+    "reports:contracts_csv",
+    "reports:purchases",
     "account_login",
     "account_signup",
     "account_confirm_email",
@@ -107,7 +112,11 @@ def test_health_check_is_public(client, db):
 
 
 STAFF_PAGES = ["/en/program/users/", "/en/program/users/1/"]
-SUPPLIER_PAGES = ["/en/profile/"]
+SUPPLIER_PAGES = [
+    "/en/profile/",
+    "/en/reports/self-identification/",
+    "/en/reports/self-identification/delete/",
+]
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from marketplace import services
 from marketplace.models import Role, SupplierProfile, User
 from opportunities.demo import seed_opportunities
 from payments.demo import seed_payments
+from reports.demo import HISTORY_BUYERS, seed_history
 
 DEMO_PASSWORD = "demo-pass-2026!"
 
@@ -126,9 +127,12 @@ class Command(BaseCommand):
         seed_evaluation()
         seed_awards()
         seed_payments()
+        # After the live demo's payments: the history keeps out of the current month's limits.
+        seed_history()
         self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: demo-pass-2026!):"))
         for email, *_rest in STAFF + SUPPLIERS:
             self.stdout.write(f"  {email}")
+        self.stdout.write(f"  {', '.join(HISTORY_BUYERS)} (the past year's buyers)")
 
     def _user(self, email: str, name: str, language: str) -> User:
         user = User.objects.filter(email=email).first()

@@ -1,0 +1,417 @@
+"""Self-identification: optional, consented, deletable, kept apart from everything staff see,
+and reported only in aggregate with groups under 5 shown as "<5"."""
+
+import datetime as dt
+import inspect
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from bids.models import Bid
+from evaluation import services as evaluation_services
+from marketplace.models import AuditEvent, Role
+from payments import services as payment_services
+from payments.models import Contract
+from reports import permissions, services
+from reports.diversity import SUPPRESSED, diversity_csv_rows, diversity_summary, suppress
+from reports.models import SelfIdentification
+from tests.evaluation.conftest import labels, run_to_consensus
+from tests.factories import (
+    OpportunityFactory,
+    StaffFactory,
+    SupplierFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+Group = SelfIdentification.Group
+ZONE = ZoneInfo(settings.TIME_ZONE)
+TODAY = dt.date(2026, 11, 15)  # the last complete quarter ended on 2026-09-30
+IN_PERIOD = dt.datetime(2026, 5, 10, 12, tzinfo=ZONE)
+BEFORE = dt.datetime(2026, 3, 20, 12, tzinfo=ZONE)
+THIS_QUARTER = dt.datetime(2026, 10, 20, 12, tzinfo=ZONE)
+URL = "reports:self_identification"
+DELETE_URL = "reports:self_identification_delete"
+
+
+def identified(*groups: str):
+    user = SupplierFactory()
+    services.self_identification_save(user=user, groups=list(groups), consent=True)
+    return user
+
+
+def bid(supplier, *, when, status=Bid.Status.SEALED) -> Bid:
+    return Bid.objects.create(
+        opportunity=OpportunityFactory(), supplier=supplier, status=status, submitted_at=when
+    )
+
+
+def award(supplier, *, when, status=Contract.Status.IN_PROGRESS) -> Contract:
+    placed = bid(supplier, when=when, status=Bid.Status.AWARDED)
+    return Contract.objects.create(
+        opportunity=placed.opportunity,
+        bid=placed,
+        supplier=supplier,
+        value_cents=placed.opportunity.value_cents,
+        created_at=when,
+        status=status,
+    )
+
+
+@pytest.fixture
+def history():
+    """4 women (one also youth), 6 Indigenous, 5 youth; bids and awards in and out of period."""
+    women_only = [identified(Group.WOMEN) for _ in range(3)]
+    woman_and_youth = identified(Group.WOMEN, Group.YOUTH)
+    youth_only = [identified(Group.YOUTH) for _ in range(4)]
+    indigenous = [identified(Group.INDIGENOUS) for _ in range(6)]
+    SupplierFactory()  # no answers at all
+    services.self_identification_save(user=SupplierFactory(), groups=[], consent=True)
+
+    # Bids: 3 women in the period, the third only in the current (incomplete) quarter.
+    for supplier in [*women_only[:2], woman_and_youth]:
+        bid(supplier, when=IN_PERIOD)
+    bid(women_only[2], when=THIS_QUARTER)
+    # 4 youth in the period; the fifth withdrew in the period and bid before it.
+    for supplier in youth_only[:3]:
+        bid(supplier, when=IN_PERIOD)
+    bid(youth_only[3], when=IN_PERIOD, status=Bid.Status.WITHDRAWN)
+    bid(youth_only[3], when=BEFORE)
+    # Indigenous: all 6 bid; 5 awarded in the period, the sixth declined, then won this quarter.
+    for supplier in indigenous[:5]:
+        award(supplier, when=IN_PERIOD)
+    award(indigenous[5], when=IN_PERIOD, status=Contract.Status.DECLINED)
+    award(indigenous[5], when=THIS_QUARTER)
+    # Someone who did not self-identify bids and wins: counted nowhere.
+    award(SupplierFactory(), when=IN_PERIOD)
+    return {"women": women_only, "youth": youth_only, "indigenous": indigenous}
+
+
+def by_group(summary) -> dict[str, tuple]:
+    return {row.group: (row.suppliers, row.bid, row.awarded) for row in summary.rows}
+
+
+# --- Suppression ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"), [(0, 0), (1, "<5"), (2, "<5"), (3, "<5"), (4, "<5"), (5, 5), (17, 17)]
+)
+def test_suppress_hides_counts_from_one_to_four_and_shows_zero(count, shown):
+    assert suppress(count) == shown
+
+
+def test_suppress_refuses_a_negative_count():
+    with pytest.raises(ValueError):
+        suppress(-1)
+
+
+def test_summary_suppresses_small_groups_and_counts_only_the_period(history):
+    summary = diversity_summary(start=dt.date(2026, 4, 1), end=dt.date(2026, 9, 30), today=TODAY)
+    rows = by_group(summary)
+    assert rows[Group.WOMEN] == (SUPPRESSED, SUPPRESSED, 0)
+    assert rows[Group.INDIGENOUS] == (6, 6, 5)
+    assert rows[Group.YOUTH] == (5, SUPPRESSED, 0)
+    for other in (Group.BLACK, Group.RACIALIZED, Group.DISABILITY, Group.LGBTQ):
+        assert rows[other] == (0, 0, 0)
+    assert [row.group for row in summary.rows] == Group.values
+    assert summary.respondents == 14  # the woman who is also youth is counted once
+
+
+def test_summary_counts_whole_quarters_up_to_the_last_complete_one(history):
+    # Mid-quarter dates widen to whole quarters; the current quarter is never counted.
+    summary = diversity_summary(start=dt.date(2026, 5, 15), end=dt.date(2026, 12, 31), today=TODAY)
+    assert (summary.start, summary.end) == (dt.date(2026, 4, 1), dt.date(2026, 9, 30))
+    assert by_group(summary)[Group.INDIGENOUS] == (6, 6, 5)
+    # From the beginning: the youth who bid in March now counts.
+    since_ever = diversity_summary(today=TODAY)
+    assert (since_ever.start, since_ever.end) == (None, dt.date(2026, 9, 30))
+    assert by_group(since_ever)[Group.YOUTH] == (5, 5, 0)
+
+
+def test_a_period_with_no_complete_quarter_counts_no_bids_or_awards(history):
+    summary = diversity_summary(start=dt.date(2026, 10, 1), today=TODAY)
+    assert summary.end is None and not summary.counts_activity
+    assert by_group(summary)[Group.INDIGENOUS] == (6, None, None)
+    html = render_to_string("reports/includes/diversity_table.html", {"summary": summary})
+    assert "no quarter of this period is complete yet" in html
+
+
+def test_deleted_answers_no_longer_count(history):
+    services.self_identification_delete(user=history["indigenous"][0])
+    summary = diversity_summary(start=dt.date(2026, 4, 1), today=TODAY)
+    assert by_group(summary)[Group.INDIGENOUS] == (5, 5, SUPPRESSED)
+    assert summary.respondents == 13
+
+
+def test_the_summary_cannot_be_asked_for_a_single_opportunity():
+    assert set(inspect.signature(diversity_summary).parameters) == {"start", "end", "today"}
+
+
+def _cells(html: str) -> list[str]:
+    return [cell.strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", html, re.S)]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_group_of_four_never_appears_as_a_number_in_the_table(history, language):
+    with translation.override(language):
+        summary = diversity_summary(start=dt.date(2026, 4, 1), today=TODAY)
+        html = render_to_string("reports/includes/diversity_table.html", {"summary": summary})
+    for small in range(1, 5):
+        assert f">{small}<" not in html
+        assert str(small) not in _cells(html)
+    assert "&lt;5" in html and "<5" not in html  # escaped everywhere, never markup
+    women = next(r for r in re.findall(r"<tr>(.*?)</tr>", html, re.S) if "Women" in r)
+    assert _cells(women) == [str(Group.WOMEN.label), "&lt;5", "&lt;5", "0"]
+    assert "<caption>" in html and 'scope="row"' in html and 'scope="col"' in html
+    assert "Respondents: 14." in html
+
+
+def test_csv_rows_are_suppressed_with_a_header_first(history):
+    summary = diversity_summary(start=dt.date(2026, 4, 1), today=TODAY)
+    rows = diversity_csv_rows(summary)
+    assert rows[0][0] == "Group" and len(rows[0]) == 4
+    assert rows[1] == [str(Group.WOMEN.label), "<5", "<5", 0]
+    assert rows[2] == [str(Group.INDIGENOUS.label), 6, 6, 5]
+    assert rows[-1][1:] == [14, "", ""]
+    figures = [cell for row in rows[1:] for cell in row[1:]]
+    assert not any(isinstance(cell, int) and 0 < cell < 5 for cell in figures)
+    assert all(isinstance(cell, str) for cell in rows[0])
+
+
+def test_csv_rows_leave_bids_and_awards_empty_without_a_complete_quarter(history):
+    rows = diversity_csv_rows(diversity_summary(start=dt.date(2026, 10, 1), today=TODAY))
+    assert rows[2] == [str(Group.INDIGENOUS.label), 6, "", ""]
+
+
+# --- Saving and deleting -------------------------------------------------------------------------
+
+
+def test_a_supplier_saves_their_groups_with_consent_and_sees_a_confirmation(client):
+    supplier = SupplierFactory()
+    client.force_login(supplier)
+    response = client.post(
+        reverse(URL), {"groups": [Group.YOUTH, Group.WOMEN], "consent": "on"}, follow=True
+    )
+    record = SelfIdentification.objects.get(user=supplier)
+    assert record.groups == ["women", "youth"] and record.consented_at is not None
+    assert "Your answers are saved" in response.content.decode()
+    page = client.get(reverse(URL)).content.decode()
+    ticked = re.findall(r'<input type="checkbox"[^>]*name="groups" value="(\w+)"[^>]*checked', page)
+    assert ticked == ["women", "youth"]
+    assert reverse(DELETE_URL) in page
+
+
+def test_saving_without_consent_is_refused_and_nothing_is_stored(client):
+    supplier = SupplierFactory()
+    client.force_login(supplier)
+    response = client.post(reverse(URL), {"groups": [Group.WOMEN]})
+    assert response.status_code == 200
+    assert "Tick the consent box" in response.content.decode()
+    assert "Nothing was saved" in response.content.decode()
+    assert not SelfIdentification.objects.exists()
+    with pytest.raises(ValidationError):
+        services.self_identification_save(user=supplier, groups=[Group.WOMEN], consent=False)
+    assert not SelfIdentification.objects.exists()
+
+
+def test_an_unknown_group_is_refused_and_nothing_is_stored(client):
+    supplier = SupplierFactory()
+    client.force_login(supplier)
+    response = client.post(reverse(URL), {"groups": ["women", "martians"], "consent": "on"})
+    assert response.status_code == 200
+    assert "martians is not one of the available choices" in response.content.decode()
+    assert not SelfIdentification.objects.exists()
+    with pytest.raises(ValidationError):
+        services.self_identification_save(user=supplier, groups=["martians"], consent=True)
+    assert not SelfIdentification.objects.exists()
+
+
+def test_prefer_not_to_say_keeps_nothing_and_removes_earlier_answers(client):
+    supplier = identified(Group.BLACK)
+    client.force_login(supplier)
+    response = client.post(reverse(URL), {}, follow=True)
+    assert "Nothing is kept" in response.content.decode()
+    assert not SelfIdentification.objects.filter(user=supplier).exists()
+    assert AuditEvent.objects.filter(verb="self_identification.deleted").count() == 1
+
+
+def test_the_delete_page_confirms_then_removes_the_row_entirely(client):
+    supplier = identified(Group.DISABILITY)
+    client.force_login(supplier)
+    page = client.get(reverse(DELETE_URL))
+    assert page.status_code == 200 and "removed entirely" in page.content.decode()
+    assert SelfIdentification.objects.filter(user=supplier).exists()  # a GET deletes nothing
+    response = client.post(reverse(DELETE_URL), follow=True)
+    assert "Your answers are deleted" in response.content.decode()
+    assert not SelfIdentification.objects.filter(user=supplier).exists()
+    event = AuditEvent.objects.get(verb="self_identification.deleted")
+    assert event.actor == supplier and event.data == {} and event.target_id == ""
+    # Nothing left to delete: the page says so instead of asking.
+    again = client.get(reverse(DELETE_URL), follow=True)
+    assert "You have no answers to delete" in again.content.decode()
+
+
+def test_the_audit_trail_never_holds_the_groups():
+    supplier = identified(Group.INDIGENOUS, Group.LGBTQ)
+    services.self_identification_save(user=supplier, groups=[Group.YOUTH], consent=True)
+    services.self_identification_delete(user=supplier)
+    events = AuditEvent.objects.filter(verb__startswith="self_identification.")
+    assert sorted(events.values_list("verb", flat=True)) == [
+        "self_identification.deleted",
+        "self_identification.saved",
+        "self_identification.saved",
+    ]
+    for event in events:
+        assert event.data == {} and event.target_type is None and event.target_repr == ""
+        assert not any(value in str(event.data) for value in Group.values)
+
+
+def test_only_suppliers_may_self_identify_and_only_program_admins_see_metrics():
+    supplier = SupplierFactory()
+    admin_user = StaffFactory(roles=[Role.PROGRAM_ADMIN])
+    assert permissions.can_self_identify(supplier)
+    assert not permissions.can_self_identify(admin_user)
+    assert permissions.can_view_metrics(admin_user)
+    assert not permissions.can_view_metrics(supplier)
+    with pytest.raises(PermissionDenied):
+        services.self_identification_save(user=admin_user, groups=[Group.WOMEN], consent=True)
+
+
+@pytest.mark.parametrize("role", [Role.BUYER, Role.EVALUATOR, Role.CARD_HOLDER, Role.PROGRAM_ADMIN])
+def test_other_roles_are_refused_both_pages(client, role):
+    client.force_login(StaffFactory(roles=[role]))
+    for name in (URL, DELETE_URL):
+        assert client.get(reverse(name)).status_code == 403
+        assert client.post(reverse(name), {"groups": ["women"], "consent": "on"}).status_code == 403
+    assert not SelfIdentification.objects.exists()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    for name in (URL, DELETE_URL):
+        for response in (client.get(reverse(name)), client.post(reverse(name))):
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_page_works_in_french(client):
+    supplier = SupplierFactory()
+    client.force_login(supplier)
+    with translation.override("fr"):
+        url = reverse(URL)
+        delete_url = reverse(DELETE_URL)
+    assert url.startswith("/fr/")
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"groups": ["youth"], "consent": "on"})
+    assert response.status_code == 302 and response["Location"].startswith("/fr/")
+    assert client.get(delete_url).status_code == 200
+    assert client.post(delete_url)["Location"].startswith("/fr/")
+    assert not SelfIdentification.objects.exists()
+
+
+def test_the_supplier_profile_links_to_the_separate_page(client):
+    client.force_login(SupplierFactory())
+    page = client.get(reverse("marketplace:supplier_profile")).content.decode()
+    assert reverse(URL) in page and "kept apart from this profile" in page
+
+
+def test_self_identification_is_not_in_the_django_admin():
+    assert SelfIdentification not in admin.site._registry
+
+
+# --- Never shown to evaluators, buyers or other staff --------------------------------------------
+
+
+def _assert_no_self_identification(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    html = response.content.decode()
+    for language in ("en", "fr"):
+        with translation.override(language):
+            for label in Group.labels:
+                assert str(label) not in html, (url, label)
+    assert "self-identif" not in html.lower() and "self_identif" not in html.lower(), url
+
+
+def test_staff_pages_about_a_bid_never_show_self_identification(client, closed, evaluators):
+    opportunity, bids = closed
+    for placed in bids:
+        services.self_identification_save(user=placed.supplier, groups=Group.values, consent=True)
+    evaluation = opportunity.evaluation
+    ls = labels(evaluation)
+    run_to_consensus(
+        evaluation, evaluators, {ls[0]: (True, 9), ls[1]: (True, 5), ls[2]: (False, 1)}
+    )
+    packet = evaluation.packets.first()
+    pk = opportunity.pk
+    for evaluator in evaluators[:2]:
+        client.force_login(evaluator)
+        for url in (
+            reverse("evaluation:overview", args=[pk]),
+            reverse("evaluation:packets", args=[pk]),
+            reverse("evaluation:packet", args=[pk, packet.pk]),
+        ):
+            _assert_no_self_identification(client, url)
+    client.force_login(evaluators[0])  # the chair
+    for url in (
+        reverse("evaluation:consensus", args=[pk]),
+        reverse("evaluation:consensus_packet", args=[pk, packet.pk]),
+    ):
+        _assert_no_self_identification(client, url)
+
+    buyer = opportunity.buyer
+    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
+    contract = evaluation_services.evaluation_award(actor=buyer, evaluation=evaluation).packet.bid
+    contract = contract.contract
+    client.force_login(buyer)
+    for url in (
+        reverse("evaluation:overview", args=[pk]),  # names the suppliers now
+        reverse("opportunities:detail", args=[pk]),
+        reverse("opportunities:awarded"),
+        reverse("payments:contract", args=[contract.pk]),
+    ):
+        _assert_no_self_identification(client, url)
+
+    contract = payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = payment_services.contract_deliver(
+        supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
+    )
+    contract = payment_services.contract_certify(buyer=buyer, contract=contract, confirmed=True)
+    _assert_no_self_identification(client, reverse("payments:detail", args=[contract.payment.pk]))
+    program_admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
+    client.force_login(program_admin)
+    for url in (
+        reverse("marketplace:role_user_detail", args=[contract.supplier.pk]),
+        reverse("payments:list"),
+        reverse("payments:oversight"),
+        reverse("evaluation:access_log", args=[pk]),
+    ):
+        _assert_no_self_identification(client, url)
+    assert SelfIdentification.objects.count() == 3  # the answers were there all along
+
+
+ROOT = Path(settings.BASE_DIR)
+KEPT_APART = ["bids", "evaluation", "opportunities", "payments", "marketplace"]
+
+
+def test_no_code_or_template_staff_use_reads_self_identification():
+    """Only the reports app touches the answers; the supplier's own pages link to them."""
+    own_pages = {Path("templates/marketplace/supplierprofile_form.html")}
+    files = [p for app in KEPT_APART for p in (ROOT / app).rglob("*.py")]
+    files += [p for app in KEPT_APART for p in (ROOT / "templates" / app).rglob("*.html")]
+    assert len(files) > 50
+    readers = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if path.relative_to(ROOT) not in own_pages
+        and re.search(r"self.?identification", path.read_text(), re.IGNORECASE)
+    ]
+    assert readers == []
