@@ -69,6 +69,7 @@ class SupplierProfileForm(forms.ModelForm):
                 "kind",
                 "legal_name",
                 "trading_name",
+                "size",
                 "contact_name",
             ),
             Fieldset(

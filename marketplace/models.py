@@ -169,11 +169,29 @@ class SupplierProfile(models.Model):
         INDIVIDUAL = "individual", _("Individual")
         ORGANIZATION = "organization", _("Organization")
 
+    class Size(models.TextChoices):
+        """People working in the organization, for program statistics (small and medium
+        enterprises are the program's focus)."""
+
+        ONE = "1", _("Just me")
+        UP_TO_9 = "2-9", _("2 to 9 people")
+        UP_TO_49 = "10-49", _("10 to 49 people")
+        UP_TO_99 = "50-99", _("50 to 99 people")
+        UP_TO_499 = "100-499", _("100 to 499 people")
+        LARGE = "500+", _("500 people or more")
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="supplier_profile"
     )
     kind = models.CharField(
         _("supplier type"), max_length=12, choices=Kind.choices, default=Kind.INDIVIDUAL
+    )
+    size = models.CharField(
+        _("size"),
+        max_length=8,
+        choices=Size.choices,
+        blank=True,
+        help_text=_("How many people work in your organization. Used only for program statistics."),
     )
     legal_name = models.CharField(_("legal name"), max_length=200)
     trading_name = models.CharField(

@@ -162,6 +162,7 @@ SUPPLIER_PROFILE_FIELDS = (
     "province",
     "postal_code",
     "gst_hst_number",
+    "size",
 )
 
 
@@ -183,6 +184,8 @@ def supplier_profile_save(*, actor: User, user: User, **fields: Any) -> Supplier
     if profile.gst_hst_number:
         digits = profile.gst_hst_number.replace(" ", "").upper()
         profile.gst_hst_number = f"{digits[:9]} {digits[9:]}"
+    if profile.kind == SupplierProfile.Kind.INDIVIDUAL:
+        profile.size = SupplierProfile.Size.ONE  # an individual is a business of one
     profile.postal_code = profile.postal_code.upper().replace(" ", "")
     if len(profile.postal_code) == 6:
         profile.postal_code = f"{profile.postal_code[:3]} {profile.postal_code[3:]}"

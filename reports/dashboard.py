@@ -299,34 +299,40 @@ def participation_tables(period: Period) -> list[Table]:
             for code, n in sorted(provinces.items(), key=lambda item: (-item[1], item[0]))
         ],
         chart_column=1,
-        chart_unit=_("suppliers"),
     )
-    return [reach, region, awards_by_kind_table(period)]
+    return [reach, region, awards_by_size_table(period)]
 
 
-def awards_by_kind_table(period: Period) -> Table:
+def awards_by_size_table(period: Period) -> Table:
+    """Awards by size of supplier: individuals, then organizations by the people in them."""
     contracts = (
         Contract.objects.filter(_published_in(period, "opportunity__"))
         .exclude(status=Contract.Status.DECLINED)
-        .values("supplier__supplier_profile__kind")
+        .values("supplier__supplier_profile__kind", "supplier__supplier_profile__size")
         .annotate(count=Count("pk"), value=Sum("value_cents"))
     )
-    labels = dict(SupplierProfile.Kind.choices)
-    rows = [
-        [
-            str(labels.get(row["supplier__supplier_profile__kind"], _("Unknown"))),
-            row["count"],
-            format_money(row["value"] or 0),
-        ]
-        for row in sorted(contracts, key=lambda r: -r["count"])
-    ]
+    Size = SupplierProfile.Size
+    buckets: dict[str, list[int]] = {}
+    for row in contracts:
+        individual = row["supplier__supplier_profile__kind"] == SupplierProfile.Kind.INDIVIDUAL
+        key = "individual" if individual else row["supplier__supplier_profile__size"] or ""
+        count, value = buckets.setdefault(key, [0, 0])
+        buckets[key] = [count + row["count"], value + (row["value"] or 0)]
+    labels = {
+        "individual": _("Individuals"),
+        **{size.value: _("Organizations: %(size)s") % {"size": size.label} for size in Size},
+        "": _("Organizations that did not give their size"),
+    }
     return Table(
-        slug="awards-by-supplier",
-        caption=_("Awards by kind of supplier"),
+        slug="awards-by-size",
+        caption=_("Awards by size of supplier"),
         headers=[_("Supplier"), _("Awards"), _("Value including tax")],
-        rows=rows,
+        rows=[
+            [labels[key], buckets[key][0], format_money(buckets[key][1])]
+            for key in labels
+            if key in buckets
+        ],
         chart_column=1,
-        chart_unit=_("awards"),
     )
 
 
@@ -373,7 +379,6 @@ def open_source_table(period: Period) -> Table:
         headers=[_("Quarter"), _("Work accepted"), _("Repositories"), _("Licences")],
         rows=rows,
         chart_column=2,
-        chart_unit=_("repositories"),
     )
 
 

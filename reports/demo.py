@@ -77,6 +77,9 @@ def history_supplier_email(number: int) -> str:
 
 # (kind, legal name, trading name, contact, language, phone, website, GitHub, province,
 #  postal code, GST/HST number). Five in the National Capital Region, the others across Canada.
+# Mostly small firms, as the program hopes (without drawing from the seeded random stream).
+ORGANIZATION_SIZES = ("2-9", "10-49", "2-9", "50-99", "2-9", "10-49", "100-499")
+
 HISTORY_SUPPLIERS = [
     (Kind.ORGANIZATION, "Rideau Open Source Collective Inc.", "Rideau OSC", "Hannah Lefebvre",
      "en", "613-555-0161", "https://rideau-osc.example", "rideau-osc", "ON", "K1N 6N5",
@@ -515,8 +518,13 @@ class _History:
             user = self.add(User(email=history_supplier_email(number), full_name=contact,
                                  preferred_language=language, password=password,
                                  date_joined=joined))  # fmt: skip
+            size = (
+                SupplierProfile.Size.ONE
+                if kind == SupplierProfile.Kind.INDIVIDUAL
+                else ORGANIZATION_SIZES[number % len(ORGANIZATION_SIZES)]
+            )
             profile = self.add(SupplierProfile(
-                user=user, kind=kind, legal_name=legal, trading_name=trading,
+                user=user, kind=kind, size=size, legal_name=legal, trading_name=trading,
                 contact_name=contact, email=user.email, phone=phone, website=web,
                 github_handle=github, province=province, postal_code=postal, gst_hst_number=gst,
             ))  # fmt: skip

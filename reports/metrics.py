@@ -325,7 +325,7 @@ class Table:
 
 
 CHART_LABEL_WIDTH = 300  # of a 760-unit wide chart: labels, then bars, then values
-CHART_BAR_SPACE = 360
+CHART_BAR_SPACE = 300
 CHART_ROW = 34
 CHART_BAR_OFFSET = 6
 CHART_TEXT_OFFSET = 22

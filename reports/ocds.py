@@ -31,6 +31,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from marketplace.models import SupplierProfile
 from opportunities.models import Opportunity, OpportunityType, SelectionMethod
 from payments.models import Contract, Payment
 
@@ -54,6 +55,15 @@ PROCUREMENT_METHOD_DETAILS_FR = (
     "Micro-acquisition : appel ouvert pour un travail à prix fixe, soumissions évaluées à "
     "l'aveugle selon des critères cotés, égalités départagées par un tirage vérifiable"
 )
+# Canada counts small and medium enterprises as under 500 people; micro as under 10.
+PARTY_SCALES = {
+    SupplierProfile.Size.ONE: "micro",
+    SupplierProfile.Size.UP_TO_9: "micro",
+    SupplierProfile.Size.UP_TO_49: "sme",
+    SupplierProfile.Size.UP_TO_99: "sme",
+    SupplierProfile.Size.UP_TO_499: "sme",
+    SupplierProfile.Size.LARGE: "large",
+}
 DELIVERABLE_DOCUMENT_TYPE = "x_openSourceDeliverable"
 WORK_TYPE_SCHEME = "x_microAcquisitionWorkType"
 
@@ -180,9 +190,19 @@ class _Process:
                     **supplier,
                     "identifier": {"legalName": legal},
                     "roles": ["supplier"] + (["payee"] if self.payment else []),
+                    **({"details": {"scale": scale}} if (scale := self.supplier_scale()) else {}),
                 }
             )
         return parties
+
+    def supplier_scale(self) -> str:
+        """OCDS's party scale (codelist partyScale): selfEmployed, micro, sme or large."""
+        profile = getattr(self.contract.supplier, "supplier_profile", None)
+        if profile is None:
+            return ""
+        if profile.kind == SupplierProfile.Kind.INDIVIDUAL:
+            return "selfEmployed"
+        return PARTY_SCALES.get(profile.size, "")
 
     # --- sections ----------------------------------------------------------------------------
 

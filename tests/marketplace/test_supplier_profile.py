@@ -96,3 +96,14 @@ def test_service_refuses_editing_someone_elses_profile():
 def test_incomplete_profile_is_not_ready_for_bidding():
     profile = SupplierProfileFactory.build(phone="")
     assert not profile.is_complete
+
+
+def test_an_organization_gives_its_size_and_an_individual_is_a_business_of_one(client, supplier):
+    client.force_login(supplier)
+    assert client.post("/en/profile/", {**VALID, "size": "10-49"}).status_code == 302
+    assert SupplierProfile.objects.get(user=supplier).size == SupplierProfile.Size.UP_TO_49
+    response = client.post("/en/profile/", {**VALID, "size": "a thousand"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert SupplierProfile.objects.get(user=supplier).size == SupplierProfile.Size.UP_TO_49
+    client.post("/en/profile/", {**VALID, "kind": "individual", "size": "500+"})
+    assert SupplierProfile.objects.get(user=supplier).size == SupplierProfile.Size.ONE

@@ -72,7 +72,7 @@ def test_quarters_participation_regions_awards_and_open_source(history):
     assert reach["Suppliers outside the National Capital Region"] == [2]  # Toronto, Vancouver
     assert reach["Individuals"] == [2] and reach["Organizations"] == [1]
     assert _rows("regions") == {"Ontario": [2], "British Columbia": [1]}
-    assert _rows("awards-by-supplier") == {"Individual": [1, "$5,000.00"]}
+    assert _rows("awards-by-size") == {"Individuals": [1, "$5,000.00"]}
     assert _rows("open-source") == {"2025-26 Q4": [1, 1, "MIT (1)"]}
 
 
@@ -109,7 +109,7 @@ def test_charts_render_with_their_tables(client, history, language):
     assert html.count('<svg role="img"') == 5
     assert html.count("<h1") == 1
     # Coordinates stay machine numbers in French too (never "12,5").
-    assert 'width="360.0"' in html and not any(f'width="{n},' in html for n in range(400))
+    assert 'width="300.0"' in html and not any(f'width="{n},' in html for n in range(400))
     assert 'id="table-cycle-time"' in html and "18.2" in html.replace(",", ".")
 
 
@@ -254,3 +254,31 @@ def test_the_opportunity_list_pages_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         response = client.get(url, QUERY)
     assert len(response.context["rows"]) == 30
+
+
+def test_awards_are_counted_by_size_of_supplier(history):
+    from payments.models import Contract
+
+    for size, value in (("10-49", 300_000), ("10-49", 200_000), ("", 100_000)):
+        profile = SupplierProfileFactory(size=size)
+        opportunity = OpportunityFactory(
+            status=Opportunity.Status.AWARDED, published_at=at(3, 2), closed_at=at(3, 10)
+        )
+        won = bid(opportunity, profile, at(3, 3), status=Bid.Status.AWARDED)
+        Contract.objects.create(
+            opportunity=opportunity, bid=won, supplier=profile.user, value_cents=value
+        )
+    declined = OpportunityFactory(status=Opportunity.Status.AWARDED, published_at=at(3, 2))
+    profile = SupplierProfileFactory(size="500+")
+    Contract.objects.create(
+        opportunity=declined,
+        bid=bid(declined, profile, at(3, 3)),
+        supplier=profile.user,
+        value_cents=900_000,
+        status=Contract.Status.DECLINED,
+    )
+    assert list(_rows("awards-by-size").items()) == [
+        ("Individuals", [1, "$5,000.00"]),
+        ("Organizations: 10 to 49 people", [2, "$5,000.00"]),
+        ("Organizations that did not give their size", [1, "$1,000.00"]),
+    ]

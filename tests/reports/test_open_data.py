@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bids import services as bid_services
+from marketplace.models import SupplierProfile
 from opportunities import services as opportunity_services
 from opportunities.models import Opportunity, OpportunityType
 from payments import services as payment_services
@@ -375,6 +376,24 @@ def test_awarded_release_names_the_awardee_and_a_pending_contract_without_paymen
     assert contract["status"] == "pending"
     assert "implementation" not in contract and "dateSigned" not in contract
     assert [p["roles"] for p in release["parties"]] == [["buyer", "procuringEntity"], ["supplier"]]
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "scale"),
+    [
+        ("individual", "1", "selfEmployed"),
+        ("organization", "2-9", "micro"),
+        ("organization", "100-499", "sme"),
+        ("organization", "500+", "large"),
+        ("organization", "", None),
+    ],
+)
+def test_the_awardee_party_gives_its_ocds_scale(client, history, kind, size, scale):
+    winner = history.winners[history.awarded.pk]
+    SupplierProfile.objects.filter(pk=winner.pk).update(kind=kind, size=size)
+    release = _releases(_package(client))[_ocid(history.awarded)]
+    supplier = next(p for p in release["parties"] if "supplier" in p["roles"])
+    assert supplier.get("details", {}).get("scale") == scale
 
 
 def test_open_tender_does_not_count_its_bids_before_the_close(client, history):
