@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +31,9 @@ Status = Evaluation.Status
 def _evaluation(request, pk: int) -> Evaluation:
     """The evaluation of opportunity `pk`, for those who take part in it; a 404 for others."""
     evaluation = get_object_or_404(
-        Evaluation.objects.select_related("opportunity").prefetch_related("panel__evaluator"),
+        Evaluation.objects.select_related("opportunity").prefetch_related(
+            Prefetch("panel", queryset=PanelMember.objects.select_related("evaluator"))
+        ),
         opportunity_id=pk,
     )
     if not permissions.can_view_overview(request.user, evaluation):

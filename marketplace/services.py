@@ -49,7 +49,9 @@ def audit_event_record(
         event.target_type = ContentType.objects.get_for_model(target)
         event.target_id = str(target.pk)
         event.target_repr = str(target)[:255]
-    event.full_clean()
+    # The actor and the target's type are objects in hand: checking that they exist would
+    # cost two queries on every audited action.
+    event.full_clean(exclude=["actor", "target_type"])
     event.save()
     return event
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -121,7 +121,7 @@ def _measures(period: Period) -> list[OpportunityMeasures]:
     return list(
         OpportunityMeasures.objects.filter(_published_in(period)).only(
             "drafted_at", "published_at", "closed_at", "awarded_at", "accepted_at", "paid_at",
-            "elapsed_business_days", "touch_business_days", "people",
+            "elapsed_business_days", "touch_business_days", "people", "computed_at",
         )
     )  # fmt: skip
 
@@ -247,7 +247,7 @@ def quarters_table(measures: list[OpportunityMeasures]) -> Table:
 
 
 def participation_tables(period: Period) -> list[Table]:
-    start, end = period.bounds()
+    start, _end = period.bounds()
     closed = Opportunity.objects.filter(_published_in(period), closed_at__isnull=False)
     per_opportunity = list(
         closed.annotate(
@@ -255,22 +255,18 @@ def participation_tables(period: Period) -> list[Table]:
         ).values_list("bid_count", flat=True)
     )
     bids = Bid.objects.counted().filter(_published_in(period, "opportunity__"))
-    supplier_ids = set(bids.order_by().values_list("supplier_id", flat=True).distinct())
-    first_timers = (
-        Bid.objects.counted()
-        .values("supplier_id")
-        .annotate(first=Min("submitted_at"))
-        .filter(first__gte=start, first__lt=end)
-        .count()
-    )
+    # The suppliers who bid on the period's opportunities, with the first bid each ever made.
     profiles = list(
-        SupplierProfile.objects.filter(user_id__in=supplier_ids).values_list(
-            "kind", "province", "postal_code"
-        )
+        SupplierProfile.objects.filter(user__in=bids.values("supplier_id"))
+        .annotate(first_bid=Min("user__bids__submitted_at", filter=counted_bids("user__bids__")))
+        .values_list("kind", "province", "postal_code", "first_bid")
     )
+    first_timers = sum(1 for *_rest, first in profiles if first is not None and first >= start)
     at_least_three = sum(1 for n in per_opportunity if n >= 3)
-    outside_ncr = sum(1 for _k, _p, postal in profiles if not in_national_capital_region(postal))
-    kinds = Counter(kind for kind, _p, _c in profiles)
+    outside_ncr = sum(
+        1 for _k, _p, postal, _f in profiles if not in_national_capital_region(postal)
+    )
+    kinds = Counter(kind for kind, *_rest in profiles)
     reach = Table(
         slug="participation",
         caption=_("Participation and reach"),
@@ -282,14 +278,14 @@ def participation_tables(period: Period) -> list[Table]:
                 _("Opportunities with 3 bids or more (%)"),
                 rounded(100 * at_least_three / len(per_opportunity) if per_opportunity else None),
             ],
-            [_("Suppliers who bid"), len(supplier_ids)],
+            [_("Suppliers who bid"), len(profiles)],
             [_("First-time suppliers (first bid in the period)"), first_timers],
             [_("Suppliers outside the National Capital Region"), outside_ncr],
             [_("Individuals"), kinds.get(SupplierProfile.Kind.INDIVIDUAL, 0)],
             [_("Organizations"), kinds.get(SupplierProfile.Kind.ORGANIZATION, 0)],
         ],
     )
-    provinces = Counter(province for _k, province, _c in profiles)
+    provinces = Counter(province for _k, province, *_rest in profiles)
     region = Table(
         slug="regions",
         caption=_("Suppliers who bid, by province or territory"),
@@ -408,11 +404,17 @@ def diversity_table(summary: DiversitySummary) -> Table:
     )
 
 
-def dashboard_tables(
+@dataclass
+class Figures:
+    tables: list[Table]
+    as_of: dt.datetime | None  # when the period's cycle times were last measured
+
+
+def dashboard_figures(
     period: Period, *, diversity_summary: DiversitySummary | None = None
-) -> list[Table]:
+) -> Figures:
     measures = _measures(period)
-    return [
+    tables = [
         baseline_table(measures),
         steps_table(measures),
         quarters_table(measures),
@@ -420,6 +422,11 @@ def dashboard_tables(
         open_source_table(period),
         diversity_table(diversity_summary or diversity_quarter(period)),
     ]
+    return Figures(tables=tables, as_of=max((m.computed_at for m in measures), default=None))
+
+
+def dashboard_tables(period: Period) -> list[Table]:
+    return dashboard_figures(period).tables
 
 
 def headline_figures() -> dict[str, object]:
@@ -442,8 +449,3 @@ def headline_figures() -> dict[str, object]:
         "median_bids": median(closed),
         "suppliers_who_bid": Bid.objects.counted().values("supplier_id").distinct().count(),
     }
-
-
-def measures_as_of() -> dt.datetime | None:
-    """When the measures were last brought up to date."""
-    return OpportunityMeasures.objects.aggregate(latest=Max("computed_at"))["latest"]

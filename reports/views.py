@@ -211,12 +211,13 @@ class MetricsDashboardView(PredicateRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         form, period = _dashboard_period(self.request)
         diversity = dashboard.diversity_quarter(period)
+        figures = dashboard.dashboard_figures(period, diversity_summary=diversity)
         return super().get_context_data(
             form=form,
             period=period,
-            tables=dashboard.dashboard_tables(period, diversity_summary=diversity),
+            tables=figures.tables,
             diversity=diversity,
-            as_of=dashboard.measures_as_of(),
+            as_of=figures.as_of,
             query=self.request.GET.urlencode(),
             **kwargs,
         )
