@@ -49,7 +49,7 @@ format:
 
 ## Refresh the French catalogue after changing interface strings (needs gettext).
 messages:
-	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=node_modules --no-obsolete
+	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=node_modules --ignore=bench --no-obsolete
 	$(BIN)/python scripts/compile_messages.py
 
 clean:

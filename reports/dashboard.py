@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from bids.models import Bid
 from marketplace.i18n import format_money
@@ -231,8 +232,8 @@ def quarters_table(measures: list[OpportunityMeasures]) -> Table:
         caption=_("By fiscal quarter of publication"),
         headers=[
             _("Quarter"),
-            _("Published"),
-            _("Paid"),
+            pgettext("how many opportunities", "Published"),
+            pgettext("how many opportunities", "Paid"),
             _("Draft to payment, median (days)"),
             _("Draft to payment, 90th percentile (days)"),
             _("Flow efficiency (%)"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from payments.services import fiscal_year_start
@@ -266,11 +267,16 @@ def days_between(start: dt.datetime | None, end: dt.datetime | None) -> float | 
 
 
 def fiscal_quarter(moment: dt.datetime) -> str:
-    """The Government of Canada fiscal quarter (April to March) of a moment: '2026-27 Q3'."""
+    """The Government of Canada fiscal quarter (April to March) of a moment: '2026-27 Q3'
+    ('2026-27 T3' in French). Labels of one language sort in time order."""
     day = timezone.localdate(moment)
     start_year = fiscal_year_start(day).year
     quarter = (day.month - 4) % 12 // 3 + 1
-    return f"{start_year}-{(start_year + 1) % 100:02d} Q{quarter}"
+    return gettext("%(start)s-%(end)02d Q%(quarter)s") % {
+        "start": start_year,
+        "end": (start_year + 1) % 100,
+        "quarter": quarter,
+    }
 
 
 # --- The dashboard's tables ----------------------------------------------------------------------
