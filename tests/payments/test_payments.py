@@ -188,11 +188,14 @@ def test_card_holders_are_reminded_of_a_payment_due_for_two_business_days(
 
     due_for = add_business_days(payment.due_since, settings.PAYMENT_REMINDER_BUSINESS_DAYS)
     assert tasks.payments_remind(now=(due_for - dt.timedelta(hours=1)).isoformat()) == 0
-    assert tasks.payments_remind(now=(due_for + dt.timedelta(hours=1)).isoformat()) == 1
-    tasks.payments_remind(now=(due_for + dt.timedelta(hours=2)).isoformat())  # same day
+    first = due_for + dt.timedelta(hours=1)
+    assert tasks.payments_remind(now=first.isoformat()) == 1
+    # The same local day, then the next one — whatever the hour the suite runs at.
+    end_of_day = timezone.localtime(first).replace(hour=23, minute=59)
+    tasks.payments_remind(now=end_of_day.isoformat())
     reminders = Notification.objects.filter(kind="payment.reminder", recipient=card_holder)
     assert reminders.count() == 1
-    tasks.payments_remind(now=(due_for + dt.timedelta(days=1)).isoformat())  # next day
+    tasks.payments_remind(now=(end_of_day + dt.timedelta(minutes=2)).isoformat())  # next day
     assert reminders.count() == 2
     _start(card_holder, payment)
     assert tasks.payments_remind(now=(due_for + dt.timedelta(days=2)).isoformat()) == 0
