@@ -63,9 +63,8 @@ def notifications_deliver(notification_ids: list[int]) -> int:
     """Email a batch of notifications over one mail connection. Returns how many went out."""
     connection = get_connection()
     try:
-        return sum(
-            services.notification_deliver(notification_id=pk, connection=connection)
-            for pk in notification_ids
+        return services.notifications_deliver(
+            notification_ids=notification_ids, connection=connection
         )
     finally:
         connection.close()

@@ -464,3 +464,40 @@ def test_run_scheduled_jobs_runs_each_beat_job_once_and_records_it():
     assert JobRun.objects.count() == len(settings.CELERY_BEAT_SCHEDULE)
     with pytest.raises(CommandError, match="Unknown jobs: nope"):
         call_command("run_scheduled_jobs", "nope")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_racing_for_the_same_batch_send_each_email_once(settings):
+    """Two workers handed the same batch (a redelivered message, a sweep) at the same time."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (run by `make test` with DATABASE_URL set)")
+    recipients = [StaffFactory(roles=[Role.BUYER]) for _ in range(20)]
+    with transaction.atomic():
+        ids = _send(recipients)
+    # As if the task enqueued at commit had been lost: the rows wait, and two workers (the
+    # task redelivered, the sweeper's) take the same batch at the same moment.
+    Notification.objects.filter(pk__in=ids).update(status=Status.PENDING, attempts=0)
+    mail.outbox.clear()
+    start = threading.Barrier(3)
+    sent = []
+
+    def deliver():
+        start.wait()
+        try:
+            sent.append(services.notifications_deliver(notification_ids=ids))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(sent) == 20
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in recipients)
+    rows = Notification.objects.filter(pk__in=ids)
+    assert {(n.status, n.attempts) for n in rows} == {(Status.SENT, 1)}
