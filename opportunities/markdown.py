@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import markdown as markdown_lib
 import nh3
 
@@ -31,7 +33,10 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+@functools.lru_cache(maxsize=1024)
 def render_markdown(text: str) -> str:
+    """The same text always gives the same HTML, so each process keeps the latest renderings:
+    the feed and the detail pages would otherwise parse every description on every request."""
     html = markdown_lib.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
     # Headings start at h2: the page's own title is the only h1.
     for level in (3, 2, 1):

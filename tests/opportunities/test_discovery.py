@@ -183,3 +183,14 @@ def test_atom_feed_lists_open_opportunities(client):
 def test_every_page_advertises_the_feed(client):
     body = client.get("/en/").content.decode()
     assert '<link rel="alternate" type="application/atom+xml"' in body
+
+
+def test_the_kept_filter_form_follows_the_language_and_the_question(client):
+    published(type="feature")
+    english = client.get("/en/opportunities/", {"type": "feature"}).content.decode()
+    assert "Type of work" in english and 'value="feature" selected' in english
+    french = client.get("/fr/opportunities/", {"type": "feature"}).content.decode()
+    assert "Type de travail" in french and "Type of work" not in french
+    assert 'value="feature" selected' in french
+    other = client.get("/en/opportunities/", {"type": "bug_fix"}).content.decode()
+    assert 'value="bug_fix" selected' in other and 'value="feature" selected' not in other
