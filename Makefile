@@ -55,18 +55,35 @@ messages:
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache
 
-## Benchmarks (bench/README.md): each creates and drops its own database, marketplace_bench.
+## Benchmarks (bench/README.md): each creates and drops its own database, marketplace_bench
+## (the page benchmark: marketplace_bench_pages_<scale>, the packet build: marketplace_bench_packets).
 BENCH_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketplace_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 BENCH_ARGS ?=
+BENCH_PAGES_ARGS ?=
 BENCH_ENV = BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL)
 
-.PHONY: bench-fanout bench-quick
+.PHONY: bench bench-pages bench-packets bench-fanout bench-quick
+
+## Everything at full size: the pages at 10 % and 100 % of the data set with the packet build,
+## then the alert fan-out (about 30 minutes on 2 cores).
+bench: install services
+	$(BENCH_ENV) $(BIN)/python -m bench.pages --scaling $(BENCH_PAGES_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench.fanout $(BENCH_ARGS)
+
+## Page speed at full size against the floor, and the packet build (about 12 minutes).
+bench-pages: install services
+	$(BENCH_ENV) $(BIN)/python -m bench.pages $(BENCH_PAGES_ARGS)
+
+## The packet build alone: 200 sealed bids, three rounds (under a minute).
+bench-packets: install services
+	$(BENCH_ENV) $(BIN)/python -m bench.packets
 
 ## Alert fan-out throughput with 50,000 subscribers and one worker (a few minutes).
 bench-fanout: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout $(BENCH_ARGS)
 
-## Every benchmark at its smallest size, as a smoke run (under a minute).
+## Every benchmark at its smallest size, as a smoke run (under 5 minutes on 2 cores).
 bench-quick: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout --quick $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench.pages --quick $(BENCH_PAGES_ARGS)

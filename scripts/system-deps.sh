@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs when they are missing: Chromium (browser
-# tests), PostgreSQL and Redis (the real services the suite runs against), Node.js/npm.
+# tests), PostgreSQL and Redis (the real services the suite runs against), Node.js/npm, wrk
+# (the page benchmark).
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the page benchmark's load generator (bench/)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then
