@@ -149,6 +149,26 @@ class QueryCounter:
 # --- A real Celery worker ------------------------------------------------------------------------
 
 
+def stop_process_group(process: subprocess.Popen | None, *, term_grace: float) -> None:
+    """SIGTERM the process's group and wait up to `term_grace` seconds, then SIGKILL it; and
+    kill whatever of the group outlived its leader (pool children, gunicorn workers)."""
+    if process is None:
+        return
+    if process.poll() is None:
+        for sig, grace in ((signal.SIGTERM, term_grace), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 class Worker:
     """One `celery worker` subprocess in its own process group, killed with its pool on exit.
 
@@ -258,21 +278,7 @@ class Worker:
 
     def stop(self) -> None:
         """A warm shutdown first (the pool children write their last profile), then kill."""
-        if self.process is not None and self.process.poll() is None:
-            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.process.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if self.process is not None:
-            # Pool children left behind by a main process that died first.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+        stop_process_group(self.process, term_grace=20)
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
             self._log = None

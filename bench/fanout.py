@@ -426,7 +426,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 # Where a notification's time can go, as (label, file ending, function) in the profile.
 PROFILE_SPOTS = [
-    ("notification_deliver (all of it)", "marketplace/services.py", "notification_deliver"),
+    ("notifications_deliver (all of it)", "marketplace/services.py", "notifications_deliver"),
     ("email_message: build the email", "marketplace/notifications.py", "email_message"),
     ("render_to_string (txt + html)", "django/template/loader.py", "render_to_string"),
     ("unsubscribe_token (signing)", "marketplace/notifications.py", "unsubscribe_token"),
@@ -434,8 +434,7 @@ PROFILE_SPOTS = [
     ("message.send (MIME + locmem)", "django/core/mail/message.py", "send"),
     ("SQL: cursor execute", "django/db/backends/utils.py", "execute"),
     ("SQL: commit", "django/db/backends/base/base.py", "commit"),
-    ("Model.save", "django/db/models/base.py", "save"),
-    ("QuerySet.first (select for update)", "django/db/models/query.py", "first"),
+    ("QuerySet.update (claim and mark sent)", "django/db/models/query.py", "update"),
     ("atomic enter/exit", "django/db/transaction.py", "__exit__"),
     ("opportunity_alerts_chunk (all of it)", "opportunities/tasks.py", "opportunity_alerts_chunk"),
 ]

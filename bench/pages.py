@@ -314,20 +314,7 @@ class Gunicorn:
         return round(time.monotonic() - started, 2)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self.process.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.process.wait(timeout=grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+        base.stop_process_group(self.process, term_grace=15)
         if self._log is not None:
             self._log.close()
             self._log = None

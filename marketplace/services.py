@@ -310,11 +310,6 @@ def notifications_deliver(*, notification_ids: Sequence[int], connection=None) -
     return sum(_notification_deliver(n, connection=connection) for n in batch.order_by("pk"))
 
 
-def notification_deliver(*, notification_id: int, connection=None) -> bool:
-    """Email one notification unless it is already sent. Returns whether it went out."""
-    return bool(notifications_deliver(notification_ids=[notification_id], connection=connection))
-
-
 def _commit_without_waiting_for_disk() -> None:
     """Let PostgreSQL acknowledge this transaction's commit before its log reaches the disk.
 

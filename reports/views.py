@@ -135,40 +135,50 @@ def _csv_cell(value: object) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _csv_response(filename: str, header, rows, *, attachment: bool = True) -> HttpResponse:
+    """`rows` under `header` as a UTF-8 CSV that spreadsheets open with their accents and never
+    run as formulas."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    disposition = "attachment" if attachment else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.write("\ufeff")  # so that spreadsheets read the accents as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(_csv_cell(cell) for cell in header)
+    for row in rows:
+        writer.writerow(_csv_cell(cell) for cell in row)
+    return response
+
+
 @method_decorator(login_not_required, name="dispatch")
 class ContractsCsvView(View):
     """What was bought, one row per purchase, as CSV."""
 
     def get(self, request, *args, **kwargs):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'inline; filename="contracts.csv"'
+        response = _csv_response("contracts.csv", CONTRACT_COLUMNS, self.rows(), attachment=False)
         response["Access-Control-Allow-Origin"] = "*"
-        response.write("\ufeff")  # so that spreadsheets read the accents as UTF-8
-        writer = csv.writer(response)
-        writer.writerow(CONTRACT_COLUMNS)
+        return response
+
+    @staticmethod
+    def rows():
         for opportunity in selectors.purchases():
             row = selectors.purchase(opportunity)
-            writer.writerow(
-                _csv_cell(value)
-                for value in (
-                    ocds.ocid(opportunity),
-                    opportunity.title_en,
-                    opportunity.title_fr,
-                    opportunity.type,
-                    opportunity.status,
-                    row.supplier_name,
-                    row.supplier_legal_name,
-                    f"{row.value_cents / 100:.2f}",
-                    ocds.timestamp(opportunity.awarded_at),
-                    ocds.timestamp(row.signed_at),
-                    ocds.timestamp(row.paid_at),
-                    f"{row.paid_cents / 100:.2f}" if row.paid_cents is not None else "",
-                    opportunity.licence,
-                    row.delivered_url,
-                    ocds.absolute_url("opportunities:detail", opportunity.pk),
-                )
+            yield (
+                ocds.ocid(opportunity),
+                opportunity.title_en,
+                opportunity.title_fr,
+                opportunity.type,
+                opportunity.status,
+                row.supplier_name,
+                row.supplier_legal_name,
+                f"{row.value_cents / 100:.2f}",
+                ocds.timestamp(opportunity.awarded_at),
+                ocds.timestamp(row.signed_at),
+                ocds.timestamp(row.paid_at),
+                f"{row.paid_cents / 100:.2f}" if row.paid_cents is not None else "",
+                opportunity.licence,
+                row.delivered_url,
+                ocds.absolute_url("opportunities:detail", opportunity.pk),
             )
-        return response
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -231,16 +241,9 @@ def metrics_csv_view(request, slug: str):
     table = next((t for t in dashboard.dashboard_tables(period) if t.slug == slug), None)
     if table is None:
         raise Http404
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{slug}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"'
+    return _csv_response(
+        f"{slug}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv", table.headers, table.rows
     )
-    response.write("\ufeff")  # so that spreadsheets read the accents as UTF-8
-    writer = csv.writer(response)
-    writer.writerow(_csv_cell(header) for header in table.headers)
-    for row in table.rows:
-        writer.writerow(_csv_cell(value) for value in row)
-    return response
 
 
 @require_POST
@@ -287,13 +290,9 @@ def opportunity_measures_csv_view(request):
     if not permissions.can_view_metrics(request.user):
         raise PermissionDenied
     _form, period = _dashboard_period(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="opportunities-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"'
+    measures = dashboard.measures_in(period).iterator(chunk_size=2000)
+    return _csv_response(
+        f"opportunities-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv",
+        dashboard.measures_headers(),
+        (dashboard.measures_row(m) for m in measures),
     )
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(_csv_cell(header) for header in dashboard.measures_headers())
-    for measures in dashboard.measures_in(period).iterator(chunk_size=2000):
-        writer.writerow(_csv_cell(value) for value in dashboard.measures_row(measures))
-    return response
