@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions
+from . import pagecache, permissions
 from .models import (
     STAFF_ROLES,
     AuditEvent,
@@ -54,6 +54,9 @@ def audit_event_record(
     # cost two queries on every audited action.
     event.full_clean(exclude=["actor", "target_type"])
     event.save()
+    if target is not None and target._meta.app_label in pagecache.PUBLIC_APPS:
+        # Every change public pages show is audited: the cached copies go when it commits.
+        transaction.on_commit(pagecache.public_pages_changed)
     return event
 
 

@@ -159,6 +159,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Anonymous visitors' public pages (list, search, detail, feeds) are served from the cache for
+# at most this long; any change they show invalidates them at once (marketplace/pagecache.py).
+# 0 turns the page cache off.
+PUBLIC_PAGE_CACHE_SECONDS = int(env_str("PUBLIC_PAGE_CACHE_SECONDS", "60"))
+# The metrics dashboard's figures are kept this long per period and language (reports/
+# dashboard.py); "Measure again now" and the nightly snapshot replace them at once. 0 = off.
+METRICS_CACHE_SECONDS = 600
 
 # --- Authentication --------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -34,20 +35,20 @@ class OpportunityFilters:
 
 def _search(queryset: QuerySet[Opportunity], query: str) -> QuerySet[Opportunity]:
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 
-        vector = (
-            SearchVector("title_en", weight="A", config="english")
-            + SearchVector("summary_en", "description_en", weight="B", config="english")
-            + SearchVector("title_fr", weight="A", config="french")
-            + SearchVector("summary_fr", "description_fr", weight="B", config="french")
+        # The weighted English + French vector is a stored, GIN-indexed column that the model
+        # does not declare (migration 0003: SQLite cannot have it); `@@` is what the index serves.
+        vector = RawSQL(  # noqa: S611 - a constant column name, no outside input
+            f'"{Opportunity._meta.db_table}"."search_vector"', [], output_field=SearchVectorField()
         )
         search = SearchQuery(query, config="english", search_type="websearch") | SearchQuery(
             query, config="french", search_type="websearch"
         )
         return (
-            queryset.annotate(search_rank=SearchRank(vector, search))
-            .filter(search_rank__gt=0)
+            queryset.alias(stored_search_vector=vector)
+            .filter(stored_search_vector=search)
+            .annotate(search_rank=SearchRank(F("stored_search_vector"), search))
             .order_by("-search_rank", "closes_at")
         )
     # SQLite (the embedded default): every word must appear somewhere, in either language.

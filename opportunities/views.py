@@ -20,6 +20,7 @@ from bids.selectors import opportunity_bid_panel
 from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
 from marketplace.i18n import format_cents
 from marketplace.mixins import PredicateRequiredMixin
+from marketplace.pagecache import cache_public_page
 
 from . import permissions, selectors, services
 from .forms import (
@@ -40,7 +41,7 @@ from .markdown import render_markdown
 from .models import Alert, Guardrails, Opportunity, Question, Skill, Watch
 
 
-@method_decorator(login_not_required, name="dispatch")
+@method_decorator([login_not_required, cache_public_page], name="dispatch")
 class OpportunityListView(ListView):
     template_name = "opportunities/opportunity_list.html"
     context_object_name = "opportunities"
@@ -54,7 +55,7 @@ class OpportunityListView(ListView):
         return super().get_context_data(filter_form=self.filter_form, **kwargs)
 
 
-@method_decorator(login_not_required, name="dispatch")
+@method_decorator([login_not_required, cache_public_page], name="dispatch")
 class OpportunityDetailView(DetailView):
     template_name = "opportunities/opportunity_detail.html"
     context_object_name = "opportunity"
@@ -130,8 +131,8 @@ class SkillOpportunitiesFeed(OpenOpportunitiesFeed):
         return Opportunity.objects.open().filter(skills=obj).order_by("-published_at")[:50]
 
 
-open_feed = login_not_required(OpenOpportunitiesFeed())
-skill_feed = login_not_required(SkillOpportunitiesFeed())
+open_feed = login_not_required(cache_public_page(OpenOpportunitiesFeed()))
+skill_feed = login_not_required(cache_public_page(SkillOpportunitiesFeed()))
 
 
 # --- Buyer: drafting ---------------------------------------------------------------------------

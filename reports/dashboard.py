@@ -7,18 +7,22 @@ published, and its whole file (bids, award, delivery, payment) is counted with i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from bids.models import Bid
 from marketplace.i18n import format_money
 from marketplace.models import Province, SupplierProfile
+from marketplace.pagecache import content_version
 from opportunities.models import Opportunity
 from payments.models import Contract
 
@@ -38,6 +42,11 @@ from .metrics import (
     rounded,
 )
 from .models import OpportunityMeasures
+
+logger = logging.getLogger(__name__)
+
+# The version of everything cached from the measures (see `dashboard_figures_cached`).
+METRICS_DASHBOARD = "metrics-dashboard"
 
 
 def counted_bids(prefix: str = "") -> Q:
@@ -409,21 +418,59 @@ def diversity_table(summary: DiversitySummary) -> Table:
 class Figures:
     tables: list[Table]
     as_of: dt.datetime | None  # when the period's cycle times were last measured
+    diversity: DiversitySummary
+    computed_at: dt.datetime  # when these tables were computed from the data
 
 
-def dashboard_figures(
-    period: Period, *, diversity_summary: DiversitySummary | None = None
-) -> Figures:
+def dashboard_figures(period: Period) -> Figures:
     measures = _measures(period)
+    diversity_summary = diversity_quarter(period)
     tables = [
         baseline_table(measures),
         steps_table(measures),
         quarters_table(measures),
         *participation_tables(period),
         open_source_table(period),
-        diversity_table(diversity_summary or diversity_quarter(period)),
+        diversity_table(diversity_summary),
     ]
-    return Figures(tables=tables, as_of=max((m.computed_at for m in measures), default=None))
+    return Figures(
+        tables=tables,
+        as_of=max((m.computed_at for m in measures), default=None),
+        diversity=diversity_summary,
+        computed_at=timezone.now(),
+    )
+
+
+def dashboard_figures_cached(period: Period) -> Figures:
+    """`dashboard_figures`, kept `METRICS_CACHE_SECONDS` per period, language and day.
+
+    At five years of history the figures take seconds to compute and change slowly: the page
+    and its CSV files serve the kept copy (it says when it was computed) until it expires or
+    the measures are refreshed (`services.measures_refresh` replaces the version)."""
+    if settings.METRICS_CACHE_SECONDS <= 0:
+        return dashboard_figures(period)
+    try:
+        key = ":".join(
+            (
+                "metrics-figures",
+                content_version(METRICS_DASHBOARD),
+                get_language(),
+                period.start.isoformat(),
+                period.end.isoformat(),
+                timezone.localdate().isoformat(),  # the diversity quarter follows the date
+            )
+        )
+        figures = cache.get(key)
+    except Exception:
+        logger.warning("Metrics cache unreachable; computing", exc_info=True)
+        return dashboard_figures(period)
+    if figures is None:
+        figures = dashboard_figures(period)
+        try:
+            cache.set(key, figures, timeout=settings.METRICS_CACHE_SECONDS)
+        except Exception:
+            logger.warning("Could not cache the metrics figures", exc_info=True)
+    return figures
 
 
 def dashboard_tables(period: Period) -> list[Table]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from marketplace.models import User
+from marketplace.pagecache import content_changed
 from marketplace.services import audit_event_record
 from opportunities.models import Opportunity
 
@@ -133,6 +134,7 @@ def measures_refresh(*, opportunity_ids: Sequence[int] | None = None) -> int:
             ],
         )  # fmt: skip
         written += len(rows)
+    transaction.on_commit(lambda: content_changed(dashboard.METRICS_DASHBOARD))
     return written
 
 

@@ -220,14 +220,14 @@ class MetricsDashboardView(PredicateRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form, period = _dashboard_period(self.request)
-        diversity = dashboard.diversity_quarter(period)
-        figures = dashboard.dashboard_figures(period, diversity_summary=diversity)
+        figures = dashboard.dashboard_figures_cached(period)
         return super().get_context_data(
             form=form,
             period=period,
             tables=figures.tables,
-            diversity=diversity,
+            diversity=figures.diversity,
             as_of=figures.as_of,
+            computed_at=figures.computed_at,
             query=self.request.GET.urlencode(),
             **kwargs,
         )
@@ -238,7 +238,8 @@ def metrics_csv_view(request, slug: str):
     if not permissions.can_view_metrics(request.user):
         raise PermissionDenied
     _form, period = _dashboard_period(request)
-    table = next((t for t in dashboard.dashboard_tables(period) if t.slug == slug), None)
+    tables = dashboard.dashboard_figures_cached(period).tables
+    table = next((t for t in tables if t.slug == slug), None)
     if table is None:
         raise Http404
     return _csv_response(

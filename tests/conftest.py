@@ -18,6 +18,17 @@ def _isolated_cache():
 
 
 @pytest.fixture(autouse=True)
+def _page_caches_only_where_tested(request, settings):
+    """Tests that build data with factories (no audited service call) and load a page twice
+    would read the first rendering back, and query counts would measure the cache: the
+    anonymous page cache and the metrics figures cache are off except in the tests about
+    them (`page_cache` mark), which make their changes through the services."""
+    if request.node.get_closest_marker("page_cache") is None:
+        settings.PUBLIC_PAGE_CACHE_SECONDS = 0
+        settings.METRICS_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _eager_tasks_unless_worker(request, settings):
     """Tests run tasks in-process unless they are about background work (`worker` mark),
     which run a real Celery worker against the configured broker (Redis under `make test`)."""

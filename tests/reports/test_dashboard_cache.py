@@ -1,0 +1,95 @@
+"""The metrics dashboard's figures, kept per period and language: computed once, served again
+without re-reading the history, replaced at once by "Measure again now", never mixing
+languages or periods, and computed anyway when the cache is down."""
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from opportunities.models import Opportunity
+from reports import dashboard
+from tests.factories import OpportunityFactory, SupplierProfileFactory
+from tests.reports.history import at, bid, build_history
+
+pytestmark = [pytest.mark.django_db, pytest.mark.page_cache]
+
+QUERY = {"start": "2026-01-01", "end": "2026-03-31"}
+
+
+@pytest.fixture
+def history():
+    return build_history()
+
+
+def _published_count(response) -> object:
+    baseline = next(t for t in response.context["tables"] if t.slug == "participation")
+    return baseline.rows
+
+
+def test_the_figures_are_computed_once_then_served_kept(client, history, django_assert_num_queries):
+    client.force_login(history["admin"])
+    url = reverse("reports:metrics")
+    with django_assert_num_queries(20, exact=False) as first:  # at most; the uncached page
+        client.get(url, QUERY)
+    with django_assert_num_queries(len(first.captured_queries), exact=False) as second:
+        response = client.get(url, QUERY)
+    # Only the session, the user, the roles and the badge: no read of the history.
+    assert len(second.captured_queries) == 4 < len(first.captured_queries)
+    tables = " ".join(q["sql"] for q in second.captured_queries)
+    assert "reports_opportunitymeasures" not in tables and "bids_bid" not in tables
+    assert response.status_code == 200
+    assert "Figures computed at" in response.content.decode()
+
+
+def test_measuring_again_now_replaces_the_kept_figures(
+    client, history, django_capture_on_commit_callbacks
+):
+    client.force_login(history["admin"])
+    url = reverse("reports:metrics")
+    before = _published_count(client.get(url, QUERY))
+    for day in (2, 3, 4):
+        opportunity = OpportunityFactory(
+            status=Opportunity.Status.CLOSED, published_at=at(3, day), closed_at=at(3, day + 5)
+        )
+        bid(opportunity, SupplierProfileFactory(), at(3, day + 1))
+    # New files, not yet measured: the kept figures are still served...
+    assert _published_count(client.get(url, QUERY)) == before
+    # ...until someone measures again now.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("reports:metrics_refresh"), {"query": "start=2026-01-01"})
+    after = _published_count(client.get(url, QUERY))
+    assert after != before
+
+
+def test_each_language_and_period_has_its_own_figures(client, history):
+    client.force_login(history["admin"])
+    english = client.get("/en/reports/metrics/", QUERY).context["tables"]
+    french = client.get("/fr/reports/metrics/", QUERY).context["tables"]
+    assert english[0].caption != french[0].caption
+    assert client.get("/en/reports/metrics/", QUERY).context["tables"][0].caption == (
+        english[0].caption
+    )
+    autumn = client.get("/en/reports/metrics/", {"start": "2025-10-01", "end": "2025-12-31"})
+    assert _published_count(autumn) != _published_count(client.get("/en/reports/metrics/", QUERY))
+
+
+def test_the_csv_serves_the_same_kept_figures(client, history):
+    client.force_login(history["admin"])
+    shown = client.get(reverse("reports:metrics"), QUERY).context["tables"]
+    baseline = next(t for t in shown if t.slug == "baseline")
+    response = client.get(reverse("reports:metrics_csv", args=["baseline"]), QUERY)
+    lines = response.content.decode().lstrip("\ufeff").splitlines()
+    assert len(lines) == 1 + len(baseline.rows)
+
+
+def test_the_dashboard_is_computed_when_the_cache_is_down(client, history):
+    client.force_login(history["admin"])
+    down = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    with override_settings(CACHES=down):
+        figures = dashboard.dashboard_figures_cached(dashboard.Period.default())
+    assert figures.tables[0].slug == "baseline" and figures.computed_at is not None
