@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.i18n import choice_label
 from opportunities.models import Criterion, Opportunity
 
 
@@ -85,6 +86,9 @@ class Bid(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier} → {self.opportunity_id} ({self.status})"
+
+    def get_status_display(self) -> str:  # lists show it on every row: see choice_label
+        return choice_label(self.Status, self.status)
 
     @property
     def last_receipt(self) -> Receipt | None:

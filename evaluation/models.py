@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bids.models import Bid, private_storage
+from marketplace.i18n import choice_label
 from opportunities.models import Criterion, Opportunity
 
 
@@ -72,6 +73,9 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id} ({self.status})"
+
+    def get_status_display(self) -> str:  # lists show it on every row: see choice_label
+        return choice_label(self.Status, self.status)
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]

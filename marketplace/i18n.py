@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import get_language
 
 
@@ -10,6 +11,17 @@ def in_current_language(english: str, french: str) -> str:
     if (get_language() or "en").startswith("fr") and french:
         return french
     return english
+
+
+def choice_label(choices: type[models.Choices], value: str) -> str:
+    """The label of `value` in the current language, or `value` itself when it is not one.
+
+    Django's `get_<field>_display` translates every label of the field to find one (it hashes
+    each lazy label); models of long lists define theirs with this: one translation a call."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
 
 
 def format_cents(cents: int) -> str:

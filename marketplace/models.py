@@ -27,8 +27,31 @@ STAFF_ROLES: frozenset[str] = frozenset(
 )
 
 
+class RoleList(models.Aggregate):
+    """A user's roles as one comma-separated string (role values hold no comma)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = models.TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def with_roles(self) -> models.QuerySet[User]:
+        """Users with their roles read in the same query (`User.roles` asks nothing more):
+        every signed-in request loads its user this way (marketplace/auth_backends.py)."""
+        grants = (
+            RoleGrant.objects.filter(user=models.OuterRef("pk"))
+            .order_by()
+            .values("user")
+            .annotate(roles=RoleList("role"))
+            .values("roles")
+        )
+        return self.get_queryset().annotate(role_list=models.Subquery(grants))
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
         if not email:
@@ -91,6 +114,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @cached_property
     def roles(self) -> frozenset[str]:
+        if "role_list" in self.__dict__:  # loaded by UserManager.with_roles()
+            return frozenset(role for role in (self.role_list or "").split(",") if role)
         return frozenset(grant.role for grant in self.role_grants.all())
 
     @property

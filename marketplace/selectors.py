@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .caching import unread_count_cached
 from .models import JobRun, Notification, User
 
 
@@ -97,4 +98,9 @@ def scheduled_jobs() -> list[ScheduledJob]:
 
 
 def unread_notification_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """The badge on every signed-in page: kept in the cache until a notification of theirs is
+    written or read (marketplace.caching)."""
+    return unread_count_cached(
+        user.pk,
+        lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+    )

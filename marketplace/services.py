@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import pagecache, permissions
+from . import caching, permissions
 from .models import (
     STAFF_ROLES,
     AuditEvent,
@@ -54,9 +54,9 @@ def audit_event_record(
     # cost two queries on every audited action.
     event.full_clean(exclude=["actor", "target_type"])
     event.save()
-    if target is not None and target._meta.app_label in pagecache.PUBLIC_APPS:
+    if target is not None and target._meta.app_label in caching.PUBLIC_APPS:
         # Every change public pages show is audited: the cached copies go when it commits.
-        transaction.on_commit(pagecache.public_pages_changed)
+        transaction.on_commit(caching.public_pages_changed)
     return event
 
 
@@ -289,6 +289,8 @@ def notification_send_each(
         for pk, language, context in messages
     ]
     Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    recipients = [row.recipient_id for row in rows]
+    transaction.on_commit(lambda: caching.notifications_changed(recipients))
     waiting = [row.dedupe_key for row in rows if row.status == Delivery.PENDING]
     pending: list[int] = []
     for start in range(0, len(waiting), 1000):
@@ -386,10 +388,12 @@ def notification_mark_read(*, user: User, notification: Notification) -> None:
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    transaction.on_commit(lambda: caching.notifications_changed([user.pk]))
 
 
 @transaction.atomic
 def notifications_mark_all_read(*, user: User) -> int:
+    transaction.on_commit(lambda: caching.notifications_changed([user.pk]))
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )

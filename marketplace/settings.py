@@ -160,18 +160,22 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Anonymous visitors' public pages (list, search, detail, feeds) are served from the cache for
-# at most this long; any change they show invalidates them at once (marketplace/pagecache.py).
+# at most this long; any change they show invalidates them at once (marketplace/caching.py).
 # 0 turns the page cache off.
 PUBLIC_PAGE_CACHE_SECONDS = int(env_str("PUBLIC_PAGE_CACHE_SECONDS", "60"))
 # The metrics dashboard's figures are kept this long per period and language (reports/
 # dashboard.py); "Measure again now" and the nightly snapshot replace them at once. 0 = off.
 METRICS_CACHE_SECONDS = 600
+# Each person's unread-notification count (the badge on every signed-in page) is kept this
+# long; writing or reading one of their notifications replaces it at once. 0 = off.
+NOTIFICATION_BADGE_CACHE_SECONDS = 300
 
 # --- Authentication --------------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Django's and allauth's backends, loading the user's roles with the user.
+    "marketplace.auth_backends.ModelBackend",
+    "marketplace.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

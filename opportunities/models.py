@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.i18n import in_current_language
+from marketplace.i18n import choice_label, in_current_language
 
 
 class OpportunityType(models.TextChoices):
@@ -248,10 +248,26 @@ class Opportunity(models.Model):
         ordering = ["-published_at", "-created_at"]
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
-        indexes = [models.Index(fields=["status", "closes_at"])]
+        indexes = [
+            models.Index(fields=["status", "closes_at"]),
+            # The filtered public list counts open postings by type and value: an index-only
+            # scan of the open ones instead of reading every open posting (PostgreSQL).
+            models.Index(
+                fields=["type", "value_cents"],
+                include=["closes_at"],
+                condition=models.Q(status="published"),
+                name="opportunity_open_type_value",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    def get_status_display(self) -> str:  # lists show it on every row: see choice_label
+        return choice_label(self.Status, self.status)
+
+    def get_type_display(self) -> str:  # lists show it on every row: see choice_label
+        return choice_label(OpportunityType, self.type)
 
     def _localized(self, field: str) -> str:
         return in_current_language(getattr(self, f"{field}_en"), getattr(self, f"{field}_fr"))

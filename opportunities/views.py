@@ -18,9 +18,9 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bids.selectors import opportunity_bid_panel
 from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
+from marketplace.caching import cache_public_page
 from marketplace.i18n import format_cents
 from marketplace.mixins import PredicateRequiredMixin
-from marketplace.pagecache import cache_public_page
 
 from . import permissions, selectors, services
 from .forms import (

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bids.models import Bid, private_storage
+from marketplace.i18n import choice_label
 from opportunities.models import Opportunity
 
 
@@ -70,6 +71,9 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id} → {self.supplier} ({self.status})"
+
+    def get_status_display(self) -> str:  # lists show it on every row: see choice_label
+        return choice_label(self.Status, self.status)
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
@@ -192,6 +196,9 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_number} ({self.status})"
+
+    def get_status_display(self) -> str:  # lists show it on every row: see choice_label
+        return choice_label(self.Status, self.status)
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]

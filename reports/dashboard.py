@@ -7,22 +7,21 @@ published, and its whole file (bids, award, delivery, payment) is counted with i
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from bids.models import Bid
+from marketplace.caching import cached_in
 from marketplace.i18n import format_money
 from marketplace.models import Province, SupplierProfile
-from marketplace.pagecache import content_version
 from opportunities.models import Opportunity
 from payments.models import Contract
 
@@ -42,8 +41,6 @@ from .metrics import (
     rounded,
 )
 from .models import OpportunityMeasures
-
-logger = logging.getLogger(__name__)
 
 # The version of everything cached from the measures (see `dashboard_figures_cached`).
 METRICS_DASHBOARD = "metrics-dashboard"
@@ -420,6 +417,7 @@ class Figures:
     as_of: dt.datetime | None  # when the period's cycle times were last measured
     diversity: DiversitySummary
     computed_at: dt.datetime  # when these tables were computed from the data
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)  # this computation's own
 
 
 def dashboard_figures(period: Period) -> Figures:
@@ -447,30 +445,20 @@ def dashboard_figures_cached(period: Period) -> Figures:
     At five years of history the figures take seconds to compute and change slowly: the page
     and its CSV files serve the kept copy (it says when it was computed) until it expires or
     the measures are refreshed (`services.measures_refresh` replaces the version)."""
-    if settings.METRICS_CACHE_SECONDS <= 0:
-        return dashboard_figures(period)
-    try:
-        key = ":".join(
-            (
-                "metrics-figures",
-                content_version(METRICS_DASHBOARD),
-                get_language(),
-                period.start.isoformat(),
-                period.end.isoformat(),
-                timezone.localdate().isoformat(),  # the diversity quarter follows the date
-            )
+    name = ":".join(
+        (
+            get_language(),
+            period.start.isoformat(),
+            period.end.isoformat(),
+            timezone.localdate().isoformat(),  # the diversity quarter follows the date
         )
-        figures = cache.get(key)
-    except Exception:
-        logger.warning("Metrics cache unreachable; computing", exc_info=True)
-        return dashboard_figures(period)
-    if figures is None:
-        figures = dashboard_figures(period)
-        try:
-            cache.set(key, figures, timeout=settings.METRICS_CACHE_SECONDS)
-        except Exception:
-            logger.warning("Could not cache the metrics figures", exc_info=True)
-    return figures
+    )
+    return cached_in(
+        METRICS_DASHBOARD,
+        name,
+        lambda: dashboard_figures(period),
+        seconds=settings.METRICS_CACHE_SECONDS,
+    )
 
 
 def dashboard_tables(period: Period) -> list[Table]:

@@ -12,8 +12,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace.caching import content_changed
 from marketplace.models import User
-from marketplace.pagecache import content_changed
 from marketplace.services import audit_event_record
 from opportunities.models import Opportunity
 

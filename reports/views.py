@@ -10,14 +10,17 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, ListView, TemplateView
 
+from marketplace.caching import cached_in
 from marketplace.forms import add_service_errors
 from marketplace.i18n import in_current_language
 from marketplace.mixins import ForgivingPaginationMixin, PredicateRequiredMixin
@@ -221,14 +224,27 @@ class MetricsDashboardView(PredicateRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         form, period = _dashboard_period(self.request)
         figures = dashboard.dashboard_figures_cached(period)
+        query = self.request.GET.urlencode()
+        # Rendering a dozen tables and charts costs more than reading them: the HTML is kept
+        # with the figures it was rendered from (the query string goes into the CSV links).
+        tables_html = cached_in(
+            dashboard.METRICS_DASHBOARD,
+            f"html:{figures.key}:{query}",
+            lambda: render_to_string(
+                "reports/includes/metrics_tables.html",
+                {"tables": figures.tables, "diversity": figures.diversity, "query": query},
+            ),
+            seconds=settings.METRICS_CACHE_SECONDS,
+        )
         return super().get_context_data(
             form=form,
             period=period,
             tables=figures.tables,
-            diversity=figures.diversity,
+            # Our own template's output, escaped when it was rendered; the cache keeps a str.
+            tables_html=mark_safe(tables_html),  # noqa: S308
             as_of=figures.as_of,
             computed_at=figures.computed_at,
-            query=self.request.GET.urlencode(),
+            query=query,
             **kwargs,
         )
 

@@ -18,14 +18,17 @@ def _isolated_cache():
 
 
 @pytest.fixture(autouse=True)
-def _page_caches_only_where_tested(request, settings):
-    """Tests that build data with factories (no audited service call) and load a page twice
-    would read the first rendering back, and query counts would measure the cache: the
-    anonymous page cache and the metrics figures cache are off except in the tests about
-    them (`page_cache` mark), which make their changes through the services."""
-    if request.node.get_closest_marker("page_cache") is None:
+def _caches_only_where_tested(request, settings):
+    """Tests that build data with factories (no service call) and load a page twice would read
+    the first rendering back, and query counts would measure the cache: the anonymous page
+    cache, the metrics figures and the notification badge are kept only in the tests about them
+    (`caching` mark) and the browser journeys (`e2e`), which make their changes through the
+    services and commit them, as people do."""
+    marks = {mark.name for mark in request.node.iter_markers()}
+    if not marks & {"caching", "e2e"}:
         settings.PUBLIC_PAGE_CACHE_SECONDS = 0
         settings.METRICS_CACHE_SECONDS = 0
+        settings.NOTIFICATION_BADGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

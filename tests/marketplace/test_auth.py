@@ -172,3 +172,34 @@ def test_user_chooses_the_language_of_their_emails(client, supplier):
     supplier.refresh_from_db()
     assert supplier.preferred_language == "fr"
     assert "Choose English or French." in client.get("/en/dashboard/").content.decode()
+
+
+def test_a_signed_in_request_reads_the_user_and_roles_in_one_query(
+    client, django_assert_max_num_queries
+):
+    user = StaffFactory(roles=[Role.BUYER, Role.EVALUATOR])
+    client.post("/en/accounts/login/", {"login": user.email, "password": PASSWORD})
+    with django_assert_max_num_queries(20) as queries:
+        response = client.get("/en/dashboard/")
+    assert response.status_code == 200
+    assert response.wsgi_request.user.roles == {Role.BUYER, Role.EVALUATOR}
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if s.startswith('SELECT "marketplace_rolegrant"')]
+    assert any('"marketplace_rolegrant"' in s and 'FROM "marketplace_user"' in s for s in sql)
+
+
+def test_a_revoked_role_is_gone_on_the_next_request(client):
+    from marketplace import services
+
+    admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
+    buyer = StaffFactory(roles=[Role.BUYER])
+    client.post("/en/accounts/login/", {"login": buyer.email, "password": PASSWORD})
+    assert client.get("/en/opportunities/new/").status_code == 200
+    services.role_revoke(actor=admin, user=buyer, role=Role.BUYER)
+    assert client.get("/en/opportunities/new/").status_code == 403
+    assert client.get("/en/dashboard/").wsgi_request.user.roles == frozenset()
+
+
+def test_a_user_without_roles_loads_with_none(client):
+    user = StaffFactory(roles=[])
+    assert User.objects.with_roles().get(pk=user.pk).roles == frozenset()

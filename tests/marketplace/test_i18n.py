@@ -52,3 +52,32 @@ def test_compiled_catalogue_matches_the_source():
     source = {(e.msgctxt, e.msgid): e.msgstr for e in polib.pofile(str(PO)) if e.msgid}
     compiled = {(e.msgctxt, e.msgid): e.msgstr for e in polib.mofile(str(MO)) if e.msgid}
     assert compiled == source, "run `make messages` to recompile locale/fr"
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        ("bids.Bid", "status"),
+        ("opportunities.Opportunity", "status"),
+        ("opportunities.Opportunity", "type"),
+        ("payments.Contract", "status"),
+        ("payments.Payment", "status"),
+        ("evaluation.Evaluation", "status"),
+    ],
+)
+def test_fast_choice_labels_say_what_django_would_in_both_languages(model, field):
+    from django.apps import apps
+    from django.utils import translation
+
+    model = apps.get_model(model)
+    choices = model._meta.get_field(field).flatchoices
+    for language in ("en", "fr"):
+        with translation.override(language):
+            for value, label in [*choices, ("no-such-value", "no-such-value")]:
+                instance = model(**{field: value})
+                assert getattr(instance, f"get_{field}_display")() == str(label)
+    value = choices[0][0]
+    with translation.override("en"):
+        english = getattr(model(**{field: value}), f"get_{field}_display")()
+    with translation.override("fr"):
+        assert getattr(model(**{field: value}), f"get_{field}_display")() != english

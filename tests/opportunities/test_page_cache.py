@@ -1,4 +1,4 @@
-"""The anonymous public pages served from the cache (marketplace/pagecache.py): fast, and never
+"""The anonymous public pages served from the cache (marketplace/caching.py): fast, and never
 stale after a change they show, never someone else's page, never a broken page when the cache is
 down."""
 
@@ -11,14 +11,14 @@ from django.middleware.csrf import get_token
 from django.test import override_settings
 from django.utils import timezone
 
+from marketplace.caching import cache_public_page
 from marketplace.models import Role
-from marketplace.pagecache import cache_public_page
 from opportunities import services
 from opportunities.models import Opportunity
 from opportunities.tasks import opportunities_close_due
 from tests.factories import OpportunityFactory, StaffFactory, SupplierFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.page_cache]
+pytestmark = [pytest.mark.django_db, pytest.mark.caching]
 Status = Opportunity.Status
 
 

@@ -11,7 +11,7 @@ from reports import dashboard
 from tests.factories import OpportunityFactory, SupplierProfileFactory
 from tests.reports.history import at, bid, build_history
 
-pytestmark = [pytest.mark.django_db, pytest.mark.page_cache]
+pytestmark = [pytest.mark.django_db, pytest.mark.caching]
 
 QUERY = {"start": "2026-01-01", "end": "2026-03-31"}
 
@@ -26,6 +26,11 @@ def _published_count(response) -> object:
     return baseline.rows
 
 
+def _tables_html(response) -> str:
+    html = response.content.decode()
+    return html[html.index("<section") : html.rindex("</section>")]
+
+
 def test_the_figures_are_computed_once_then_served_kept(client, history, django_assert_num_queries):
     client.force_login(history["admin"])
     url = reverse("reports:metrics")
@@ -33,8 +38,8 @@ def test_the_figures_are_computed_once_then_served_kept(client, history, django_
         client.get(url, QUERY)
     with django_assert_num_queries(len(first.captured_queries), exact=False) as second:
         response = client.get(url, QUERY)
-    # Only the session, the user, the roles and the badge: no read of the history.
-    assert len(second.captured_queries) == 4 < len(first.captured_queries)
+    # Only the session and the user with their roles (the badge is kept too): no history.
+    assert len(second.captured_queries) == 2 < len(first.captured_queries)
     tables = " ".join(q["sql"] for q in second.captured_queries)
     assert "reports_opportunitymeasures" not in tables and "bids_bid" not in tables
     assert response.status_code == 200
@@ -46,19 +51,22 @@ def test_measuring_again_now_replaces_the_kept_figures(
 ):
     client.force_login(history["admin"])
     url = reverse("reports:metrics")
-    before = _published_count(client.get(url, QUERY))
+    first = client.get(url, QUERY)
+    before, before_html = _published_count(first), _tables_html(first)
     for day in (2, 3, 4):
         opportunity = OpportunityFactory(
             status=Opportunity.Status.CLOSED, published_at=at(3, day), closed_at=at(3, day + 5)
         )
         bid(opportunity, SupplierProfileFactory(), at(3, day + 1))
     # New files, not yet measured: the kept figures are still served...
-    assert _published_count(client.get(url, QUERY)) == before
+    kept = client.get(url, QUERY)
+    assert _published_count(kept) == before and _tables_html(kept) == before_html
     # ...until someone measures again now.
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("reports:metrics_refresh"), {"query": "start=2026-01-01"})
-    after = _published_count(client.get(url, QUERY))
-    assert after != before
+    again = client.get(url, QUERY)
+    assert _published_count(again) != before
+    assert _tables_html(again) != before_html  # the kept HTML went with the figures
 
 
 def test_each_language_and_period_has_its_own_figures(client, history):

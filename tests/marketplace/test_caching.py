@@ -1,0 +1,115 @@
+"""Versioned caching (marketplace/caching.py) and the notification badge kept with it: counted
+once, counted again as soon as one of the person's notifications is written or read, and counted
+from the database whenever the cache is gone."""
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+
+from marketplace import caching, services
+from marketplace.models import Notification
+from marketplace.notifications import link
+from marketplace.selectors import unread_notification_count
+from tests.factories import SupplierFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.caching]
+
+CACHE_DOWN = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+    }
+}
+
+
+def _send(recipients, capture, key="event-1"):
+    context = {
+        "title": {"en": "Fix the date picker", "fr": "Corriger le sélecteur de date"},
+        "question_deadline": {"datetime": "2026-12-01T17:00:00+00:00"},
+        "closes_at": {"datetime": "2026-12-08T19:00:00+00:00"},
+        "link": link("marketplace:dashboard"),
+    }
+    with capture(execute=True):
+        services.notification_send(
+            kind="opportunity.published", recipients=recipients, event_key=key, context=context
+        )
+
+
+def _badge(client) -> str:
+    html = client.get(reverse("marketplace:dashboard")).content.decode()
+    start = html.find('badge text-bg-danger">')
+    return "" if start < 0 else html[start + 22 : html.index("<", start + 22)]
+
+
+def test_cached_in_computes_once_per_version():
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert caching.cached_in("scope", "x", compute, seconds=60) == 1
+    assert caching.cached_in("scope", "x", compute, seconds=60) == 1
+    caching.content_changed("scope")
+    assert caching.cached_in("scope", "x", compute, seconds=60) == 2
+    cache.delete("scope:version")  # forgotten: a new version, never the old one again
+    assert caching.cached_in("scope", "x", compute, seconds=60) == 3
+    assert caching.cached_in("scope", "x", compute, seconds=0) == 4  # off
+
+
+def test_cached_in_computes_when_the_cache_is_down():
+    with override_settings(CACHES=CACHE_DOWN):
+        assert caching.cached_in("scope", "x", lambda: 7, seconds=60) == 7
+        caching.content_changed("scope")  # logged, not raised
+
+
+def test_the_badge_is_counted_once_then_kept(client, django_capture_on_commit_callbacks):
+    supplier = SupplierFactory()
+    _send([supplier], django_capture_on_commit_callbacks)
+    client.force_login(supplier)
+    assert _badge(client) == "1"
+    Notification.objects.update(read_at=None)  # no write through the services: nothing to see
+    count_sql = 'FROM "marketplace_notification"'
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _badge(client) == "1"
+    assert not [q for q in queries.captured_queries if count_sql in q["sql"]]
+
+
+def test_a_new_notification_and_reading_it_update_the_badge_at_once(
+    client, django_capture_on_commit_callbacks
+):
+    supplier, other = SupplierFactory(), SupplierFactory()
+    client.force_login(supplier)
+    assert _badge(client) == ""
+    _send([supplier, other], django_capture_on_commit_callbacks)
+    assert _badge(client) == "1"
+    _send([supplier], django_capture_on_commit_callbacks, key="event-2")
+    assert _badge(client) == "2"
+    first = Notification.objects.filter(recipient=supplier).order_by("pk").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("marketplace:notification_read", args=[first.pk]))
+    assert _badge(client) == "1"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notifications_mark_all_read(user=supplier)
+    assert _badge(client) == ""
+    assert unread_notification_count(user=other) == 1
+
+
+def test_a_fan_out_to_many_people_updates_each_badge(django_capture_on_commit_callbacks):
+    people = SupplierFactory.create_batch(5)
+    assert [unread_notification_count(user=p) for p in people] == [0] * 5
+    _send(people, django_capture_on_commit_callbacks)
+    assert [unread_notification_count(user=p) for p in people] == [1] * 5
+
+
+def test_the_badge_is_counted_from_the_database_when_the_cache_is_down(
+    django_capture_on_commit_callbacks,
+):
+    supplier = SupplierFactory()
+    _send([supplier], django_capture_on_commit_callbacks)
+    with override_settings(CACHES=CACHE_DOWN):
+        assert unread_notification_count(user=supplier) == 1
