@@ -7,9 +7,9 @@ published, and its whole file (bids, award, delivery, payment) is counted with i
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import hashlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -417,7 +417,6 @@ class Figures:
     as_of: dt.datetime | None  # when the period's cycle times were last measured
     diversity: DiversitySummary
     computed_at: dt.datetime  # when these tables were computed from the data
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)  # this computation's own
 
 
 def dashboard_figures(period: Period) -> Figures:
@@ -439,6 +438,17 @@ def dashboard_figures(period: Period) -> Figures:
     )
 
 
+# Part of the cache key: figures kept by an older version of these classes are never read back.
+FIGURES_FORMAT = hashlib.sha256(
+    repr(
+        [
+            [f.name for f in fields(cls)]
+            for cls in (Figures, Table, DiversitySummary, diversity.DiversityRow)
+        ]
+    ).encode()
+).hexdigest()[:12]
+
+
 def dashboard_figures_cached(period: Period) -> Figures:
     """`dashboard_figures`, kept `METRICS_CACHE_SECONDS` per period, language and day.
 
@@ -447,6 +457,7 @@ def dashboard_figures_cached(period: Period) -> Figures:
     the measures are refreshed (`services.measures_refresh` replaces the version)."""
     name = ":".join(
         (
+            FIGURES_FORMAT,
             get_language(),
             period.start.isoformat(),
             period.end.isoformat(),

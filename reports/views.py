@@ -14,8 +14,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localdate
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, ListView, TemplateView
@@ -223,30 +224,42 @@ class MetricsDashboardView(PredicateRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form, period = _dashboard_period(self.request)
-        figures = dashboard.dashboard_figures_cached(period)
         query = self.request.GET.urlencode()
-        # Rendering a dozen tables and charts costs more than reading them: the HTML is kept
-        # with the figures it was rendered from (the query string goes into the CSV links).
-        tables_html = cached_in(
+        # Rendering the period form and a dozen tables and charts costs more than reading the
+        # figures: the HTML is kept with them, per language, day and query (which holds the
+        # period and goes into the CSV links), and goes when they do.
+        page = cached_in(
             dashboard.METRICS_DASHBOARD,
-            f"html:{figures.key}:{query}",
-            lambda: render_to_string(
-                "reports/includes/metrics_tables.html",
-                {"tables": figures.tables, "diversity": figures.diversity, "query": query},
-            ),
+            ":".join(("page", dashboard.FIGURES_FORMAT, get_language(), str(localdate()), query)),
+            lambda: _dashboard_html(form, period, query),
             seconds=settings.METRICS_CACHE_SECONDS,
         )
+        # Our own templates' output, escaped when it was rendered; the cache keeps plain str.
         return super().get_context_data(
             form=form,
             period=period,
-            tables=figures.tables,
-            # Our own template's output, escaped when it was rendered; the cache keeps a str.
-            tables_html=mark_safe(tables_html),  # noqa: S308
-            as_of=figures.as_of,
-            computed_at=figures.computed_at,
             query=query,
+            period_html=mark_safe(page["period"]),  # noqa: S308
+            tables_html=mark_safe(page["tables"]),  # noqa: S308
             **kwargs,
         )
+
+
+def _dashboard_html(form, period: Period, query: str) -> dict[str, str]:
+    figures = dashboard.dashboard_figures_cached(period)
+    context = {
+        "form": form,
+        "period": period,
+        "query": query,
+        "tables": figures.tables,
+        "diversity": figures.diversity,
+        "as_of": figures.as_of,
+        "computed_at": figures.computed_at,
+    }
+    return {
+        "period": render_to_string("reports/includes/metrics_period.html", context),
+        "tables": render_to_string("reports/includes/metrics_tables.html", context),
+    }
 
 
 def metrics_csv_view(request, slug: str):
