@@ -8,6 +8,8 @@ in whatever language the inbox is read in.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -573,17 +576,38 @@ def unsubscribe_read(token: str) -> tuple[int, str] | None:
     return data["u"], data["k"]
 
 
-def email_message(notification: Notification) -> EmailMultiAlternatives:
-    """The email for one notification, in the language it was written for."""
+# Stand-ins for what differs between the recipients of one event (mail merge): the shared part
+# of their emails is rendered once, then each gets their name and unsubscribe link. A random
+# part makes them impossible to guess, so no text of a posting can contain one.
+_MERGE = secrets.token_hex(8)
+RECIPIENT_NAME = f"[recipient-name-{_MERGE}]"
+UNSUBSCRIBE_URL = f"[unsubscribe-url-{_MERGE}]"
+
+
+class _AnyRecipient:
+    def get_short_name(self) -> str:
+        return RECIPIENT_NAME
+
+
+@dataclass(frozen=True)
+class SharedEmail:
+    """An email as every recipient of one event in one language gets it, but for the merge."""
+
+    subject: str
+    text: str
+    html: str
+    personal_unsubscribe: bool
+
+
+def _shared_email(notification: Notification) -> SharedEmail:
     kind = CATALOGUE[notification.kind]
     language = notification.language
-    recipient = notification.recipient
     values = _values(notification, language)
     site = settings.SITE_URL
     with translation.override(language):
         context: dict[str, Any] = {
-            "recipient": recipient,
-            "subject": render_subject(notification, language),
+            "recipient": _AnyRecipient(),
+            "subject": str(kind.subject % values),
             "body": str(kind.body % values),
             "quote": values.get(kind.quote, "") if kind.quote else "",
             "items": [
@@ -599,25 +623,55 @@ def email_message(notification: Notification) -> EmailMultiAlternatives:
             "mandatory": kind.mandatory,
             "preferences_url": site + reverse("marketplace:notification_preferences"),
             "site_url": site,
+            "unsubscribe_url": "" if kind.mandatory else UNSUBSCRIBE_URL,
         }
-        unsubscribe_url = ""
-        if not kind.mandatory:
-            unsubscribe_url = site + reverse(
-                "marketplace:unsubscribe",
-                kwargs={"token": unsubscribe_token(recipient.pk, kind.code)},
-            )
-        context["unsubscribe_url"] = unsubscribe_url
-        text = render_to_string("marketplace/email/notification.txt", context)
-        html = render_to_string("marketplace/email/notification.html", context)
+        return SharedEmail(
+            subject=" ".join(context["subject"].splitlines()),
+            text=render_to_string("marketplace/email/notification.txt", context),
+            html=render_to_string("marketplace/email/notification.html", context),
+            personal_unsubscribe=not kind.mandatory,
+        )
+
+
+def email_message(
+    notification: Notification, *, shared: dict[tuple, SharedEmail] | None = None
+) -> EmailMultiAlternatives:
+    """The email for one notification, in the language it was written for.
+
+    `shared` keeps the rendered shared part across the notifications of one delivery batch:
+    the recipients of one event (an alert to thousands of suppliers) cost one rendering per
+    language, not one each."""
+    key = (
+        notification.kind,
+        notification.language,
+        json.dumps(notification.context, sort_keys=True, default=str),
+    )
+    email = shared.get(key) if shared is not None else None
+    if email is None:
+        email = _shared_email(notification)
+        if shared is not None:
+            shared[key] = email
+    recipient = notification.recipient
+    name = recipient.get_short_name()
+    unsubscribe_url = ""
     headers = {}
-    if unsubscribe_url:
+    if email.personal_unsubscribe:
+        with translation.override(notification.language):
+            unsubscribe_url = settings.SITE_URL + reverse(
+                "marketplace:unsubscribe",
+                kwargs={"token": unsubscribe_token(recipient.pk, notification.kind)},
+            )
         # One-click unsubscribe (RFC 8058): mail clients POST to the link without a session.
         headers = {
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+    text = email.text.replace(RECIPIENT_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
+    html = email.html.replace(RECIPIENT_NAME, escape(name)).replace(
+        UNSUBSCRIBE_URL, escape(unsubscribe_url)
+    )
     message = EmailMultiAlternatives(
-        subject=" ".join(context["subject"].splitlines()),
+        subject=email.subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient.email],

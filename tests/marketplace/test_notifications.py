@@ -18,7 +18,13 @@ from marketplace.models import (
     NotificationOptOut,
     Role,
 )
-from marketplace.notifications import CATALOGUE, link, translated, unsubscribe_token
+from marketplace.notifications import (
+    CATALOGUE,
+    link,
+    translated,
+    unsubscribe_read,
+    unsubscribe_token,
+)
 from marketplace.tasks import notifications_deliver, notifications_sweep
 from tests.factories import StaffFactory, SupplierFactory
 
@@ -501,3 +507,38 @@ def test_deliveries_racing_for_the_same_batch_send_each_email_once(settings):
     assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in recipients)
     rows = Notification.objects.filter(pk__in=ids)
     assert {(n.status, n.attempts) for n in rows} == {(Status.SENT, 1)}
+
+
+def test_one_batch_renders_an_event_once_per_language_and_each_email_is_personal(
+    deliver_on_commit, monkeypatch
+):
+    from marketplace import notifications
+
+    renders = []
+    real = notifications._shared_email
+    monkeypatch.setattr(
+        notifications, "_shared_email", lambda n: renders.append(n.language) or real(n)
+    )
+    people = [
+        SupplierFactory(full_name="<Ada> Lovelace", preferred_language="en"),
+        SupplierFactory(full_name="Grace Hopper", preferred_language="en"),
+        SupplierFactory(full_name="Émilie Châtelet", preferred_language="fr"),
+    ]
+    deliver_on_commit(_send, people)
+    assert sorted(renders) == ["en", "fr"]  # three emails, two renderings
+    by_address = {m.to[0]: m for m in mail.outbox}
+    for person in people:
+        message = by_address[person.email]
+        html = message.alternatives[0][0]
+        first_name = person.get_short_name()
+        assert first_name in message.body
+        assert "recipient-name" not in message.body + html
+        assert "unsubscribe-url" not in message.body + html
+        token = _unsubscribe_url(message).rstrip("/").rsplit("/", 1)[1]
+        assert unsubscribe_read(token) == (person.pk, "opportunity.published")
+        assert message.extra_headers["List-Unsubscribe"] == f"<{_unsubscribe_url(message)}>"
+        assert _unsubscribe_url(message) in html
+    ada = by_address[people[0].email]
+    assert "Hello <Ada>," in ada.body  # plain text: as typed
+    assert "Hello &lt;Ada&gt;," in ada.alternatives[0][0]  # HTML: escaped
+    assert "Bonjour" in by_address[people[2].email].body
