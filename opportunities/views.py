@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from crispy_forms.utils import render_crispy_form
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
@@ -11,14 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bids.selectors import opportunity_bid_panel
 from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
-from marketplace.caching import cache_public_page
+from marketplace.caching import cache_public_page, cached_in
 from marketplace.i18n import format_cents
 from marketplace.mixins import PredicateRequiredMixin
 
@@ -40,6 +42,8 @@ from .forms import (
 from .markdown import render_markdown
 from .models import Alert, Guardrails, Opportunity, Question, Skill, Watch
 
+FILTER_FORM_SECONDS = 300
+
 
 @method_decorator([login_not_required, cache_public_page], name="dispatch")
 class OpportunityListView(ListView):
@@ -52,7 +56,20 @@ class OpportunityListView(ListView):
         return selectors.opportunity_list(filters=self.filter_form.to_filters())
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter_form=self.filter_form, **kwargs)
+        # The form is the same for everyone who asks the same question, and rendering it is a
+        # good part of the page's work: kept five minutes (skills added since show after that).
+        filter_form_html = cached_in(
+            "opportunity-filters",
+            f"{get_language()}:{self.request.GET.urlencode()}",
+            lambda: render_crispy_form(self.filter_form),
+            seconds=FILTER_FORM_SECONDS,
+        )
+        return super().get_context_data(
+            filter_form=self.filter_form,
+            # Our own form's rendering, escaped when it was made; the cache keeps a plain str.
+            filter_form_html=mark_safe(filter_form_html),  # noqa: S308
+            **kwargs,
+        )
 
 
 @method_decorator([login_not_required, cache_public_page], name="dispatch")

@@ -244,8 +244,14 @@ def test_pages_render_when_the_cache_is_down(client):
     with override_settings(CACHES=down):
         detail = client.get(f"/en/opportunities/{opportunity.pk}/")
         feed = client.get("/en/opportunities/feed/")
+        listed = client.get("/en/opportunities/", {"type": "bug_fix"})
+        client.force_login(SupplierFactory())
+        listed_signed_in = client.get("/en/opportunities/", {"type": "bug_fix"})
     assert detail.status_code == 200 and "Still served" in detail.content.decode()
     assert feed.status_code == 200 and "Still served" in feed.content.decode()
+    for response in (listed, listed_signed_in):
+        assert response.status_code == 200 and "Still served" in response.content.decode()
+        assert 'role="search"' in response.content.decode()  # the filter form, rendered
 
 
 def test_the_cache_can_be_turned_off(client, settings):
