@@ -270,3 +270,12 @@ def test_a_stale_version_is_never_reused_after_the_cache_forgot_it(client):
     cache.delete("public-pages:version")  # evicted: every stored page becomes unreachable
     Opportunity.objects.update(title_en="Second version")
     assert "Second version" in client.get("/en/opportunities/").content.decode()
+
+
+def test_the_kept_filter_form_is_markup_for_signed_in_visitors(client):
+    published(title_en="Filtered work")
+    client.force_login(SupplierFactory())
+    first = client.get("/en/opportunities/", {"type": "bug_fix"}).content.decode()
+    again = client.get("/en/opportunities/", {"type": "bug_fix"}).content.decode()
+    for html in (first, again):
+        assert 'role="search"' in html and "&lt;form" not in html

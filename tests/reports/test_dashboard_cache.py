@@ -48,7 +48,10 @@ def test_the_figures_are_computed_once_then_served_kept(client, history, django_
     tables = " ".join(q["sql"] for q in second.captured_queries)
     assert "reports_opportunitymeasures" not in tables and "bids_bid" not in tables
     assert response.status_code == 200
-    assert "Figures computed at" in response.content.decode()
+    html = response.content.decode()
+    assert "Figures computed at" in html
+    # The kept HTML comes back as markup, not escaped text.
+    assert '<svg role="img"' in html and "&lt;svg" not in html and "&lt;form" not in html
 
 
 def test_measuring_again_now_replaces_the_kept_figures(
