@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketpla
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-services test-embedded services lint format messages clean
+.PHONY: install demo test test-services test-embedded services security lint format messages clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -26,8 +26,13 @@ demo: install
 	@echo "Serving http://127.0.0.1:8000 — sign in with a demo account above (Ctrl-C to stop)."
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## The whole suite: against PostgreSQL + Redis + a real Celery worker, then the embedded default.
-test: install services test-services test-embedded
+## The whole suite: the static security checks, then the tests against PostgreSQL + Redis + a
+## real Celery worker, then the embedded default.
+test: install services security test-services test-embedded
+
+## Static security checks of the apps' code (bandit; `manage.py check --deploy` is a test).
+security:
+	$(BIN)/bandit -q -c pyproject.toml -r marketplace opportunities bids evaluation payments reports
 
 services:
 	bash scripts/system-deps.sh

@@ -39,7 +39,7 @@ def _search(queryset: QuerySet[Opportunity], query: str) -> QuerySet[Opportunity
 
         # The weighted English + French vector is a stored, GIN-indexed column that the model
         # does not declare (migration 0003: SQLite cannot have it); `@@` is what the index serves.
-        vector = RawSQL(  # noqa: S611 - a constant column name, no outside input
+        vector = RawSQL(  # noqa: S611 - a constant column name  # nosec B611
             f'"{Opportunity._meta.db_table}"."search_vector"', [], output_field=SearchVectorField()
         )
         search = SearchQuery(query, config="english", search_type="websearch") | SearchQuery(

@@ -1130,7 +1130,7 @@ def seed_history(*, now: dt.datetime | None = None, rng_seed: int = 2026) -> int
         raise RuntimeError(f"Run seed_demo first: missing demo accounts {', '.join(missing)}.")
     from marketplace.management.commands.seed_demo import DEMO_PASSWORD  # it imports this module
 
-    rng = random.Random(rng_seed)  # noqa: S311 -- demo data, reproducible on purpose
+    rng = random.Random(rng_seed)  # noqa: S311 - demo data, reproducible  # nosec B311
     history = _History(rng=rng, now=now or timezone.now(), demo=demo, password=DEMO_PASSWORD)
     plans = [COMPLETED] * len(CATALOGUE)
     special = rng.sample(range(2, len(CATALOGUE) - 4), 4)

@@ -14,7 +14,7 @@ from payments.demo import seed_payments
 from reports.demo import HISTORY_BUYERS, seed_history
 from reports.services import metrics_snapshot_take
 
-DEMO_PASSWORD = "demo-pass-2026!"
+DEMO_PASSWORD = "demo-pass-2026!"  # the demo's published password  # nosec B105
 
 STAFF = [
     ("admin@demo.gc.ca", "Alex Admin", "en", [Role.PROGRAM_ADMIN]),
