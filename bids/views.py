@@ -16,6 +16,7 @@ from evaluation.selectors import bid_debrief
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.models import SupplierProfile
 from marketplace.permissions import is_supplier
+from marketplace.ratelimit import rate_limit_allows
 from opportunities.models import Opportunity
 
 from . import permissions, services
@@ -159,6 +160,18 @@ def _identity_findings(bid: Bid):
 
 
 def _submit(request, bid: Bid):
+    limit, seconds = settings.BID_SUBMISSION_RATE_LIMIT
+    if not rate_limit_allows(
+        scope="bid-submit", who=str(request.user.pk), limit=limit, seconds=seconds
+    ):
+        messages.error(
+            request,
+            _(
+                "You have submitted many times in a few minutes. Your draft is saved: wait a "
+                "minute, then submit it again."
+            ),
+        )
+        return redirect("bids:edit", pk=bid.pk)
     try:
         receipt = services.bid_submit(supplier=request.user, bid=bid)
     except ValidationError as error:

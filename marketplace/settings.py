@@ -213,6 +213,11 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",  # a rate, not a password  # nosec B105
 }
 
+# Floods refused per person (marketplace/ratelimit.py): (how many, in how many seconds). Far
+# above what one person does by hand; a bid refused this way stays saved as a draft.
+QUESTION_RATE_LIMIT = (10, 3600)
+BID_SUBMISSION_RATE_LIMIT = (20, 600)
+
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ESDC Micro-acquisitions"
 # Staff must use MFA outside the demo (DESIGN.md §4); the embedded default does not force it.

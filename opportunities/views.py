@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from crispy_forms.utils import render_crispy_form
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
@@ -22,6 +23,7 @@ from evaluation.selectors import awarded_opportunities, opportunity_evaluation_p
 from marketplace.caching import cache_public_page, cached_in
 from marketplace.i18n import format_cents
 from marketplace.mixins import PredicateRequiredMixin
+from marketplace.ratelimit import rate_limit_allows
 
 from . import permissions, selectors, services
 from .forms import (
@@ -42,6 +44,10 @@ from .markdown import render_markdown
 from .models import Alert, Guardrails, Opportunity, Question, Skill, Watch
 
 FILTER_FORM_SECONDS = 300
+
+
+def _question_draft_key(pk: int) -> str:
+    return f"question-draft-{pk}"
 
 
 @method_decorator([login_not_required, cache_public_page], name="dispatch")
@@ -95,7 +101,11 @@ class OpportunityDetailView(DetailView):
             and Watch.objects.filter(user=user, opportunity=opportunity).exists(),
             answered_questions=[q for q in questions if q.answered_at],
             unanswered_questions=[q for q in questions if not q.answered_at] if can_answer else [],
-            question_form=QuestionForm(),
+            question_form=QuestionForm(
+                initial={"text": self.request.session.pop(_question_draft_key(opportunity.pk), "")}
+            )
+            if user.is_authenticated
+            else QuestionForm(),
             addenda=opportunity.addenda.all(),
             mandatory_criteria=[c for c in criteria if c.kind == "mandatory"],
             rated_criteria=[c for c in criteria if c.kind == "rated"],
@@ -406,6 +416,17 @@ def question_ask_view(request, pk: int):
     form = QuestionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Write your question (at most 2,000 characters)."))
+        return redirect("opportunities:detail", pk=pk)
+    limit, seconds = settings.QUESTION_RATE_LIMIT
+    if not rate_limit_allows(
+        scope="question", who=str(request.user.pk), limit=limit, seconds=seconds
+    ):
+        # Kept for the form on the page, so that nothing typed is lost.
+        request.session[_question_draft_key(pk)] = form.cleaned_data["text"]
+        messages.error(
+            request,
+            _("You have asked many questions in the last hour. Wait a while, then send it again."),
+        )
         return redirect("opportunities:detail", pk=pk)
     try:
         services.question_ask(
