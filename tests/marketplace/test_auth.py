@@ -203,3 +203,40 @@ def test_a_revoked_role_is_gone_on_the_next_request(client):
 def test_a_user_without_roles_loads_with_none(client):
     user = StaffFactory(roles=[])
     assert User.objects.with_roles().get(pk=user.pk).roles == frozenset()
+
+
+def _signed_in_client(user):
+    from django.test import Client
+
+    other = Client()
+    other.post("/en/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert other.get("/en/dashboard/").status_code == 200
+    return other
+
+
+def test_signing_out_ends_the_session_for_good(client):
+    from django.contrib.sessions.models import Session
+
+    user = StaffFactory(roles=[Role.BUYER])
+    client.post("/en/accounts/login/", {"login": user.email, "password": PASSWORD})
+    old_key = client.session.session_key
+    client.post("/en/accounts/logout/")
+    assert not Session.objects.filter(session_key=old_key).exists()
+    client.cookies["sessionid"] = old_key  # replaying the old cookie
+    response = client.get("/en/dashboard/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_password_change_ends_every_other_session(client):
+    user = StaffFactory(roles=[Role.BUYER])
+    elsewhere = _signed_in_client(user)
+    client.post("/en/accounts/login/", {"login": user.email, "password": PASSWORD})
+    new_password = "another-long-passphrase-2026"
+    response = client.post(
+        "/en/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    assert client.get("/en/dashboard/").status_code == 200  # this one goes on
+    gone = elsewhere.get("/en/dashboard/")
+    assert gone.status_code == 302 and "/accounts/login/" in gone["Location"]
