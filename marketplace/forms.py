@@ -42,6 +42,37 @@ def https_url_fields(model_field, **kwargs):
     return model_field.formfield(**kwargs)
 
 
+# The largest key an integer column holds. Django checks the range of one posted key (a
+# ModelChoiceField), but asks the database about a list of them with `pk__in`, and a bigger
+# one makes the database fail (a 500) instead of "not a valid value".
+_LARGEST_KEY = 2**63 - 1
+
+
+def _key_out_of_range(field: forms.ModelMultipleChoiceField, value) -> bool:
+    meta = field.queryset.model._meta
+    key = meta.get_field(field.to_field_name) if field.to_field_name else meta.pk
+    if not isinstance(key, models.IntegerField | models.AutoField):
+        return False
+    try:
+        return abs(int(str(value).strip())) > _LARGEST_KEY
+    except ValueError:
+        return False  # not a number: Django refuses it itself
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, refusing a key too large for the database as an invalid value."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if _key_out_of_range(self, pk):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class SupplierProfileForm(forms.ModelForm):
     class Meta:
         model = SupplierProfile

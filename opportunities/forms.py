@@ -5,7 +5,7 @@ from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.forms import form_row, https_url_fields
+from marketplace.forms import ModelMultipleChoiceField, form_row, https_url_fields
 
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
 from .selectors import SORTS, OpportunityFilters
@@ -102,7 +102,7 @@ class OpportunityForm(forms.ModelForm):
         max_digits=9,
         decimal_places=2,
     )
-    skills = forms.ModelMultipleChoiceField(
+    skills = ModelMultipleChoiceField(
         label=_("Skills"),
         queryset=Skill.objects.all(),
         required=False,
@@ -264,7 +264,7 @@ class AmendForm(OpportunityForm):
 
 
 class AlertForm(forms.Form):
-    skills = forms.ModelMultipleChoiceField(
+    skills = ModelMultipleChoiceField(
         label=_("Skills"),
         queryset=Skill.objects.all(),
         required=False,

@@ -1,6 +1,13 @@
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property-based tests (tests/test_hostile_input.py): a few hundred examples on every run;
+# HYPOTHESIS_PROFILE=thorough for thousands when hunting.
+hypothesis_settings.register_profile("marketplace", max_examples=300, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=3000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "marketplace"))
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls our browser tests
 # make around it are still synchronous and safe (DESIGN.md §9).
