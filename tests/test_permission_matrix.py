@@ -24,12 +24,11 @@ from evaluation.models import Offer
 from marketplace.models import Notification, Role
 from marketplace.services import notification_send
 from opportunities import services as opportunity_services
-from opportunities.models import Criterion
 from payments import services as payment_services
 from payments.models import CardLimit
 from tests.bids.conftest import fill
 from tests.bids.test_attachments import make_pdf, upload
-from tests.evaluation.conftest import seat_panel
+from tests.evaluation.conftest import mark_values, seat_panel
 from tests.factories import OpportunityFactory, StaffFactory, SupplierProfileFactory
 from tests.marketplace.test_urls import all_url_patterns
 
@@ -47,17 +46,6 @@ VISITORS = (
     "other_supplier",  # another bidder on the same opportunity
     "stranger",  # a supplier with nothing to do with it
 )
-
-
-def _marks(opportunity, score: int, rationale: str) -> dict:
-    return {
-        c.pk: evaluation_services.MarkInput(
-            passed=True if c.kind == Criterion.Kind.MANDATORY else None,
-            score=None if c.kind == Criterion.Kind.MANDATORY else score,
-            rationale=rationale,
-        )
-        for c in opportunity.criteria.all()
-    }
 
 
 @dataclass
@@ -118,14 +106,18 @@ def world(django_capture_on_commit_callbacks) -> World:
         for packet in evaluation.packets.all():
             score = 9 if packet == winner_packet else 4
             evaluation_services.marks_save(
-                evaluator=evaluator, packet=packet, values=_marks(awarded, score, "Clear.")
+                evaluator=evaluator,
+                packet=packet,
+                values=mark_values(awarded, score=score, rationale="Clear."),
             )
         evaluation_services.marks_submit(evaluator=evaluator, evaluation=evaluation)
     evaluation.refresh_from_db()
     for packet in evaluation.packets.all():
         score = 9 if packet == winner_packet else 4
         evaluation_services.consensus_save(
-            chair=chair, packet=packet, values=_marks(awarded, score, "Agreed.")
+            chair=chair,
+            packet=packet,
+            values=mark_values(awarded, score=score, rationale="Agreed."),
         )
     evaluation_services.evaluation_lock(chair=chair, evaluation=evaluation)
     evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)

@@ -15,7 +15,7 @@ from opportunities import services as opportunity_services
 from opportunities.models import Criterion
 from payments import services as payment_services
 from tests.bids.conftest import fill
-from tests.evaluation.conftest import seat_panel
+from tests.evaluation.conftest import mark_values, seat_panel
 from tests.factories import OpportunityFactory, StaffFactory, SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,27 +91,19 @@ def hostile_file(django_capture_on_commit_callbacks):
     seat_panel(evaluation, evaluators)
     for evaluator in evaluators:
         for packet in evaluation.packets.all():
-            values = {
-                c.pk: evaluation_services.MarkInput(
-                    passed=True if c.kind == Criterion.Kind.MANDATORY else None,
-                    score=None if c.kind == Criterion.Kind.MANDATORY else 7,
-                    rationale=HOSTILE,
-                )
-                for c in opportunity.criteria.all()
-            }
-            evaluation_services.marks_save(evaluator=evaluator, packet=packet, values=values)
+            evaluation_services.marks_save(
+                evaluator=evaluator,
+                packet=packet,
+                values=mark_values(opportunity, score=7, rationale=HOSTILE),
+            )
         evaluation_services.marks_submit(evaluator=evaluator, evaluation=evaluation)
     evaluation.refresh_from_db()
     for packet in evaluation.packets.all():
-        values = {
-            c.pk: evaluation_services.MarkInput(
-                passed=True if c.kind == Criterion.Kind.MANDATORY else None,
-                score=None if c.kind == Criterion.Kind.MANDATORY else 8,
-                rationale=HOSTILE,
-            )
-            for c in opportunity.criteria.all()
-        }
-        evaluation_services.consensus_save(chair=evaluators[0], packet=packet, values=values)
+        evaluation_services.consensus_save(
+            chair=evaluators[0],
+            packet=packet,
+            values=mark_values(opportunity, score=8, rationale=HOSTILE),
+        )
     evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
     offer = evaluation_services.evaluation_award(actor=buyer, evaluation=evaluation)

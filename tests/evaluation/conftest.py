@@ -97,6 +97,16 @@ def seat_panel(evaluation: Evaluation, evaluators, *, chair_index: int = 0):
     return members
 
 
+def mark_values(opportunity, *, score: int, rationale: str, passed: bool = True) -> dict:
+    """One packet's marks or consensus for every criterion of `opportunity`."""
+    return {
+        c.pk: MarkInput(passed=passed, rationale=rationale)
+        if c.kind == Criterion.Kind.MANDATORY
+        else MarkInput(score=score, rationale=rationale)
+        for c in opportunity.criteria.all()
+    }
+
+
 def mark_all(evaluation: Evaluation, evaluator, scores: dict[str, tuple[bool, int]]):
     """`scores`: label → (passes the mandatory criterion, rated score)."""
     for packet in evaluation.packets.all():
