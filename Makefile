@@ -68,13 +68,14 @@ BENCH_ARGS ?=
 BENCH_PAGES_ARGS ?=
 BENCH_ENV = BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL)
 
-.PHONY: bench bench-pages bench-packets bench-fanout bench-quick
+.PHONY: bench bench-pages bench-packets bench-fanout bench-rush bench-quick
 
 ## Everything at full size: the pages at 10 % and 100 % of the data set with the packet build,
-## then the alert fan-out (about 30 minutes on 2 cores).
+## the alert fan-out, the closing-minute rush (about 35 minutes on 2 cores).
 bench: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.pages --scaling $(BENCH_PAGES_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench.rush
 
 ## Page speed at full size against the floor, and the packet build (about 12 minutes).
 bench-pages: install services
@@ -88,7 +89,12 @@ bench-packets: install services
 bench-fanout: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout $(BENCH_ARGS)
 
+## The closing-minute rush: 300 suppliers in the last minute, then nothing lost (about 3 minutes).
+bench-rush: install services
+	$(BENCH_ENV) $(BIN)/python -m bench.rush
+
 ## Every benchmark at its smallest size, as a smoke run (under 5 minutes on 2 cores).
 bench-quick: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout --quick $(BENCH_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.pages --quick $(BENCH_PAGES_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench.rush --quick
