@@ -182,7 +182,7 @@ class Supplier(threading.Thread):
             time.sleep(self.pause)
 
 
-def _check(opportunity, people, bids, threads) -> dict[str, Any]:
+def _check(opportunity, bids, threads) -> dict[str, Any]:
     """Every acknowledgement against the database."""
     from bids.models import Bid, Receipt
     from bids.services import content_digest
@@ -233,14 +233,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from django.core.management import call_command
 
         from marketplace.celery import app
-        from marketplace.models import User
 
         call_command("collectstatic", interactive=False, verbosity=0, clear=True)
         pages.celery_purge()
         setup_seconds = args.seconds + 60  # publication to deadline, with the setup inside
         opportunity, people, bids = _world(args.suppliers, setup_seconds)
         criteria = list(opportunity.criteria.values_list("pk", flat=True))
-        cookies = {p.pk: pages.session_cookie(User.objects.get(pk=p.pk)) for p in people}
+        cookies = {p.pk: pages.session_cookie(p) for p in people}
         log_dir = base.RESULTS
         log_dir.mkdir(parents=True, exist_ok=True)
         with (
@@ -278,7 +277,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ).exists(),
                 timeout=60,
             )
-        result = _check(opportunity, people, bids, threads)
+        result = _check(opportunity, bids, threads)
         facts = base.machine_facts()
     errors = [e for t in threads for e in t.errors]
     return {

@@ -40,8 +40,9 @@ T = TypeVar("T")
 PUBLIC_PAGES = "public-pages"
 # Apps whose audited objects appear on public pages (bids, payments and people do not).
 PUBLIC_APPS = frozenset({"opportunities", "evaluation"})
-# What a cached answer keeps besides its body; the middleware adds the rest on the way out.
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Last-Modified", "ETag")
+# What a cached answer keeps besides its body; the middleware adds the rest (the language,
+# the security headers, the request id) on the way out.
+KEPT_HEADERS = ("Content-Type",)
 
 
 def _version_key(scope: str) -> str:
@@ -63,6 +64,10 @@ def content_changed(*scopes: str, version_seconds: int | None = None) -> None:
         logger.warning("Could not mark %s as changed", scopes[0], exc_info=True)
 
 
+class NoVersion(Exception):
+    """The cache gave no version (unreachable, or lost it in between): cache nothing now."""
+
+
 def content_version(scope: str, *, version_seconds: int | None = None) -> str:
     """The current version of `scope`: part of the key of everything cached from its data."""
     key = _version_key(scope)
@@ -70,6 +75,10 @@ def content_version(scope: str, *, version_seconds: int | None = None) -> str:
     if version is None:
         cache.add(key, uuid.uuid4().hex, timeout=version_seconds)
         version = cache.get(key)
+    if version is None:
+        # A cache that answers "nothing" (marketplace/cache_backends.py) while Redis flickers
+        # must not make a shared "None" version that a later flicker would read back.
+        raise NoVersion(scope)
     return version
 
 

@@ -472,10 +472,6 @@ def dashboard_figures_cached(period: Period) -> Figures:
     )
 
 
-def dashboard_tables(period: Period) -> list[Table]:
-    return dashboard_figures(period).tables
-
-
 def headline_figures() -> dict[str, object]:
     """The program's figures since it began, as kept in the nightly snapshot."""
     measures = list(OpportunityMeasures.objects.all())

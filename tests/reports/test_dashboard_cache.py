@@ -24,7 +24,7 @@ def history():
     return build_history()
 
 
-def _published_count(response) -> str:
+def _participation_table(response) -> str:
     """The participation table as the page shows it."""
     html = response.content.decode()
     start = html.index('id="table-participation"')
@@ -60,7 +60,7 @@ def test_measuring_again_now_replaces_the_kept_figures(
     client.force_login(history["admin"])
     url = reverse("reports:metrics")
     first = client.get(url, QUERY)
-    before, before_html = _published_count(first), _tables_html(first)
+    before, before_html = _participation_table(first), _tables_html(first)
     for day in (2, 3, 4):
         opportunity = OpportunityFactory(
             status=Opportunity.Status.CLOSED, published_at=at(3, day), closed_at=at(3, day + 5)
@@ -68,12 +68,12 @@ def test_measuring_again_now_replaces_the_kept_figures(
         bid(opportunity, SupplierProfileFactory(), at(3, day + 1))
     # New files, not yet measured: the kept figures are still served...
     kept = client.get(url, QUERY)
-    assert _published_count(kept) == before and _tables_html(kept) == before_html
+    assert _participation_table(kept) == before and _tables_html(kept) == before_html
     # ...until someone measures again now.
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("reports:metrics_refresh"), {"query": "start=2026-01-01"})
     again = client.get(url, QUERY)
-    assert _published_count(again) != before
+    assert _participation_table(again) != before
     assert _tables_html(again) != before_html  # the kept HTML went with the figures
 
 
@@ -86,7 +86,9 @@ def test_each_language_and_period_has_its_own_figures(client, history):
         "Participation and reach"
     ) == english.count("Participation and reach")
     autumn = client.get("/en/reports/metrics/", {"start": "2025-10-01", "end": "2025-12-31"})
-    assert _published_count(autumn) != _published_count(client.get("/en/reports/metrics/", QUERY))
+    assert _participation_table(autumn) != _participation_table(
+        client.get("/en/reports/metrics/", QUERY)
+    )
 
 
 def test_the_csv_serves_the_same_kept_figures(client, history):
