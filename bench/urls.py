@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.generic import TemplateView
 
+from marketplace.urls import handler500  # noqa: F401 (the project's error pages here too)
 from marketplace.urls import urlpatterns as project_urlpatterns
 
 floor = login_not_required(TemplateView.as_view(template_name="bench/floor.html"))

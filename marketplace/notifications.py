@@ -12,6 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -654,7 +655,9 @@ def email_message(
     recipient = notification.recipient
     name = recipient.get_short_name()
     unsubscribe_url = ""
-    headers = {}
+    # One Message-ID per notification, whatever the attempt: should a crash between sending and
+    # recording it ever send one twice, mail systems see the same message, not a new one.
+    headers = {"Message-ID": f"<notification.{notification.pk}@{_message_id_domain()}>"}
     if email.personal_unsubscribe:
         with translation.override(notification.language):
             unsubscribe_url = settings.SITE_URL + reverse(
@@ -662,10 +665,8 @@ def email_message(
                 kwargs={"token": unsubscribe_token(recipient.pk, notification.kind)},
             )
         # One-click unsubscribe (RFC 8058): mail clients POST to the link without a session.
-        headers = {
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     text = email.text.replace(RECIPIENT_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
     html = email.html.replace(RECIPIENT_NAME, escape(name)).replace(
         UNSUBSCRIBE_URL, escape(unsubscribe_url)
@@ -679,6 +680,10 @@ def email_message(
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def _message_id_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 def _reverse_in(target: dict[str, Any], language: str) -> str:

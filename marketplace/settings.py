@@ -384,6 +384,9 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 # Network errors and 5xx answers are retried by the stripe library with the same idempotency key.
 STRIPE_MAX_NETWORK_RETRIES = 2
+# An answer Stripe has not given after this long is a network error: retried as above, with the
+# same idempotency key, so a request Stripe carried out but answered too late creates nothing more.
+STRIPE_TIMEOUT_SECONDS = float(env_str("STRIPE_TIMEOUT_SECONDS", "30"))
 # The buyer who certified the work cannot also pay for it (separation of duties).
 PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER = env_bool("PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER", True)
 PAYMENT_REMINDER_BUSINESS_DAYS = 2  # a payment due this long reminds the card holders daily

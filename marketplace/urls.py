@@ -9,6 +9,7 @@ from payments.views import stripe_webhook_view
 from . import views
 
 admin.site.site_header = "Micro-acquisitions — technical administration"
+handler500 = "marketplace.views.server_error"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template import loader
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import get_language, ngettext
@@ -31,6 +34,22 @@ from .forms import (
 from .mixins import PredicateRequiredMixin
 from .models import AuditEvent, Notification, Role, SupplierProfile, User
 from .notifications import CATALOGUE, kinds_for, unsubscribe_read
+
+
+# While the database restarts or fails over, every request that needs it fails alike: a short,
+# static page (it cannot use the database either) that says so, and asks to try again.
+DATABASE_UNAVAILABLE_RETRY_SECONDS = 30
+
+
+def server_error(request):
+    """handler500: a 503 when the database could not be reached (a restart, a failover),
+    the 500 page otherwise. Called while the exception is being handled, so it can see it."""
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(DATABASE_UNAVAILABLE_RETRY_SECONDS)
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
 
 
 @login_not_required

@@ -22,11 +22,23 @@ def enabled() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 
 
+_http_clients: dict[float, Any] = {}
+
+
+def _http_client(timeout: float):
+    """One HTTP client (and its kept-alive connections) per timeout the settings ask for."""
+    client = _http_clients.get(timeout)
+    if client is None:
+        client = _http_clients[timeout] = stripe.new_default_http_client(timeout=timeout)
+    return client
+
+
 def _stripe():
     """The library, configured from settings at call time (tests point it at a local fake)."""
     stripe.api_key = settings.STRIPE_SECRET_KEY
     stripe.api_base = settings.STRIPE_API_BASE or _STRIPE_API_BASE
     stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    stripe.default_http_client = _http_client(settings.STRIPE_TIMEOUT_SECONDS)
     return stripe
 
 

@@ -167,6 +167,27 @@ def test_a_failed_delivery_is_retried_with_backoff_then_given_up(
     assert notifications_deliver([pk]) == 0  # given up: the sweeper leaves it to the admin
 
 
+def test_every_attempt_at_one_notification_carries_the_same_message_id(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://marketplace.example.gc.ca"
+    first, second = SupplierFactory(), SupplierFactory()
+    with django_capture_on_commit_callbacks(execute=False):
+        _send([first, second])
+    pk = Notification.objects.get(recipient=first).pk
+    other_pk = Notification.objects.get(recipient=second).pk
+    notifications_deliver([pk, other_pk])
+    sent = {m.to[0]: m.message()["Message-ID"] for m in mail.outbox}
+    assert sent[first.email] == f"<notification.{pk}@marketplace.example.gc.ca>"
+    assert sent[second.email] == f"<notification.{other_pk}@marketplace.example.gc.ca>"
+    # Sent again (as after a crash before its row said so): the same message for mail systems.
+    Notification.objects.filter(pk=pk).update(status=Status.PENDING)
+    mail.outbox.clear()
+    notifications_deliver([pk])
+    [again] = mail.outbox
+    assert again.message()["Message-ID"] == sent[first.email]
+
+
 def _sweep(capture) -> int:
     """Beat runs the sweeper outside any transaction, where its after-commit enqueue is
     immediate; inside the test's transaction, run those callbacks explicitly."""

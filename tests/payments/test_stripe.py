@@ -3,6 +3,7 @@ Stripe API (tests/support/fake_stripe.py), with webhook payloads signed in the t
 
 import datetime as dt
 import json
+import time
 
 import pytest
 import stripe
@@ -283,6 +284,24 @@ def test_network_errors_are_retried_with_the_same_idempotency_key(
     keys = {r.idempotency_key for r in fake.requests if r.path == "/v1/checkout/sessions"}
     attempts = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
     assert len(attempts) >= 2 and keys == {f"{payment.idempotency_prefix}-checkout"}
+
+
+def test_an_answer_that_never_arrives_is_retried_and_makes_one_session(
+    fake, ready_supplier, certified, card_holder, settings
+):
+    settings.STRIPE_TIMEOUT_SECONDS = 0.5
+    _opportunity, _contract, payment = certified
+    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    # Stripe makes the session but its answer comes after the library stopped waiting.
+    fake.fail_next(1, status="timeout", stall=10)
+    started = time.monotonic()
+    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    assert time.monotonic() - started < 8  # it stopped waiting after STRIPE_TIMEOUT_SECONDS
+    [session] = fake.objects("checkout.session")
+    assert payment.checkout_session_id == session["id"]
+    attempts = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
+    assert len(attempts) == 2  # the retry is answered from the first one's idempotency key
+    assert {r.idempotency_key for r in attempts} == {f"{payment.idempotency_prefix}-checkout"}
 
 
 def test_a_longer_outage_leaves_the_payment_pending_for_the_task_to_retry(

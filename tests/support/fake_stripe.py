@@ -38,7 +38,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -88,6 +88,8 @@ class _Response:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    # Hold the connection this long, then close it without sending the response (a timeout).
+    stall: float | None = None
 
 
 def _json(status: int, data: Any) -> _Response:
@@ -243,6 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         response = self.server.fake._dispatch(method, self.path, dict(self.headers.items()), body)
+        if response is not None and response.stall is not None:  # done, but answered too late
+            time.sleep(response.stall)
+            response = None
         if response is None:  # a network error: close without a word
             self.close_connection = True
             return
@@ -274,7 +279,7 @@ class FakeStripe:
         self._requests: list[RecordedRequest] = []
         self._events: list[dict[str, Any]] = []
         self._idempotent: dict[tuple[str, str, str], tuple[dict[str, Any], _Response]] = {}
-        self._failures: list[int | Literal["drop"]] = []
+        self._failures: list[tuple[int | Literal["drop", "timeout"], float]] = []
         self._routes: list[_Route] = [
             ("POST", re.compile(r"/v1/accounts"), self._account_create),
             ("GET", re.compile(r"/v1/accounts/([^/]+)"), self._account_retrieve),
@@ -361,11 +366,21 @@ class FakeStripe:
 
     # --- Test controls --------------------------------------------------------------------------
 
-    def fail_next(self, times: int = 1, *, status: int | Literal["drop"] = 500) -> None:
+    def fail_next(
+        self,
+        times: int = 1,
+        *,
+        status: int | Literal["drop", "timeout"] = 500,
+        stall: float = 0.0,
+    ) -> None:
         """The next `times` API requests fail with `status` and an `api_error` body, or are
-        dropped without a response when `status="drop"`. Nothing is created for them."""
+        dropped without a response when `status="drop"`; nothing is created for them.
+
+        With `status="timeout"` the request is carried out (what it creates exists, and its
+        idempotency key answers replays), but the answer never arrives: the connection is held
+        `stall` seconds — longer than the client waits — and closed. Stripe under strain."""
         with self._lock:
-            self._failures.extend([status] * times)
+            self._failures.extend([(status, stall)] * times)
 
     def complete_onboarding(self, account_id: str) -> dict[str, Any]:
         """The supplier finished onboarding: the account can take charges and payouts."""
@@ -575,12 +590,19 @@ class FakeStripe:
             )
             return self._error(_ApiError(401, message))
         if self._failures:
-            failure = self._failures.pop(0)
+            failure, stall = self._failures.pop(0)
+            if failure == "timeout":
+                return replace(self._carry_out(method, path, params, key), stall=stall)
             if failure == "drop":
                 return None
             return self._error(
                 _ApiError(failure, "An injected failure (FakeStripe.fail_next).", type="api_error")
             )
+        return self._carry_out(method, path, params, key)
+
+    def _carry_out(
+        self, method: str, path: str, params: dict[str, Any], key: str | None
+    ) -> _Response:
         stored = self._idempotent.get((method, path, key)) if key and method == "POST" else None
         if stored is not None:
             first_params, first_response = stored
