@@ -68,14 +68,15 @@ BENCH_ARGS ?=
 BENCH_PAGES_ARGS ?=
 BENCH_ENV = BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL)
 
-.PHONY: bench bench-pages bench-packets bench-fanout bench-rush bench-quick
+.PHONY: bench bench-pages bench-packets bench-fanout bench-rush bench-faults bench-quick
 
 ## Everything at full size: the pages at 10 % and 100 % of the data set with the packet build,
-## the alert fan-out, the closing-minute rush (about 35 minutes on 2 cores).
+## the alert fan-out, the closing-minute rush, the faults under load (about 40 minutes on 2 cores).
 bench: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.pages --scaling $(BENCH_PAGES_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout $(BENCH_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.rush
+	$(BIN)/python -m bench.faults
 
 ## Page speed at full size against the floor, and the packet build (about 12 minutes).
 bench-pages: install services
@@ -93,8 +94,14 @@ bench-fanout: install services
 bench-rush: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.rush
 
+## PostgreSQL restarted, Redis killed, the worker killed mid-task, Stripe failing — under load,
+## on a cluster and a Redis of its own; then nothing lost (about 5 minutes; CI runs --quick).
+bench-faults: install services
+	$(BIN)/python -m bench.faults
+
 ## Every benchmark at its smallest size, as a smoke run (under 5 minutes on 2 cores).
 bench-quick: install services
 	$(BENCH_ENV) $(BIN)/python -m bench.fanout --quick $(BENCH_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.pages --quick $(BENCH_PAGES_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench.rush --quick
+	$(BIN)/python -m bench.faults --quick

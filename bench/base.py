@@ -185,6 +185,7 @@ class Worker:
         pool: str = "prefork",
         log_path: Path | None = None,
         name: str = "bench",
+        log_mode: str = "w",
     ) -> None:
         self.env = {
             **os.environ,
@@ -195,6 +196,7 @@ class Worker:
         self.concurrency = concurrency
         self.pool = pool
         self.log_path = log_path
+        self.log_mode = log_mode  # "a" for a worker started again after a fault
         self.hostname = f"{name}-{os.getpid()}@{platform.node() or 'localhost'}"
         self.process: subprocess.Popen | None = None
         self._log = None
@@ -218,7 +220,7 @@ class Worker:
         ]
 
     def __enter__(self) -> Worker:
-        self._log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
+        self._log = open(self.log_path, self.log_mode) if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
             self.command(),
             cwd=ROOT,
@@ -237,11 +239,15 @@ class Worker:
 
     def wait_ready(self, app, *, timeout: float = 60.0) -> None:
         """Until the worker answers a ping (its pool is up and it consumes the queues)."""
+        from kombu.exceptions import OperationalError as KombuOperationalError
 
         def answers() -> bool:
             if not self.alive():
                 raise RuntimeError(f"The worker exited early; see {self.log_path}")
-            return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+            try:
+                return bool(app.control.ping(destination=[self.hostname], timeout=0.5))
+            except (OSError, KombuOperationalError):  # the broker is not there (yet)
+                return False
 
         if not wait_until(answers, timeout=timeout, interval=0.2):
             raise RuntimeError(f"The worker did not answer within {timeout:.0f} s")

@@ -60,3 +60,11 @@ LOGGING = {
 # submissions: suppliers submitting every few seconds for a minute are its subject, not the limit.
 if os.environ.get("BENCH_BID_SUBMISSION_LIMIT"):
     BID_SUBMISSION_RATE_LIMIT = (int(os.environ["BENCH_BID_SUBMISSION_LIMIT"]), 600)
+
+# The fault script (`bench/faults.py`): mail kept as files it can count, a sweeper's grace short
+# enough for a run of a few minutes (beat's own period is then the script's), Stripe's fake.
+if os.environ.get("BENCH_MAIL_DIR"):
+    EMAIL_BACKEND = "bench.mail.HoldableFileBackend"
+    EMAIL_FILE_PATH = os.environ["BENCH_MAIL_DIR"]
+if os.environ.get("BENCH_SWEEP_GRACE_SECONDS"):
+    NOTIFICATIONS_SWEEP_GRACE_SECONDS = int(os.environ["BENCH_SWEEP_GRACE_SECONDS"])

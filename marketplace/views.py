@@ -35,7 +35,6 @@ from .mixins import PredicateRequiredMixin
 from .models import AuditEvent, Notification, Role, SupplierProfile, User
 from .notifications import CATALOGUE, kinds_for, unsubscribe_read
 
-
 # While the database restarts or fails over, every request that needs it fails alike: a short,
 # static page (it cannot use the database either) that says so, and asks to try again.
 DATABASE_UNAVAILABLE_RETRY_SECONDS = 30
