@@ -320,16 +320,7 @@ class Supplier(threading.Thread):
             token = rush.CSRF.search(page.text) if page is not None and page.ok else None
             if token is None:
                 continue
-            data = {
-                "csrfmiddlewaretoken": token.group(1),
-                **{f"answer_{pk}": f"We fixed it ({marker})." for pk in self.criteria},
-                "proposed_start_date": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
-                "attest_can_work_in_canada": "on",
-                "attest_can_be_paid_by_card": "on",
-                "attest_no_conflict": "on",
-                "accept_terms": "on",
-                "action_submit": "Submit",
-            }
+            data = rush.submission(token=token.group(1), criteria=self.criteria, marker=marker)
             started = time.time()
             try:
                 answer = self.session.post(

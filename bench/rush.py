@@ -85,6 +85,20 @@ def _world(suppliers: int, seconds: float):
     return opportunity, people, bids
 
 
+def submission(*, token: str, criteria: list[int], marker: str) -> dict[str, str]:
+    """The bid form, filled and submitted: answers holding `marker`, unique to the attempt."""
+    return {
+        "csrfmiddlewaretoken": token,
+        **{f"answer_{pk}": f"We fixed it ({marker})." for pk in criteria},
+        "proposed_start_date": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
+        "attest_can_work_in_canada": "on",
+        "attest_can_be_paid_by_card": "on",
+        "attest_no_conflict": "on",
+        "accept_terms": "on",
+        "action_submit": "Submit",
+    }
+
+
 class Supplier(threading.Thread):
     """One supplier's session, submitting new answers until past the deadline."""
 
@@ -133,16 +147,7 @@ class Supplier(threading.Thread):
                     continue
                 # Closed, the edit page sends the supplier away; a late client posts anyway
                 # with the form it still has: that must be refused and stored nowhere.
-                data = {
-                    "csrfmiddlewaretoken": token,
-                    **{f"answer_{pk}": f"We fixed it ({marker})." for pk in self.criteria},
-                    "proposed_start_date": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
-                    "attest_can_work_in_canada": "on",
-                    "attest_can_be_paid_by_card": "on",
-                    "attest_no_conflict": "on",
-                    "accept_terms": "on",
-                    "action_submit": "Submit",
-                }
+                data = submission(token=token, criteria=self.criteria, marker=marker)
                 sent_at = time.time()
                 answer = self.session.post(
                     edit,
