@@ -241,7 +241,10 @@ class SupplierProfile(models.Model):
         max_length=17,
         blank=True,
         validators=[gst_hst_validator],
-        help_text=_("Only if you are registered; tax is then added to the fixed value."),
+        help_text=_(
+            "Only if you are registered; the fixed value includes the tax, which your invoice "
+            "shows separately."
+        ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -11,7 +12,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template import loader
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.translation import get_language, ngettext
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -63,6 +65,84 @@ def healthz(request):
 @method_decorator(login_not_required, name="dispatch")
 class HomeView(TemplateView):
     template_name = "marketplace/home.html"
+
+
+@dataclass(frozen=True)
+class HelpGuide:
+    """A short guide for one role. Its prose is written once per language, in
+    templates/marketplace/help/<slug>.<language>.html; only the chrome goes through gettext."""
+
+    slug: str
+    title: Promise
+    audience: Promise
+    summary: Promise
+
+
+HELP_GUIDES = (
+    HelpGuide(
+        slug="post-an-opportunity",
+        title=gettext_lazy("How to post an opportunity"),
+        audience=gettext_lazy("For buyers"),
+        summary=gettext_lazy(
+            "From the draft to publication: the work in both languages, the fixed value, the "
+            "deadlines, the criteria and the review by the program team."
+        ),
+    ),
+    HelpGuide(
+        slug="bid-in-under-two-hours",
+        title=gettext_lazy("How to bid in under two hours"),
+        audience=gettext_lazy("For suppliers"),
+        summary=gettext_lazy(
+            "Your profile, questions, answers within the word limits, the receipt with its "
+            "SHA-256 digest, and what you can change until the deadline."
+        ),
+    ),
+    HelpGuide(
+        slug="evaluation-and-the-draw",
+        title=gettext_lazy("How evaluation and the draw work"),
+        audience=gettext_lazy("For evaluators, buyers and suppliers"),
+        summary=gettext_lazy(
+            "Anonymized bids, conflict of interest declarations, scoring and consensus, the "
+            "draw anyone can check, the award and the debriefs."
+        ),
+    ),
+    HelpGuide(
+        slug="payment",
+        title=gettext_lazy("How payment works"),
+        audience=gettext_lazy("For card holders, buyers and suppliers"),
+        summary=gettext_lazy(
+            "Delivery and certification, the invoice, paying by acquisition card or through "
+            "Stripe, and the supplier confirming receipt."
+        ),
+    ),
+)
+HELP_GUIDES_BY_SLUG = {guide.slug: guide for guide in HELP_GUIDES}
+
+
+@method_decorator(login_not_required, name="dispatch")
+class HelpIndexView(TemplateView):
+    template_name = "marketplace/help/index.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "guides": HELP_GUIDES}
+
+
+@method_decorator(login_not_required, name="dispatch")
+class HelpGuideView(TemplateView):
+    template_name = "marketplace/help/guide.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        guide = HELP_GUIDES_BY_SLUG.get(kwargs["slug"])
+        if guide is None:
+            raise Http404
+        language = "fr" if (get_language() or "").startswith("fr") else "en"
+        context.update(
+            guide=guide,
+            body_template=f"marketplace/help/{guide.slug}.{language}.html",
+            other_guides=[other for other in HELP_GUIDES if other.slug != guide.slug],
+        )
+        return context
 
 
 class DashboardView(TemplateView):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from marketplace.models import Province, User
 
@@ -17,6 +17,16 @@ from .models import Contract, Payment
 from .tax import TaxSplit
 
 DEPARTMENT = "Employment and Social Development Canada / Emploi et Développement social Canada"
+
+
+def certification_language(statement: str) -> str:
+    """The language a recorded section 34 statement was certified in, "" when unknown: the
+    contract page quotes it as it was certified, marked with its language (WCAG 3.1.2)."""
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            if statement == str(services.CERTIFICATION):
+                return code
+    return ""
 
 
 def invoice_data(payment: Payment) -> InvoiceData:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bids.services import checked_pdf
 from marketplace import notifications as notices
@@ -39,7 +40,8 @@ logger = logging.getLogger(__name__)
 
 Status = Contract.Status
 
-CERTIFICATION = _(
+# Lazy: the form shows it in the language of each request, not the one active at import.
+CERTIFICATION = gettext_lazy(
     "Under section 34 of the Financial Administration Act, I certify that the work described in "
     "this contract was received as specified and that the price is in accordance with it."
 )

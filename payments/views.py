@@ -80,6 +80,9 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
         "opportunity": contract.opportunity,
         "is_supplier": permissions.is_contract_supplier(request.user, contract),
         "is_buyer": permissions.is_contract_buyer(request.user, contract),
+        "certification_language": selectors.certification_language(
+            contract.certification_statement
+        ),
         **_forms(request, contract, bound),
     }
     return render(request, "payments/contract_detail.html", context, status=status)

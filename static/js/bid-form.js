@@ -7,7 +7,7 @@
   var lang = (document.documentElement.lang || "en").slice(0, 2);
   var text = {
     en: { words: "words of", over: "over the limit", saving: "Saving…", failed: "Could not save the draft. Use “Save draft”." },
-    fr: { words: "mots sur", over: "au-delà de la limite", saving: "Enregistrement…", failed: "Le brouillon n’a pas pu être enregistré. Utilisez « Enregistrer le brouillon »." }
+    fr: { words: "mots sur", over: "au-delà de la limite", saving: "Enregistrement…", failed: "L’ébauche n’a pas pu être enregistrée. Utilisez « Enregistrer l'ébauche »." }
   }[lang] || {};
 
   function countWords(value) {

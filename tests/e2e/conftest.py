@@ -64,7 +64,8 @@ def axe_violations():
         page.add_script_tag(path=str(AXE))
         result = page.evaluate(
             """async () => await axe.run(document, {
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+                resultTypes: ['violations']
             })"""
         )
         return [

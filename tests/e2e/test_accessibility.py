@@ -6,7 +6,13 @@ from playwright.sync_api import Page
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, SupplierFactory, SupplierProfileFactory
 
-PUBLIC_PAGES = ["/{lang}/", "/{lang}/accounts/login/", "/{lang}/accounts/signup/"]
+PUBLIC_PAGES = [
+    "/{lang}/",
+    "/{lang}/accounts/login/",
+    "/{lang}/accounts/signup/",
+    "/{lang}/help/",
+    "/{lang}/help/evaluation-and-the-draw/",
+]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,9 @@ PUBLIC = {
     # Stripe posts its events here; the signature is the authorization (POST only).
     "stripe_webhook",
     "marketplace:home",
+    # The help guides: suppliers read them before signing up.
+    "marketplace:help",
+    "marketplace:help_guide",
     # Reached from an email without signing in; the signed token is the authorization.
     "marketplace:unsubscribe",
     "opportunities:list",

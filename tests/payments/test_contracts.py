@@ -180,6 +180,22 @@ def test_contract_page_for_the_parties_and_a_404_for_others(client, awarded, eva
     assert Contract.objects.get(pk=contract.pk).status == Status.ACCEPTED
 
 
+def test_the_section_34_statement_is_offered_in_the_page_language_and_quoted_as_certified(
+    client, awarded
+):
+    opportunity, contract = awarded
+    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    services.contract_deliver(
+        supplier=contract.supplier, contract=contract, url="https://x.dev/pull/7", notes=""
+    )
+    client.force_login(opportunity.buyer)
+    french = client.get(f"/fr/payments/contracts/{contract.pk}/").content.decode()
+    assert "article 34 de la Loi" in french and "Under section 34" not in french
+    client.post(f"/en/payments/contracts/{contract.pk}/certify/", {"confirmed": "on"})
+    french = client.get(f"/fr/payments/contracts/{contract.pk}/").content.decode()
+    assert '<span lang="en">Under section 34' in french
+
+
 def test_an_overdue_delivery_is_announced_once_to_both_parties(
     awarded, django_capture_on_commit_callbacks
 ):
