@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketpla
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-services test-embedded services security lint format messages clean
+.PHONY: install demo test test-services test-embedded services security lint format messages screenshots clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -56,6 +56,11 @@ format:
 messages:
 	$(BIN)/python manage.py makemessages -l fr --ignore=.venv --ignore=node_modules --ignore=bench --no-obsolete
 	$(BIN)/python scripts/compile_messages.py
+
+## The README's screenshots (docs/screenshots/), from a throw-away seeded demo, in Chromium.
+screenshots: install
+	bash scripts/system-deps.sh
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache
