@@ -120,6 +120,19 @@ def _bid(page: Page, base: str, opportunity: Opportunity, answer: str, language:
     return Receipt.objects.get(digest=digest)
 
 
+def _mark(page: Page, opportunity: Opportunity, score: int, prefix: str, button: str) -> None:
+    """One packet's marks (an evaluator's, or the panel's consensus): the mandatory criterion
+    passed, the rated one at `score`, each with its rationale."""
+    mandatory = opportunity.criteria.get(kind="mandatory")
+    rated = opportunity.criteria.get(kind="rated")
+    page.locator(f"#id_passed_{mandatory.pk}_0").check()
+    page.locator(f"#id_rationale_{mandatory.pk}").fill(f"{prefix}: the example shows it.")
+    page.locator(f"#id_score_{rated.pk}").fill(str(score))
+    page.locator(f"#id_rationale_{rated.pk}").fill(f"{prefix}: a concrete plan.")
+    page.get_by_role("button", name=button).click()
+    expect(page.locator(".alert-success")).to_be_visible()
+
+
 def test_the_whole_journey_in_both_languages(live_server, browser, axe_violations):
     call_command("seed_demo", stdout=io.StringIO())
     base = live_server.url
@@ -237,8 +250,6 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     expect(buyer.locator("table").first).to_contain_text("Chair")
 
     # 8. Each evaluator declares, scores the three anonymized packets alone, and submits.
-    mandatory = opportunity.criteria.get(kind="mandatory")
-    rated = opportunity.criteria.get(kind="rated")
     packets = list(evaluation.packets.order_by("label"))
     scores = [9, 6, 9]  # two share the top score: the draw settles it
     for email in EVALUATORS:
@@ -253,12 +264,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
             page.goto(f"{base}/en/evaluation/{opportunity.pk}/packets/{packet.pk}/")
             for _email, _language, legal_name, _answer in SUPPLIERS:
                 expect(page.locator("main")).not_to_contain_text(legal_name)
-            page.locator(f"#id_passed_{mandatory.pk}_0").check()
-            page.locator(f"#id_rationale_{mandatory.pk}").fill("The example shows it.")
-            page.locator(f"#id_score_{rated.pk}").fill(str(score))
-            page.locator(f"#id_rationale_{rated.pk}").fill(f"Scored {score}: a concrete plan.")
-            page.get_by_role("button", name="Save my marks").click()
-            expect(page.locator(".alert-success")).to_be_visible()
+            _mark(page, opportunity, score, f"Scored {score}", "Save my marks")
         page.goto(f"{base}/en/evaluation/{opportunity.pk}/packets/")
         page.get_by_role("button", name="Submit my marks").click()
         expect(page.locator(".alert-success").first).to_contain_text("Your marks are submitted")
@@ -267,12 +273,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     chair = people(EVALUATORS[0])
     for packet, score in zip(packets, scores, strict=True):
         chair.goto(f"{base}/en/evaluation/{opportunity.pk}/consensus/{packet.pk}/")
-        chair.locator(f"#id_passed_{mandatory.pk}_0").check()
-        chair.locator(f"#id_rationale_{mandatory.pk}").fill("The panel agrees it is shown.")
-        chair.locator(f"#id_score_{rated.pk}").fill(str(score))
-        chair.locator(f"#id_rationale_{rated.pk}").fill(f"Consensus {score}: a concrete plan.")
-        chair.get_by_role("button", name="Record the consensus").click()
-        expect(chair.locator(".alert-success")).to_be_visible()
+        _mark(chair, opportunity, score, f"Consensus {score}", "Record the consensus")
     chair.goto(f"{base}/en/evaluation/{opportunity.pk}/consensus/")
     chair.get_by_role("button", name="Lock the consensus and select").click()
     expect(chair.locator(".alert-success")).to_contain_text("the selection is made")
@@ -384,7 +385,8 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
             assert len(received) == (7 if email == SUPPLIERS[0][0] else 6), received
         else:
             [debrief] = [m for m in _mail_to(email) if m.subject.startswith(NOT_AWARDED[language])]
-            assert "a concrete plan" in debrief.body  # the panel's consensus rationale
+            # The debrief carries the panel's consensus rationale.
+            assert re.search(r"Consensus \d+: a concrete plan", debrief.body)
             assert len(received) == (5 if email == SUPPLIERS[0][0] else 4), received
     english_asker = subjects(SUPPLIERS[0][0], TITLE_EN)
     assert english_asker[1] == "Question answered"  # only the one who asked
