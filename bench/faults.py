@@ -60,14 +60,9 @@ from bench import base, pages, rush
 
 FAULTS = ("postgres", "redis", "worker", "stripe")
 WEBHOOK_SECRET = "whsec_bench_faults"  # noqa: S105 (the fake's, on loopback)
-MESSAGE_ID = re.compile(r"^Message-ID: <notification\.(\d+)@", re.MULTILINE)
+# The Message-ID every email of a notification carries (marketplace.notifications).
+MESSAGE_ID = re.compile(r"<notification\.(\d+)@")
 UNAVAILABLE = "Service briefly unavailable"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _accepting(port: int) -> bool:
@@ -101,7 +96,7 @@ class PrivatePostgres:
         self.root = root
         self.data = root / "data"
         self.log = root / "postgres.log"
-        self.port = _free_port()
+        self.port = pages._free_port()
         self.as_postgres = os.geteuid() == 0
 
     def url(self, database: str) -> str:
@@ -159,7 +154,7 @@ class PrivateRedis:
     """A redis-server of the script's own without persistence: stopped, it comes back empty."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = pages._free_port()
         self.process: subprocess.Popen | None = None
 
     @property
@@ -468,7 +463,7 @@ def _fault_worker(ctx, args) -> Window:
         raise RuntimeError("No delivery started within 120 s: nothing to kill the worker in")
     ctx.supervisor.kill()  # in the middle of the send, its transaction open
     [marker] = list(ctx.mail_dir.glob("sending-*"))
-    held = [int(m) for m in re.findall(r"<notification\.(\d+)@", marker.read_text())]
+    held = [int(pk) for pk in MESSAGE_ID.findall(marker.read_text())]
     marker.unlink()
     hold.unlink()
     restarted = base.wait_until(lambda: ctx.supervisor.restarts > ctx.restarts_before, timeout=30)
