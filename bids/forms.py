@@ -121,10 +121,10 @@ class AttachmentForm(forms.Form):
     def __init__(self, *args, bid: Bid, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = _(
-            "PDF only, at most %(size)s MB each and %(count)s files. Document properties "
-            "(author and the like) are removed before the file is stored."
+            "PDF only, at most %(size)s MB, %(pages)s pages each and %(count)s files."
         ) % {
             "size": settings.BID_ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            "pages": settings.BID_ATTACHMENT_MAX_PAGES,
             "count": settings.BID_ATTACHMENT_MAX_COUNT,
         }
         self.helper = FormHelper()

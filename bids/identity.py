@@ -1,51 +1,189 @@
-"""Finding a supplier's own identity in their answers (evaluation is blind, DESIGN.md §5).
+"""Finding a supplier's own identity in what they wrote (evaluation is blind, DESIGN.md §5).
 
-Bids warn the supplier before they submit; evaluation (later) redacts what is still there.
-Matching ignores case, and finds a token inside URLs and with punctuation around it.
+One matcher serves the supplier's warning before they submit, the redaction of answers in the
+evaluation packets and the check of attachments' text, so all three see the same things.
+
+A determined bidder (or a careless one) writes a name in ways a plain search misses: split by a
+line break, with a soft hyphen or a zero-width space inside, in decomposed Unicode, in full-width
+letters, with Cyrillic or Greek look-alikes, an email as "jane at example dot com", a phone as
+204/555/0123. So both the text and every token are *folded* the same way before matching:
+compatibility decomposition (NFKD: full-width, ligatures, accents split off), accents and
+invisible or format characters dropped (soft hyphen, zero-width, bidi marks), case folded and
+look-alike letters from other scripts mapped to the Latin letter they imitate (the Unicode
+confusables table, through the confusable-homoglyphs package). Between the words of a name any
+run of spaces, line breaks and punctuation matches. Each folded character remembers the original
+character it came from, so redaction replaces exactly what the supplier typed, whatever its
+encoding.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from confusable_homoglyphs.confusables import confusables_data
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import SupplierProfile, User
 
 MIN_TOKEN_LENGTH = 3
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 # Legal forms at the end of a firm's name, which people often leave out when they write it.
 LEGAL_SUFFIX = re.compile(
-    r"[\s,]+(inc|incorporated|ltd|limited|ltée|llc|corp|corporation|co-op|coop|"
-    r"cooperative|coopérative|s\.?e\.?n\.?c\.?)\.?$",
+    r"[\s,]+(inc|incorporated|ltd|limited|ltée|ltee|llc|llp|corp|corporation|co-op|coop|"
+    r"co-operative|cooperative|coopérative|enr|s\.?e\.?n\.?c\.?(r\.?l\.?)?|s\.?a\.?)\.?$",
     re.IGNORECASE,
+)
+# Words that say what a firm does or what it is, in either language. A part of a firm's name made
+# only of these ("Code Works", "Accessibility Co-op") is ordinary prose, not an identity; a part
+# with one other word ("Northern Lights", "Leaf Code") is distinctive.
+GENERIC_WORDS = _word_set(
+    """
+    a an and the of for to in on at by with de des du la le les l d et en au aux pour par sur
+    co op coop cooperative cooperatives cooperatif cooperative collective collectif company
+    compagnie corp corporation inc incorporated ltd limited ltee llc llp enr senc sa group groupe
+    agency agence associates associes partners partenaires enterprises entreprises enterprise
+    entreprise business affaires firm cabinet bureau office studio studios lab labs
+    laboratory laboratoire works workshop atelier shop
+    code coding software logiciel logiciels web digital numerique tech technology technologies
+    technologie technologique technologiques data donnees cloud app apps application applications
+    it ti informatique computing systems system systemes systeme solutions solution services
+    service consulting consultants consultant conseil conseils conseillers development developers
+    developer developpement developpeurs dev devs design designs creative creatif media medias
+    accessibility accessible accessibilite a11y access inclusive inclusion ux ui research recherche
+    analytics security securite network networks reseau open source libre
+    canada canadian canadien canadienne national nationale international global north south east
+    west nord sud est ouest new nouveau nouvelle first premier one un une
+    """
+)
+SMALL_WORDS = _word_set("a an and the of for de des du la le les l d et en au aux pour")
+# The part before the @ of a shared or role mailbox says nothing about who the supplier is.
+GENERIC_MAILBOXES = _word_set(
+    "info contact hello bonjour admin office bureau sales ventes support team equipe mail courriel "
+    "jobs emplois dev billing facturation accounts comptes noreply no-reply"
+)
+# Mail providers many people share: their domain alone does not point at one supplier.
+SHARED_MAIL_DOMAINS = _word_set(
+    "gmail.com googlemail.com outlook.com hotmail.com hotmail.ca live.com live.ca msn.com "
+    "yahoo.com yahoo.ca ymail.com icloud.com me.com mac.com proton.me protonmail.com pm.me "
+    "aol.com gmx.com mail.com zoho.com fastmail.com videotron.ca sympatico.ca bell.net shaw.ca "
+    "telus.net rogers.com cogeco.ca"
 )
 
 PERSON_LABELS = (_("name"), _("contact person"))
 FIRM_LABELS = (_("legal name"), _("trading name"))
+
+# Between two words of a name, or the labels of a domain: any short run of spaces, line breaks and
+# punctuation (none at all too: "NorthernLights"), or "dot"/"point" written out.
+SEP = r"(?:[\W_]{0,5}(?:dot|point)[\W_]{0,5}|[\W_]{0,10})"
+# Between the two halves of an email address: "@", "(at)", " at ", " arobase ".
+AT = r"(?:[\W_]{0,5}(?:at|arobase)[\W_]{0,5}|[\W_]{1,6})"
+# Between the digits of a phone, postal code or business number: a few spaces or punctuation.
+DIGIT_SEP = r"[\W_]{0,3}"
+START = r"(?<![^\W_])"  # not inside a longer word ("Acme" must not match "Acmeology")
+END = r"(?![^\W_])"
+
+
+# --- Folding -----------------------------------------------------------------------------------
+
+
+def _look_alikes() -> dict[str, str]:
+    """Letters and digits of other scripts that imitate a Latin one, mapped to it (lower case)."""
+    table: dict[str, str] = {}
+    for char, entries in confusables_data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        latin = [e["c"] for e in entries if len(e["c"]) == 1 and e["c"].isascii()]
+        latin = [c for c in latin if c.isalnum()]
+        if latin:
+            # A letter over a digit when both are listed: names are made of letters.
+            latin.sort(key=lambda c: (not c.isalpha(), c))
+            table[char] = latin[0].lower()
+    return table
+
+
+LOOK_ALIKES = _look_alikes()
+# Characters that draw nothing but can sit inside a word; not all of them are in category Cf.
+INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u3164\uffa0")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    if char in INVISIBLE or unicodedata.category(char) == "Cf":
+        return ""
+    folded = []
+    for part in unicodedata.normalize("NFKD", char).casefold():
+        if unicodedata.combining(part) or unicodedata.category(part) in ("Mn", "Me", "Cf"):
+            continue
+        folded.append(LOOK_ALIKES.get(part, part))
+    return unicodedata.normalize("NFKC", "".join(folded)).casefold()
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """The folded text, and for each of its characters the index of the original it came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        folded = char if char.isascii() and not char.isupper() else _fold_char(char)
+        out.append(folded)
+        origin.extend([index] * len(folded))
+    return "".join(out), origin
+
+
+def _words(value: str) -> list[str]:
+    return re.findall(r"[^\W_]+", fold(value)[0])
+
+
+def _phrase(words: Iterable[str]) -> str:
+    return START + SEP.join(re.escape(word) for word in words) + END
+
+
+# --- Tokens ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class IdentityToken:
     label: str  # what it is, for the warning (translatable): "legal name", "website" …
     value: str  # as the supplier gave it
-    pattern: re.Pattern
+    pattern: re.Pattern  # run on folded text
+    # Initials are ordinary letters in lower case ("cat" for Creative Applications Team): they
+    # count only where written in capitals.
+    capitals_only: bool = False
 
 
-def _words(value: str) -> re.Pattern:
-    # Not inside a longer word: "Acme" should not match "Acmeology".
-    return re.compile(rf"(?<![\w]){re.escape(value.strip())}(?![\w])", re.IGNORECASE)
+@dataclass(frozen=True)
+class Finding:
+    label: str  # which kind of identity
+    value: str  # the words as they stand in the supplier's text
 
 
-def _phone(value: str) -> re.Pattern | None:
-    digits = re.sub(r"\D", "", value)
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) < 7:
-        return None
-    separators = r"[\s().\-]*"
-    return re.compile(r"(?<!\d)" + separators.join(digits[:10]) + r"(?!\d)")
+class _Tokens:
+    def __init__(self) -> None:
+        self.tokens: list[IdentityToken] = []
+        self._seen: set[str] = set()
+
+    def add(self, label, value: str, pattern: str, *, capitals_only: bool = False) -> None:
+        if pattern in self._seen:
+            return
+        self._seen.add(pattern)
+        self.tokens.append(IdentityToken(label, value, re.compile(pattern), capitals_only))
+
+    def phrase(self, label, value: str, words: list[str] | None = None) -> None:
+        words = _words(value) if words is None else words
+        if len("".join(words)) >= MIN_TOKEN_LENGTH:
+            self.add(label, value, _phrase(words))
+
+    def digits(self, label, value: str, digits: str) -> None:
+        self.add(label, value, r"(?<!\d)" + DIGIT_SEP.join(digits) + r"(?!\d)")
 
 
 def _domain(url: str) -> str:
@@ -53,57 +191,185 @@ def _domain(url: str) -> str:
     return host.removeprefix("www.")
 
 
+def _add_person(tokens: _Tokens, label, name: str) -> None:
+    tokens.phrase(label, name)
+    # A family or given name alone gives a person away too ("Tremblay").
+    for word in _words(name):
+        if len(word) > MIN_TOKEN_LENGTH:
+            tokens.phrase(label, word, [word])
+
+
+def _add_firm(tokens: _Tokens, label, name: str) -> None:
+    tokens.phrase(label, name)
+    short = LEGAL_SUFFIX.sub("", name).strip()
+    words = _words(short)
+    tokens.phrase(label, short, words)
+    # Distinctive parts: "Northern Lights" of "Northern Lights Accessibility Co-op", never
+    # a part made only of ordinary words of the trade ("Code Works").
+    for size in range(2, len(words)):
+        for start in range(len(words) - size + 1):
+            part = words[start : start + size]
+            if not all(word in GENERIC_WORDS for word in part):
+                tokens.phrase(label, " ".join(part), part)
+    # Initials: "NLAC", "N.L.A.", "MLCW": one letter a word as written ("Co-op" is one word),
+    # with and without the small words and the legal form.
+    for source in (name, short):
+        written = [w for w in fold(source)[0].split() if re.search(r"[^\W_]", w)]
+        for kept in (written, [w for w in written if w not in SMALL_WORDS]):
+            initials = "".join(re.search(r"[^\W_]", word).group() for word in kept)
+            if len(initials) >= MIN_TOKEN_LENGTH:
+                pattern = START + r"\.?[ ]?".join(map(re.escape, initials)) + r"\.?" + END
+                tokens.add(label, initials.upper(), pattern, capitals_only=True)
+
+
+def _add_email(tokens: _Tokens, label, email: str) -> None:
+    local, _at, domain = email.strip().rpartition("@")
+    if not local:
+        return
+    local_words = _words(local)
+    domain_words = _words(domain)
+    tokens.add(
+        label,
+        email,
+        START
+        + SEP.join(map(re.escape, local_words))
+        + AT
+        + SEP.join(map(re.escape, domain_words))
+        + END,
+    )
+    if local.lower() not in GENERIC_MAILBOXES:
+        tokens.phrase(label, local, local_words)
+    if domain.lower() not in SHARED_MAIL_DOMAINS:
+        # The whole domain only: a mail domain's name alone may be an ordinary word.
+        _add_domain(tokens, label, domain, name_alone=False)
+
+
+def _add_domain(tokens: _Tokens, label, domain: str, *, name_alone: bool = True) -> None:
+    tokens.phrase(label, domain)
+    # The name under the top-level domain alone: "nlac11y" of nlac11y.example.
+    labels = domain.lower().split(".")
+    if name_alone and len(labels) >= 2:
+        name = labels[-2]
+        name_words = _words(name)
+        if len(name) > MIN_TOKEN_LENGTH and not all(w in GENERIC_WORDS for w in name_words):
+            tokens.phrase(label, name, name_words)
+
+
+def _add_phone(tokens: _Tokens, label, phone: str) -> None:
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) < 7:
+        return
+    tokens.digits(label, phone, digits)
+    if len(digits) == 10:
+        tokens.digits(label, phone, digits[3:])  # the local number without its area code
+
+
 def identity_tokens(user: User, profile: SupplierProfile | None) -> list[IdentityToken]:
-    """The strings that would give the supplier away, with a matcher for each."""
-    candidates: list[tuple[str, str]] = [
-        (_("name"), user.full_name),
-        (_("email"), user.email),
-        (_("email"), user.email.split("@")[0] if "@" in user.email else ""),
-    ]
+    """The ways the supplier's identity can be written, with a matcher for each."""
+    tokens = _Tokens()
+    if user.full_name:
+        _add_person(tokens, _("name"), user.full_name)
+    if user.email:
+        _add_email(tokens, _("email"), user.email)
     if profile is not None:
-        candidates += [
+        for label, name in (
             (_("legal name"), profile.legal_name),
             (_("trading name"), profile.trading_name),
-            (_("contact person"), profile.contact_name),
-            (_("email"), profile.email),
-            (_("website"), _domain(profile.website) if profile.website else ""),
-            (_("GitHub handle"), profile.github_handle),
-        ]
-    tokens: list[IdentityToken] = []
+        ):
+            if name.strip():
+                _add_firm(tokens, label, name)
+        if profile.contact_name.strip():
+            _add_person(tokens, _("contact person"), profile.contact_name)
+        if profile.email.strip():
+            _add_email(tokens, _("email"), profile.email)
+        if profile.website.strip():
+            _add_domain(tokens, _("website"), _domain(profile.website))
+        if profile.github_handle.strip():
+            tokens.phrase(_("GitHub handle"), profile.github_handle.strip().lstrip("@"))
+        if profile.phone.strip():
+            _add_phone(tokens, _("phone"), profile.phone)
+        postal = re.sub(r"[\W_]", "", profile.postal_code).lower()
+        if len(postal) == 6:
+            tokens.add(
+                _("postal code"),
+                profile.postal_code,
+                START + r"[\W_]{0,2}".join(map(re.escape, postal)) + END,
+            )
+        business_number = re.sub(r"\D", "", profile.gst_hst_number)[:9]
+        if len(business_number) == 9:
+            tokens.digits(_("GST/HST number"), profile.gst_hst_number, business_number)
+    return tokens.tokens
+
+
+# --- Matching ----------------------------------------------------------------------------------
+
+
+def _spans(text: str, tokens: list[IdentityToken]) -> list[tuple[int, int, IdentityToken]]:
+    """Where each token occurs in `text`, as (start, end) of the original characters."""
+    folded, origin = fold(text)
+    drawn = set(origin)
+    spans = []
+    for token in tokens:
+        for match in token.pattern.finditer(folded):
+            if match.end() == match.start():
+                continue
+            start, end = origin[match.start()], origin[match.end() - 1] + 1
+            # Accents and invisible characters right after the last letter go with it.
+            while end < len(text) and end not in drawn:
+                end += 1
+            if token.capitals_only and any(char.islower() for char in text[start:end]):
+                continue
+            spans.append((start, end, token))
+    return spans
+
+
+def identity_matches(texts: Iterable[str], tokens: list[IdentityToken]) -> list[Finding]:
+    """Each distinct way the supplier's identity is written in `texts`, in order of appearance."""
+    findings: list[Finding] = []
     seen: set[str] = set()
-    for label, value in candidates:
-        value = (value or "").strip()
-        if len(value) < MIN_TOKEN_LENGTH:
-            continue
-        if value.lower() not in seen:
-            seen.add(value.lower())
-            tokens.append(IdentityToken(label, value, _words(value)))
-        variants: list[str] = []
-        if label in PERSON_LABELS:
-            # A family or given name alone gives a person away too ("Tremblay").
-            variants = [part.strip(".,") for part in value.split()]
-        elif label in FIRM_LABELS:
-            # "Maple Leaf Code Works" for "Maple Leaf Code Works Inc.". Single words of a firm's
-            # name ("Northern", "Accessibility") are ordinary words: not matched alone.
-            variants = [LEGAL_SUFFIX.sub("", value).strip()]
-        for variant in variants:
-            if len(variant) >= MIN_TOKEN_LENGTH + 1 and variant.lower() not in seen:
-                seen.add(variant.lower())
-                tokens.append(IdentityToken(label, variant, _words(variant)))
-    if profile is not None and profile.phone:
-        pattern = _phone(profile.phone)
-        if pattern is not None:
-            tokens.append(IdentityToken(_("phone"), profile.phone, pattern))
-    return tokens
+    for text in texts:
+        reached = 0  # a match inside a longer one ("Okafor" in "Jamal Okafor") is not listed
+        for start, end, token in sorted(_spans(text, tokens), key=lambda s: (s[0], -s[1])):
+            if end <= reached:
+                continue
+            reached = end
+            shown = "".join(
+                c for c in text[start:end] if c not in INVISIBLE and unicodedata.category(c) != "Cf"
+            )
+            shown = " ".join(unicodedata.normalize("NFC", shown).split())
+            if shown.casefold() not in seen:
+                seen.add(shown.casefold())
+                findings.append(Finding(token.label, shown))
+    return findings
 
 
-def identity_findings(texts: list[str], tokens: list[IdentityToken]) -> list[IdentityToken]:
+def identity_findings(texts: Iterable[str], tokens: list[IdentityToken]) -> list[IdentityToken]:
     """The tokens that occur in any of `texts`, once each, in token order."""
-    return [token for token in tokens if any(token.pattern.search(text) for text in texts)]
+    texts = list(texts)
+    found = {id(token) for text in texts for _start, _end, token in _spans(text, tokens)}
+    return [token for token in tokens if id(token) in found]
 
 
-def redact(text: str, tokens: list[IdentityToken], replacement: str = "[redacted]") -> str:
-    # Longest first, so that "Maple Leaf Code Works" goes before "Maple".
-    for token in sorted(tokens, key=lambda t: len(t.value), reverse=True):
-        text = token.pattern.sub(replacement, text)
-    return text
+REDACTED = "[redacted]"  # stored in packets; pages show it in the reader's language
+
+
+def redact(text: str, tokens: list[IdentityToken], replacement: str = REDACTED) -> str:
+    """`text` with every occurrence of the tokens replaced, overlapping ones merged."""
+    spans = sorted((start, end) for start, end, _token in _spans(text, tokens))
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out.append(text[position:start])
+        out.append(replacement)
+        position = end
+    out.append(text[position:])
+    return "".join(out)

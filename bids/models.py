@@ -85,7 +85,10 @@ class Bid(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.supplier} → {self.opportunity_id} ({self.status})"
+        # Never the supplier: this text reaches the technical admin, audit targets and logs,
+        # which must not tell who bid (DESIGN.md §4, §5). Not translated either: it is stored
+        # as the audit event's target text, which must read the same whoever acted.
+        return f"Bid {self.pk} on opportunity {self.opportunity_id} ({self.status})"
 
     def get_status_display(self) -> str:  # lists show it on every row: see choice_label
         return choice_label(self.Status, self.status)
@@ -138,7 +141,8 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
 
 
 class Attachment(models.Model):
-    """A PDF, checked by content and stored without its metadata, out of public reach."""
+    """A PDF, checked by content and stored as the copy rebuilt from its pages (bids.pdf), which
+    is what evaluators receive; out of public reach."""
 
     bid = models.ForeignKey(Bid, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=_attachment_path, storage=private_storage)
@@ -146,6 +150,9 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(default=timezone.now)
+    # What a reader can find in the stored copy (page text, strings, font names), read once at
+    # upload: a submission is checked against the supplier's identity as it stands then.
+    text = models.TextField(blank=True, default="")
     # Removed from the working copy; kept, because a receipt may still name it.
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -153,7 +160,8 @@ class Attachment(models.Model):
         ordering = ["uploaded_at", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        # Not the file name: the supplier chose it, and it may name them.
+        return f"Attachment {self.pk} of bid {self.bid_id}"
 
 
 class Receipt(models.Model):

@@ -1,32 +1,104 @@
-"""Accept a PDF only for what it is, and keep only its pages.
+"""Accept a PDF only for what it is, and give evaluators a copy rebuilt from its pages alone.
 
-A file is a PDF when its bytes say so (not its name), when it parses to the end, and when it
-carries nothing active: no JavaScript, no launch action, no embedded file, no XFA form. What we
-store is a new document made of its pages alone — the author, producer, XMP packet and any
-other document metadata stay behind.
+A file is a PDF when its bytes say so (not its name) and when it parses. It is refused when it
+carries anything that acts on its own: scripts, launch and remote actions, form submission, data
+import, embedded files, XFA, media — found at any depth, however deeply an action is chained —
+or a web address opened automatically. It is refused too when it is too big to read safely (pages,
+objects, expanded size) or, given the supplier's identity, when its text names them (the words
+are listed so the supplier can fix the file: DESIGN.md §5).
+
+What we store, and what evaluators receive, is a new document made with pikepdf (qpdf) of the
+pages alone: each page keeps only what draws it (content, resources, boxes, rotation), so
+annotations, comments, links, form fields, outlines, the document catalogue's actions and names,
+and every metadata entry (document information, XMP on the document, pages, images and fonts)
+stay behind; JPEG images lose their EXIF, XMP, comment and other application segments.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import re
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pikepdf
+from django.conf import settings
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+from pikepdf import Array, Dictionary, Name, Stream
+from pypdf import PdfReader
 
-ACTIVE_KEYS = frozenset({"/JS", "/JavaScript", "/EmbeddedFiles", "/EmbeddedFile", "/XFA"})
-ACTIVE_VALUES = frozenset(
-    {"/JavaScript", "/Launch", "/EmbeddedFile", "/FileAttachment", "/RichMedia", "/ImportData"}
+from .identity import IdentityToken, identity_matches
+
+logger = logging.getLogger(__name__)
+
+# Entries whose presence alone makes a file active: scripts, attached files, XFA forms, media.
+REFUSED_KEYS = frozenset(
+    {"/JS", "/JavaScript", "/EmbeddedFiles", "/EmbeddedFile", "/XFA", "/RichMediaContent"}
 )
-# Per-page entries that describe the producing application rather than the page.
-PAGE_METADATA_KEYS = ("/Metadata", "/PieceInfo", "/LastModified")
+# Actions that run code, open other files or programs, send or load data, or play media.
+REFUSED_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+        "/GoToE",
+        "/RichMediaExecute",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+    }
+)
+REFUSED_SUBTYPES = frozenset(
+    {"/FileAttachment", "/RichMedia", "/Screen", "/Movie", "/Sound", "/3D"}
+)
+# What a page keeps: what draws it. Annotations, actions, metadata, thumbnails, structure go.
+PAGE_KEYS = frozenset(
+    {
+        "/Type",
+        "/Parent",
+        "/MediaBox",
+        "/CropBox",
+        "/BleedBox",
+        "/TrimBox",
+        "/ArtBox",
+        "/Rotate",
+        "/Resources",
+        "/Contents",
+        "/UserUnit",
+        "/Group",
+    }
+)
+# Removed wherever they remain in the rebuilt copy (fonts, images and forms of the pages).
+STRIPPED_KEYS = (
+    "/Metadata",
+    "/PieceInfo",
+    "/LastModified",
+    "/OPI",
+    "/Ref",
+    "/AA",
+    "/A",
+    "/URI",
+    "/Annots",
+    "/StructParent",
+    "/StructParents",
+    "/Alternates",
+)
+# JPEG segments an image needs to be drawn; application segments (EXIF, XMP, ICC, Photoshop,
+# comments…) are dropped, but for Adobe's APP14, which says how the colours are transformed.
+JPEG_KEPT_APP = {0xEE: b"Adobe"}
 
 
 class PdfRefused(ValueError):
     """The upload is not a PDF we accept; the message says why, for the supplier."""
+
+    def __init__(self, message: str, *, found: list[str] | None = None):
+        super().__init__(message)
+        self.found = found or []
 
 
 @dataclass(frozen=True)
@@ -34,70 +106,291 @@ class CleanPdf:
     content: bytes
     sha256: str
     pages: int
+    text: str  # what a reader can find in it, kept to check it against the supplier's identity
 
 
-def _is_active(obj, depth: int = 0) -> bool:
-    if depth > 12:
-        return False
-    if isinstance(obj, DictionaryObject):
-        for key, value in obj.items():
-            if key in ACTIVE_KEYS:
-                return True
-            if key in ("/S", "/Type", "/Subtype") and str(value) in ACTIVE_VALUES:
-                return True
-            if not isinstance(value, IndirectObject) and _is_active(value, depth + 1):
-                return True
-    elif isinstance(obj, ArrayObject):
-        return any(
-            not isinstance(item, IndirectObject) and _is_active(item, depth + 1) for item in obj
+def _damaged() -> PdfRefused:
+    return PdfRefused(_("This PDF is incomplete or damaged. Save it again and retry."))
+
+
+def _active() -> PdfRefused:
+    return PdfRefused(
+        _(
+            "This PDF contains scripts, automatic actions, form submissions, links to other "
+            "files or embedded files, which are not allowed. Print it to a new PDF and retry."
         )
-    return False
+    )
 
 
-def _objects(reader: PdfReader):
-    """Every object of the file, including those packed in object streams."""
-    ids = {(idnum, generation) for generation, table in reader.xref.items() for idnum in table}
-    ids |= {(idnum, 0) for idnum in reader.xref_objStm}
-    for idnum, generation in sorted(ids):
-        try:
-            yield reader.get_object(IndirectObject(idnum, generation, reader))
-        except (PdfReadError, ValueError, KeyError, AttributeError, TypeError):
+def _children(obj) -> Iterator:
+    """The direct (not indirect) objects inside `obj`; indirect ones are visited on their own."""
+    if isinstance(obj, Stream):
+        obj = obj.stream_dict
+    if isinstance(obj, Dictionary):
+        values = obj.values()
+    elif isinstance(obj, Array):
+        values = list(obj)
+    else:
+        return
+    for value in values:
+        if isinstance(value, (Dictionary, Array, Stream)) and not value.is_indirect:
+            yield value
+
+
+def _walk(roots) -> Iterator:
+    """Every object under `roots`, iteratively: no nesting is too deep to be looked at."""
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        yield obj
+        stack.extend(_children(obj))
+
+
+def _dictionary(obj) -> Dictionary | None:
+    if isinstance(obj, Stream):
+        return obj.stream_dict
+    return obj if isinstance(obj, Dictionary) else None
+
+
+def _name(value) -> str:
+    return str(value) if isinstance(value, Name) else ""
+
+
+def _automatic_actions(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
+    """Actions run without a click: the document's OpenAction and every additional action
+    (/AA: page open or close, field focus…), with the actions chained after them (/Next)."""
+    starts = []
+    for obj in _walk([pdf.trailer, *pdf.objects]):
+        entries = _dictionary(obj)
+        if entries is None:
             continue
+        if "/OpenAction" in entries:
+            starts.append(entries["/OpenAction"])
+        triggers = entries.get("/AA")
+        if isinstance(triggers, Dictionary):
+            starts.extend(triggers.values())
+    seen: set[tuple[int, int]] = set()
+    while starts:
+        action = starts.pop()
+        if action.is_indirect:
+            if action.objgen in seen:
+                continue
+            seen.add(action.objgen)
+        if not isinstance(action, Dictionary):
+            continue
+        yield action
+        follow = action.get("/Next")
+        if isinstance(follow, Array):
+            starts.extend(follow)
+        elif follow is not None:
+            starts.append(follow)
 
 
-def clean_pdf(data: bytes) -> CleanPdf:
-    """Check `data` and return the PDF we store, or raise PdfRefused."""
+def _refuse_active_content(pdf: pikepdf.Pdf) -> None:
+    for obj in _walk([pdf.trailer, *pdf.objects]):
+        entries = _dictionary(obj)
+        if entries is None:
+            continue
+        if any(key in REFUSED_KEYS for key in entries):
+            raise _active()
+        if _name(entries.get("/S")) in REFUSED_ACTIONS:
+            raise _active()
+        if _name(entries.get("/Subtype")) in REFUSED_SUBTYPES:
+            raise _active()
+    for action in _automatic_actions(pdf):
+        # Going to a page of the document itself is all an opening action may do.
+        if _name(action.get("/S")) not in ("", "/GoTo"):
+            raise _active()
+
+
+def _expanded_size(pdf: pikepdf.Pdf, budget: int) -> None:
+    """Refuse a file whose compressed streams would expand past `budget` bytes in all (a small
+    file can hold gigabytes of zeros). Flate is the filter that can; it is measured without ever
+    holding more than `budget` bytes."""
+    left = budget
+    for obj in pdf.objects:
+        if not isinstance(obj, Stream):
+            continue
+        filters = obj.stream_dict.get("/Filter")
+        filters = list(filters) if isinstance(filters, Array) else [filters]
+        if not filters or _name(filters[0]) != "/FlateDecode":
+            continue
+        inflater = zlib.decompressobj()
+        try:
+            left -= len(inflater.decompress(obj.read_raw_bytes(), left + 1))
+        except zlib.error:
+            continue  # qpdf reads what it can of a broken stream; nothing to expand
+        if left < 0:
+            raise PdfRefused(_("This PDF is too large once opened. Save it again and retry."))
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    """The JPEG without its application segments and comments (EXIF, XMP, ICC, IPTC…), and
+    without anything after its end. The picture itself is not re-encoded."""
+    if data[:2] != b"\xff\xd8":
+        raise PdfRefused(_("This PDF contains an image that cannot be read. Save it again."))
+    out = bytearray(b"\xff\xd8")
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            raise PdfRefused(_("This PDF contains an image that cannot be read. Save it again."))
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        segment = data[position : position + 2 + length]
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            kept = JPEG_KEPT_APP.get(marker)
+            if kept is not None and segment[4 : 4 + len(kept)] == kept:
+                out += segment
+        else:
+            out += segment
+        position += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
+            end = position
+            while end + 1 < len(data):
+                if data[end] == 0xFF and data[end + 1] not in (0x00, *range(0xD0, 0xD8)):
+                    break
+                end += 1
+            out += data[position:end]
+            position = end
+            if data[position + 1 : position + 2] == b"\xd9":
+                break
+    out += b"\xff\xd9"
+    return bytes(out)
+
+
+def _clean_image(image: Stream) -> None:
+    filters = image.stream_dict.get("/Filter")
+    names = [_name(f) for f in filters] if isinstance(filters, Array) else [_name(filters)]
+    if "/JPXDecode" in names:
+        raise PdfRefused(
+            _(
+                "This PDF contains JPEG 2000 images, which we cannot check. Save or print it "
+                "to a new PDF with ordinary images and retry."
+            )
+        )
+    if "/DCTDecode" in names:
+        if names != ["/DCTDecode"]:
+            raise PdfRefused(_("This PDF contains an image that cannot be read. Save it again."))
+        image.write(_strip_jpeg(image.read_raw_bytes()), filter=Name.DCTDecode)
+
+
+def _rebuild(source: pikepdf.Pdf) -> pikepdf.Pdf:
+    copy = pikepdf.new()
+    for page in source.pages:
+        # Inherited boxes and resources are made the page's own before it leaves its tree.
+        for key in ("/Resources", "/MediaBox", "/CropBox", "/Rotate"):
+            if key not in page.obj:
+                node = page.obj.get("/Parent")
+                while isinstance(node, Dictionary) and key not in node:
+                    node = node.get("/Parent")
+                if isinstance(node, Dictionary) and key in node:
+                    page.obj[key] = node[key]
+        for key in list(page.obj.keys()):
+            if key not in PAGE_KEYS:
+                del page.obj[key]
+        copy.pages.append(page)
+    for obj in _walk([copy.trailer, *copy.objects]):
+        entries = _dictionary(obj)
+        if entries is None:
+            continue
+        for key in STRIPPED_KEYS:
+            if key in entries:
+                del entries[key]
+        if isinstance(obj, Stream) and _name(entries.get("/Subtype")) == "/Image":
+            _clean_image(obj)
+    if "/Info" in copy.trailer:
+        del copy.trailer["/Info"]
+    return copy
+
+
+RESOURCE_KINDS = ("/Font", "/XObject", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading")
+NAMED_VALUES = ("/BaseFont", "/FontName")
+CAMEL_CASE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _text(content: bytes, copy: pikepdf.Pdf) -> str:
+    """What a reader of the copy can find: each page's text, read by a second, independent
+    parser (pypdf), then the file's strings and the names its author chose (fonts, images,
+    layers), where a name can hide too."""
+    parts = []
+    reader = PdfReader(io.BytesIO(content))
+    for page in reader.pages:
+        parts.append(page.extract_text() or "")
+    for obj in _walk([copy.trailer, *copy.objects]):
+        entries = _dictionary(obj)
+        if entries is not None:
+            values = list(entries.values())
+        else:
+            values = list(obj) if isinstance(obj, Array) else [obj]
+        parts.extend(str(value) for value in values if isinstance(value, pikepdf.String))
+        if entries is None:
+            continue
+        names = [_name(entries[key]) for key in NAMED_VALUES if isinstance(entries.get(key), Name)]
+        for kind in (*RESOURCE_KINDS, "/Properties"):
+            named = entries.get(kind)
+            if isinstance(named, Dictionary):
+                names.extend(str(key) for key in named)
+        # "/ABCDEF+MapleLeafSans": the subset tag apart, and the words of a run-together name.
+        parts.extend(CAMEL_CASE.sub(" ", name[1:].replace("+", " ")) for name in names)
+    return "\n".join(parts)
+
+
+def clean_pdf(data: bytes, *, identity: list[IdentityToken] | None = None) -> CleanPdf:
+    """Check `data` and return the copy we store and evaluators receive, or raise PdfRefused.
+    With `identity`, a copy whose text names the supplier is refused with the words found."""
     if not data.lstrip(b"\x00\t\n\r ")[:5] == b"%PDF-":
         raise PdfRefused(_("This file is not a PDF. Only PDF files can be attached."))
     if b"%%EOF" not in data[-2048:]:
-        raise PdfRefused(_("This PDF is incomplete or damaged. Save it again and retry."))
+        raise _damaged()  # cut short: qpdf would rebuild what it can, we want the whole file
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            raise PdfRefused(_("This PDF is password-protected. Attach an unprotected copy."))
-        if any(_is_active(obj) for obj in _objects(reader)) or _is_active(reader.trailer["/Root"]):
-            raise PdfRefused(
-                _(
-                    "This PDF contains scripts, actions or embedded files, which are not "
-                    "allowed. Print it to a new PDF and retry."
+        with pikepdf.open(io.BytesIO(data)) as source:
+            if source.is_encrypted:
+                raise PdfRefused(_("This PDF is password-protected. Attach an unprotected copy."))
+            if len(source.objects) > settings.BID_ATTACHMENT_MAX_OBJECTS:
+                raise PdfRefused(
+                    _("This PDF is too complex to check. Save or print it to a new PDF and retry.")
                 )
-            )
-        writer = PdfWriter()
-        for page in reader.pages:
-            for key in PAGE_METADATA_KEYS:
-                if NameObject(key) in page:
-                    del page[NameObject(key)]
-            writer.add_page(page)
-        if not writer.pages:
-            raise PdfRefused(_("This PDF has no pages."))
-        writer.metadata = None
-        output = io.BytesIO()
-        writer.write(output)
+            pages = len(source.pages)
+            if not pages:
+                raise PdfRefused(_("This PDF has no pages."))
+            if pages > settings.BID_ATTACHMENT_MAX_PAGES:
+                raise PdfRefused(
+                    _("This PDF has %(pages)s pages; attachments can have at most %(limit)s.")
+                    % {"pages": pages, "limit": settings.BID_ATTACHMENT_MAX_PAGES}
+                )
+            _expanded_size(source, settings.BID_ATTACHMENT_MAX_EXPANDED_BYTES)
+            _refuse_active_content(source)
+            copy = _rebuild(source)
+            output = io.BytesIO()
+            copy.save(output, deterministic_id=True, compress_streams=True)
+            content = output.getvalue()
+            text = _text(content, copy)
     except PdfRefused:
         raise
-    except Exception as exc:  # pypdf raises many kinds of errors on broken files
-        raise PdfRefused(_("This PDF is incomplete or damaged. Save it again and retry.")) from exc
-    content = output.getvalue()
+    except pikepdf.PasswordError as exc:
+        raise PdfRefused(_("This PDF is password-protected. Attach an unprotected copy.")) from exc
+    except Exception as exc:  # broken files raise many kinds of errors in either parser
+        logger.info("PDF refused as damaged: %s", type(exc).__name__)
+        raise _damaged() from exc
+    if identity:
+        refuse_if_named(text, identity)
     return CleanPdf(
-        content=content, sha256=hashlib.sha256(content).hexdigest(), pages=len(writer.pages)
+        content=content, sha256=hashlib.sha256(content).hexdigest(), pages=pages, text=text
     )
+
+
+def refuse_if_named(text: str, identity: list[IdentityToken]) -> None:
+    """Raise PdfRefused listing the words of `text` that give the supplier away."""
+    found = [finding.value for finding in identity_matches([text], identity)]
+    if found:
+        raise PdfRefused(
+            _(
+                "This PDF names you: %(found)s. Evaluators must not learn who you are; remove "
+                "these from the document and attach it again."
+            )
+            % {"found": ", ".join(_("“%(word)s”") % {"word": value} for value in found[:10])},
+            found=found,
+        )

@@ -10,10 +10,16 @@ from opportunities.models import Opportunity
 from .models import Bid
 
 
+def is_opportunity_buyer(user: User, opportunity: Opportunity) -> bool:
+    """The buyer who owns the opportunity, whatever roles they hold now: they never bid on it."""
+    return user.is_authenticated and opportunity.buyer_id == user.pk
+
+
 def can_bid(user: User, opportunity: Opportunity, *, now, profile: SupplierProfile | None) -> bool:
-    """A supplier with a complete profile, while the opportunity takes bids."""
+    """A supplier with a complete profile, while the opportunity takes bids; never its buyer."""
     return (
         has_role(user, Role.SUPPLIER)
+        and not is_opportunity_buyer(user, opportunity)
         and profile is not None
         and profile.is_complete
         and opportunity.accepts_bids_at(now)

@@ -18,11 +18,13 @@ from django.utils.translation import ngettext
 
 from marketplace import notifications as notices
 from marketplace.models import SupplierProfile, User
+from marketplace.permissions import is_supplier
 from marketplace.services import audit_event_record, notification_send
 from opportunities.models import Opportunity
 from opportunities.services import notice_context
 
 from . import permissions
+from .identity import IdentityToken, identity_matches, identity_tokens
 from .models import Answer, Attachment, Bid, Receipt
 from .pdf import CleanPdf, PdfRefused, clean_pdf
 
@@ -34,14 +36,17 @@ def word_count(text: str) -> int:
 
 
 def _open_opportunity(
-    opportunity_id: int, *, now: dt.datetime | None = None
+    opportunity_id: int, *, bidder: User, now: dt.datetime | None = None
 ) -> tuple[Opportunity, dt.datetime]:
-    """Lock the opportunity, then check that it still takes bids at this moment.
+    """Lock the opportunity, then check that it still takes bids at this moment, and that the
+    bidder is not its buyer (who never bids on it, whatever roles they hold: DESIGN.md §4).
 
     The close (opportunities.services.opportunity_close) takes the same lock, so a change
     racing the deadline lands wholly before the close or is refused. The time is read after
     the lock is held: waiting for the lock cannot carry a change past the deadline."""
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    if permissions.is_opportunity_buyer(bidder, opportunity):
+        raise ValidationError(_("You are the buyer of this opportunity: you cannot bid on it."))
     now = now or timezone.now()
     if not opportunity.accepts_bids_at(now):
         if opportunity.closes_at and now >= opportunity.closes_at:
@@ -61,7 +66,7 @@ def _locked_bid(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> 
     """The bid, locked, with its opportunity locked and open. Sets `bid.checked_at`."""
     if not permissions.is_bidder(supplier, bid):
         raise PermissionDenied
-    opportunity, checked_at = _open_opportunity(bid.opportunity_id, now=now)
+    opportunity, checked_at = _open_opportunity(bid.opportunity_id, bidder=supplier, now=now)
     locked = Bid.objects.select_for_update().get(pk=bid.pk)
     locked.opportunity = opportunity
     if locked.status == Status.SEALED:
@@ -73,11 +78,16 @@ def _locked_bid(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> 
 @transaction.atomic
 def bid_start(*, supplier: User, opportunity: Opportunity) -> Bid:
     """The supplier's bid on this opportunity: their existing one, or a new draft."""
+    if not is_supplier(supplier):
+        raise PermissionDenied  # staff are not bidders at all, the buyer included
+    if permissions.is_opportunity_buyer(supplier, opportunity):
+        # An account that is both (rows from before the rule): said plainly, not a 403.
+        raise ValidationError(_("You are the buyer of this opportunity: you cannot bid on it."))
     existing = Bid.objects.filter(opportunity=opportunity, supplier=supplier).first()
     if existing is not None:
         return existing
     profile = SupplierProfile.objects.filter(user=supplier).first()
-    opportunity, now = _open_opportunity(opportunity.pk)
+    opportunity, now = _open_opportunity(opportunity.pk, bidder=supplier)
     if not permissions.can_bid(supplier, opportunity, now=now, profile=profile):
         raise PermissionDenied
     bid, created = Bid.objects.get_or_create(opportunity=opportunity, supplier=supplier)
@@ -151,6 +161,21 @@ def submission_problems(bid: Bid) -> dict[str, list[str]]:
             problems[name] = [_("You must confirm this to bid.")]
     if bid.terms_version != settings.BID_TERMS_VERSION:
         problems["accept_terms"] = [_("Accept the terms to submit your bid.")]
+    # Checked at upload, and again now: the profile may have changed since (a new trading name).
+    identity = supplier_identity(bid.supplier)
+    for attachment in bid.attachments.filter(removed_at__isnull=True):
+        found = identity_matches([attachment.text], identity)
+        if found:
+            problems.setdefault("attachments", []).append(
+                _(
+                    "The attachment %(name)s names you: %(found)s. Remove it and attach a copy "
+                    "without these."
+                )
+                % {
+                    "name": attachment.name,
+                    "found": ", ".join(_("“%(word)s”") % {"word": f.value} for f in found[:10]),
+                }
+            )
     return problems
 
 
@@ -266,16 +291,25 @@ def bid_confirm(*, supplier: User, bid: Bid) -> Bid:
     return bid
 
 
-def checked_pdf(upload: File) -> tuple[CleanPdf, str]:
-    """An uploaded PDF checked by content and rebuilt without its metadata, and the name to
-    show for it. Raises ValidationError with a clear message when it is refused."""
+def supplier_identity(supplier: User) -> list[IdentityToken]:
+    """The ways the supplier's identity can be written, from their account and profile now."""
+    return identity_tokens(supplier, SupplierProfile.objects.filter(user=supplier).first())
+
+
+def checked_pdf(
+    upload: File, *, identity: list[IdentityToken] | None = None
+) -> tuple[CleanPdf, str]:
+    """An uploaded PDF checked by content and rebuilt from its pages alone (what evaluators will
+    receive), and the name to show for it. Raises ValidationError with a clear message when it is
+    refused — also, for a bid, when its text names the supplier (`identity`; a delivery after
+    the award has no one left to hide from)."""
     if upload.size > settings.BID_ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             _("This file is larger than %(size)s MB.")
             % {"size": settings.BID_ATTACHMENT_MAX_BYTES // (1024 * 1024)}
         )
     try:
-        pdf = clean_pdf(upload.read())
+        pdf = clean_pdf(upload.read(), identity=identity)
     except PdfRefused as refused:
         raise ValidationError(str(refused)) from refused
     name = upload.name or ""
@@ -285,11 +319,20 @@ def checked_pdf(upload: File) -> tuple[CleanPdf, str]:
     return pdf, display_name
 
 
-@transaction.atomic
 def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
-    """Attach an uploaded PDF (checked, stripped of metadata) to the working copy."""
+    """Attach an uploaded PDF (checked, rebuilt, free of the supplier's identity) to the working
+    copy. The file is read and rebuilt before any lock is taken: however slow a file is to
+    check, nobody else's save, submission or the close waits on it."""
     if not settings.BID_ATTACHMENTS_ENABLED:
         raise PermissionDenied
+    if not permissions.is_bidder(supplier, bid):
+        raise PermissionDenied
+    pdf, display_name = checked_pdf(upload, identity=supplier_identity(supplier))
+    return _attachment_store(supplier=supplier, bid=bid, pdf=pdf, display_name=display_name)
+
+
+@transaction.atomic
+def _attachment_store(*, supplier: User, bid: Bid, pdf: CleanPdf, display_name: str) -> Attachment:
     bid = _locked_bid(supplier=supplier, bid=bid)
     if bid.attachments.filter(removed_at__isnull=True).count() >= (
         settings.BID_ATTACHMENT_MAX_COUNT
@@ -298,8 +341,9 @@ def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
             _("A bid can have at most %(count)s attachments. Remove one first.")
             % {"count": settings.BID_ATTACHMENT_MAX_COUNT}
         )
-    pdf, display_name = checked_pdf(upload)
-    attachment = Attachment(bid=bid, name=display_name, size=len(pdf.content), sha256=pdf.sha256)
+    attachment = Attachment(
+        bid=bid, name=display_name, size=len(pdf.content), sha256=pdf.sha256, text=pdf.text
+    )
     attachment.file.save("upload.pdf", ContentFile(pdf.content), save=False)
     attachment.save()
     audit_event_record(

@@ -14,14 +14,13 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from evaluation.selectors import bid_debrief
 from marketplace.mixins import PredicateRequiredMixin
-from marketplace.models import SupplierProfile
 from marketplace.permissions import is_supplier
 from marketplace.ratelimit import rate_limit_allows
 from opportunities.models import Opportunity
 
 from . import permissions, services
 from .forms import AttachmentForm, BidForm
-from .identity import identity_findings, identity_tokens
+from .identity import identity_matches
 from .models import Attachment, Bid, Receipt
 
 
@@ -154,9 +153,9 @@ def _save_draft(request, bid: Bid, form: BidForm) -> Bid:
 
 
 def _identity_findings(bid: Bid):
-    profile = SupplierProfile.objects.filter(user=bid.supplier).first()
+    """The words of the answers that give the supplier away, as they wrote them."""
     texts = [answer.text for answer in bid.answers.all()]
-    return identity_findings(texts, identity_tokens(bid.supplier, profile))
+    return identity_matches(texts, services.supplier_identity(bid.supplier))
 
 
 def _submit(request, bid: Bid):

@@ -52,6 +52,11 @@ class Evaluation(models.Model):
     seed = models.CharField(max_length=64, editable=False)
     commitment = models.CharField(_("commitment (SHA-256 of the seed)"), max_length=64)
     seed_revealed_at = models.DateTimeField(null=True, blank=True)
+    # Published when the packets are built, before anyone scores: binds the labels (with the
+    # method and the criteria) to the commitment, so no label can be added, dropped or renamed
+    # afterwards without the public check failing. The rule is services.label_record.
+    label_digest = models.CharField(_("digest of the labels (SHA-256)"), max_length=64, blank=True)
+    labels_bound_at = models.DateTimeField(null=True, blank=True)
     eligible_labels = models.JSONField(default=list, blank=True)
     draw_order = models.JSONField(default=list, blank=True)
     selected_label = models.CharField(max_length=20, blank=True)
@@ -116,8 +121,10 @@ class Packet(models.Model):
 class PacketAttachment(models.Model):
     packet = models.ForeignKey(Packet, on_delete=models.CASCADE, related_name="attachments")
     number = models.PositiveSmallIntegerField()
-    file = models.FileField(upload_to="packets/", storage=private_storage)
-    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to="packets/", storage=private_storage, blank=True)
+    sha256 = models.CharField(max_length=64)  # of the copy evaluators receive
+    # Named the supplier when it was rebuilt at the close: evaluators see that it was withheld.
+    withheld = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["packet_id", "number"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from marketplace.models import Role, User
 from marketplace.permissions import has_role
+from opportunities.models import Opportunity
 from opportunities.permissions import is_owning_buyer
 
 from .models import Evaluation, PanelMember
@@ -20,13 +23,24 @@ def seat(user: User, evaluation: Evaluation) -> PanelMember | None:
     return next((m for m in evaluation.panel.all() if m.evaluator_id == user.pk), None)
 
 
+def has_stake_in(user: User, *, opportunity_id: int) -> bool:
+    """A bid on the opportunity in any status (a draft, a withdrawn one included), or being its
+    buyer: either way the person never judges it (DESIGN.md §4). Reads the database."""
+    return Opportunity.objects.filter(
+        Q(buyer_id=user.pk) | Q(bids__supplier_id=user.pk), pk=opportunity_id
+    ).exists()
+
+
 def may_see_packets(user: User, member: PanelMember | None) -> bool:
-    """Only an evaluator on the panel who declared no conflict of interest."""
+    """Only an evaluator on the panel who declared no conflict of interest and has no stake in
+    the opportunity. Checked again at every opening: a seat obtained before a rule change, or
+    a bid started after the appointment, gives no access."""
     return bool(
         member is not None
         and member.evaluator_id == user.pk
         and has_role(user, Role.EVALUATOR)
         and member.declaration == PanelMember.Declaration.NO_CONFLICT
+        and not has_stake_in(user, opportunity_id=member.evaluation.opportunity_id)
     )
 
 

@@ -15,10 +15,11 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bids.identity import identity_tokens, redact
+from bids.identity import IdentityToken, identity_tokens, redact
 from bids.models import Attachment, Bid
+from bids.pdf import PdfRefused, clean_pdf
 from marketplace import notifications as notices
-from marketplace.models import Role, SupplierProfile, User
+from marketplace.models import AuditEvent, Role, SupplierProfile, User
 from marketplace.services import audit_event_record, notification_send, notification_send_each
 from marketplace.tasks import enqueue_on_commit
 from opportunities import services as opportunity_services
@@ -91,10 +92,72 @@ def _new_label(taken: set[str]) -> str:
             return label
 
 
+LABEL_RECORD_HEADER = "marketplace-draw-labels v1"
+
+
+def label_record(
+    *, commitment: str, opportunity: Opportunity, criteria: list[Criterion], labels: list[str]
+) -> str:
+    """The text the label digest is the SHA-256 of (UTF-8), so anyone can rebuild it by hand:
+    the header line; "commitment <hex>"; "method <code>"; "margin <points or none>"; one line
+    per criterion in the opportunity's order, "criterion <n> mandatory" or "criterion <n> rated
+    weight <w> max <m>"; then "label <label>" for each label in character-code order (as
+    `LC_ALL=C sort`). Every line ends with a line feed, the last one too.
+
+    The method and the criteria are in it because eligibility is recomputed from them: binding
+    them with the labels before scoring means none of them can be changed afterwards unseen."""
+    margin = opportunity.draw_margin_points
+    lines = [
+        LABEL_RECORD_HEADER,
+        f"commitment {commitment}",
+        f"method {opportunity.selection_method}",
+        f"margin {'none' if margin is None else margin}",
+    ]
+    for number, criterion in enumerate(criteria, start=1):
+        if criterion.kind == Criterion.Kind.MANDATORY:
+            lines.append(f"criterion {number} mandatory")
+        else:
+            lines.append(
+                f"criterion {number} rated weight {criterion.weight or 1} max {criterion.max_score}"
+            )
+    lines += [f"label {label}" for label in sorted(labels)]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def label_digest(record: str) -> str:
+    return hashlib.sha256(record.encode("utf-8")).hexdigest()
+
+
+def _labels_bind(evaluation: Evaluation) -> None:
+    """Inside the packets' transaction, before any evaluator can score: publish the digest of
+    the labels (rule: label_record) and record it in the audit trail."""
+    labels = sorted(evaluation.packets.values_list("label", flat=True))
+    if not labels:
+        return  # no bids: no draw to bind
+    opportunity = Opportunity.objects.get(pk=evaluation.opportunity_id)
+    record = label_record(
+        commitment=evaluation.commitment,
+        opportunity=opportunity,
+        criteria=list(opportunity.criteria.all()),
+        labels=labels,
+    )
+    evaluation.label_digest = label_digest(record)
+    evaluation.labels_bound_at = timezone.now()
+    evaluation.full_clean()
+    evaluation.save(update_fields=["label_digest", "labels_bound_at"])
+    audit_event_record(
+        actor=None,
+        verb="evaluation.labels_bound",
+        target=evaluation,
+        data={"label_digest": evaluation.label_digest, "labels": labels},
+    )
+
+
 @transaction.atomic
 def evaluation_build_packets(*, opportunity: Opportunity) -> int:
     """One packet per sealed bid: a random label, the answers with the supplier's identity
-    replaced by [redacted], the attachments (already without metadata). Idempotent."""
+    replaced by [redacted] (pages show it in the reader's language), the attachments rebuilt
+    (bids.pdf). Idempotent."""
     evaluation = Evaluation.objects.select_for_update().get(opportunity=opportunity)
     if evaluation.status != Status.PREPARING:
         return 0
@@ -122,12 +185,8 @@ def evaluation_build_packets(*, opportunity: Opportunity) -> int:
             proposed_start_date=receipt.content["proposed_start_date"],
         )
         for number, item in enumerate(receipt.content["attachments"], start=1):
-            original = Attachment.objects.get(pk=item["id"], bid=bid)
-            with original.file.open("rb") as handle:
-                content = handle.read()
-            copy = PacketAttachment(packet=packet, number=number, sha256=item["sha256"])
-            copy.file.save("packet.pdf", ContentFile(content), save=False)
-            copy.save()
+            _packet_attachment(packet, number, item, tokens)
+    _labels_bind(evaluation)
     opportunity = Opportunity.objects.get(pk=opportunity.pk)
     if not bids:
         _transition(evaluation, Status.UNSUCCESSFUL, actor=None, verb="evaluation.no_bids")
@@ -156,6 +215,33 @@ def evaluation_build_packets(*, opportunity: Opportunity) -> int:
     return len(bids)
 
 
+def _packet_attachment(
+    packet: Packet, number: int, item: dict[str, Any], tokens: list[IdentityToken]
+) -> PacketAttachment:
+    """The evaluator's copy of one submitted attachment, rebuilt again under today's rules and
+    checked against the supplier's identity as it stands at the close. A file that now names the
+    supplier (their profile changed after the upload) is withheld, never shown in part."""
+    original = Attachment.objects.get(pk=item["id"], bid=packet.bid)
+    with original.file.open("rb") as handle:
+        content = handle.read()
+    try:
+        rebuilt = clean_pdf(content, identity=tokens)
+    except PdfRefused as refused:
+        audit_event_record(
+            actor=None,
+            verb="packet.attachment_withheld",
+            target=packet,
+            data={"label": packet.label, "number": number, "words": len(refused.found)},
+        )
+        return PacketAttachment.objects.create(
+            packet=packet, number=number, sha256=item["sha256"], withheld=True
+        )
+    copy = PacketAttachment(packet=packet, number=number, sha256=rebuilt.sha256)
+    copy.file.save("packet.pdf", ContentFile(rebuilt.content), save=False)
+    copy.save()
+    return copy
+
+
 # --- The panel ---------------------------------------------------------------------------------
 
 
@@ -170,6 +256,15 @@ def panel_appoint(
         raise ValidationError(_("The panel can no longer change."))
     if Role.EVALUATOR not in evaluator.roles or evaluator.pk == evaluation.opportunity.buyer_id:
         raise ValidationError(_("Only staff with the evaluator role, other than the buyer."))
+    if permissions.has_stake_in(evaluator, opportunity_id=evaluation.opportunity_id):
+        # Only a staff account that broke the supplier/staff rule can get here; the buyer
+        # learns that this one person cannot sit, never anything about the bid itself.
+        raise ValidationError(
+            _(
+                "This person has a bid on this opportunity (a draft or a withdrawn bid counts): "
+                "nobody who bid on an opportunity sits on its panel."
+            )
+        )
     if evaluation.panel.filter(evaluator=evaluator).exists():
         raise ValidationError(_("This person is already on the panel."))
     if is_chair:
@@ -222,6 +317,19 @@ def panel_declare(
         raise ValidationError(_("You have already declared."))
     if conflict and not note.strip():
         raise ValidationError({"note": _("Say briefly what the conflict is.")})
+    # Checked again here, not only at the appointment: a seat from before a rule change, or a
+    # bid or role change since, must not lead to the packets. Recusing is always possible.
+    if not conflict and (not evaluator.is_active or Role.EVALUATOR not in evaluator.roles):
+        raise PermissionDenied
+    if not conflict and permissions.has_stake_in(
+        evaluator, opportunity_id=member.evaluation.opportunity_id
+    ):
+        raise ValidationError(
+            _(
+                "You have a bid on this opportunity (a draft or a withdrawn bid counts), so you "
+                "cannot evaluate it: declare the conflict to recuse yourself."
+            )
+        )
     member.declaration = Declaration.RECUSED if conflict else Declaration.NO_CONFLICT
     member.declaration_note = note.strip()
     member.declared_at = timezone.now()
@@ -539,6 +647,7 @@ def evaluation_lock(*, chair: User, evaluation: Evaluation) -> Evaluation:
         eligible=eligible,
         order=order,
         selected=ranking[0],
+        scores={label: str(score) for label, score in sorted(scores.items())},
     )
     notification_send(
         kind="evaluation.selected",
@@ -560,16 +669,234 @@ def _tell_bidders_unsuccessful(evaluation: Evaluation) -> None:
     )
 
 
-def verify_draw(evaluation: Evaluation) -> list[str]:
-    """Recompute the public record; returns the problems found (empty: it checks out)."""
+@dataclass
+class PacketCheck:
+    """One label's published consensus and what follows from it, recomputed."""
+
+    label: str
+    marks: list[tuple[Criterion, ConsensusMark | None]]
+    qualified: bool | None = None  # None: the published consensus misses a criterion
+    score: Decimal | None = None
+    eligible: bool = False
+    rank: int | None = None
+
+
+@dataclass
+class DrawCheck:
+    """The draw recomputed from its public record (the page and `verify_draw` show it)."""
+
+    revealed: bool
+    criteria: list[Criterion]
+    label_record: str  # rebuilt from the packets as they are now
+    label_digest: str
+    binding_problems: list[str]  # what can be checked before the seed is revealed
+    problems: list[str]  # everything; empty: the draw checks out
+    # Recomputed once the seed is revealed; empty before.
+    packets: list[PacketCheck]
+    eligible: list[str]
+    order: list[tuple[str, str]]  # (label, draw key)
+    ranking: list[str]
+    selected: str = ""
+
+    @property
+    def checks_out(self) -> bool:
+        return self.revealed and not self.problems
+
+
+def _recorded(evaluation: Evaluation, verb: str) -> dict[str, Any] | None:
+    """The data of the first audit event `verb` on the evaluation (the trail is append-only)."""
+    event = (
+        AuditEvent.objects.for_target(evaluation)
+        .filter(verb=verb)
+        .order_by("created_at", "id")
+        .first()
+    )
+    return event.data if event is not None else None
+
+
+def _consensus_complete(criterion: Criterion, mark: ConsensusMark | None) -> bool:
+    if mark is None:
+        return False
+    if criterion.kind == Criterion.Kind.MANDATORY:
+        return mark.passed is not None
+    return mark.score is not None
+
+
+def _result_text(qualified: bool | None, score: Decimal | None) -> str:
+    if qualified is None:
+        return _("incomplete")
+    values = {"score": "—" if score is None else score}
+    if qualified:
+        return _("qualified, %(score)s") % values
+    return _("not qualified, %(score)s") % values
+
+
+def _labels_text(labels: list[str]) -> str:
+    return ", ".join(labels) or "—"
+
+
+def _binding_problems(evaluation: Evaluation, packets: list[Packet], digest: str) -> list[str]:
     problems = []
-    if not evaluation.seed_revealed_at:
-        return [_("The seed is not revealed yet.")]
+    committed = _recorded(evaluation, "evaluation.committed")
+    if committed is None or committed.get("commitment") != evaluation.commitment:
+        problems.append(_("The commitment is not the one recorded when bids closed."))
+    if not evaluation.label_digest:
+        if packets:
+            problems.append(
+                _(
+                    "No digest of the labels was published before scoring: the labels cannot "
+                    "be checked."
+                )
+            )
+        return problems
+    if digest != evaluation.label_digest:
+        problems.append(
+            _(
+                "The labels of the bids, the selection method or the criteria do not match "
+                "the digest published before scoring."
+            )
+        )
+    bound = _recorded(evaluation, "evaluation.labels_bound")
+    if bound is None or bound.get("label_digest") != evaluation.label_digest:
+        problems.append(
+            _("The digest of the labels is not the one recorded when the packets were built.")
+        )
+    return problems
+
+
+def draw_check(evaluation: Evaluation) -> DrawCheck:
+    """Recompute the whole draw from what is published: the seed against the commitment; the
+    labels, the method and the criteria against the digest published before scoring; each
+    label's qualification and weighted score from its consensus (packet_score); eligibility,
+    the draw's order and the ranking from those (selection_ranking); and the record against
+    what the audit trail kept at the close, at the packets and at the lock. Scores are read
+    only once the seed is revealed: before that they are the panel's."""
+    opportunity = Opportunity.objects.get(pk=evaluation.opportunity_id)
+    criteria = list(opportunity.criteria.all())
+    packets = list(evaluation.packets.prefetch_related("consensus").order_by("label"))
+    record = label_record(
+        commitment=evaluation.commitment,
+        opportunity=opportunity,
+        criteria=criteria,
+        labels=[p.label for p in packets],
+    )
+    digest = label_digest(record)
+    binding = _binding_problems(evaluation, packets, digest)
+    check = DrawCheck(
+        revealed=bool(evaluation.seed_revealed_at),
+        criteria=criteria,
+        label_record=record,
+        label_digest=digest,
+        binding_problems=binding,
+        problems=[],
+        packets=[],
+        eligible=[],
+        order=[],
+        ranking=[],
+    )
+    if not check.revealed:
+        check.problems = [_("The seed is not revealed yet."), *binding]
+        return check
+    problems = check.problems
     if Evaluation.commit(evaluation.seed) != evaluation.commitment:
         problems.append(_("The seed does not match the commitment published at the close."))
-    if draw_order(evaluation.seed, evaluation.eligible_labels) != evaluation.draw_order:
+    problems += binding
+    scores: dict[str, Decimal] = {}
+    for packet in packets:
+        marks = {m.criterion_id: m for m in packet.consensus.all()}
+        result = PacketCheck(label=packet.label, marks=[(c, marks.get(c.pk)) for c in criteria])
+        if all(_consensus_complete(c, marks.get(c.pk)) for c in criteria):
+            result.qualified, result.score = packet_score(packet, criteria)
+            if result.qualified:
+                scores[packet.label] = result.score
+        else:
+            problems.append(
+                _("%(label)s: the published consensus does not cover every criterion.")
+                % {"label": packet.label}
+            )
+        if (packet.qualified, packet.score) != (result.qualified, result.score):
+            problems.append(
+                _(
+                    "%(label)s: the recorded result (%(recorded)s) does not follow from its "
+                    "consensus scores (%(computed)s)."
+                )
+                % {
+                    "label": packet.label,
+                    "recorded": _result_text(packet.qualified, packet.score),
+                    "computed": _result_text(result.qualified, result.score),
+                }
+            )
+        check.packets.append(result)
+    eligible, order, ranking = selection_ranking(
+        method=opportunity.selection_method,
+        seed=evaluation.seed,
+        scores=scores,
+        margin=opportunity.draw_margin_points,
+    )
+    check.eligible, check.ranking = eligible, ranking
+    check.order = [(label, draw_key(evaluation.seed, label)) for label in order]
+    check.selected = ranking[0] if ranking else ""
+    if evaluation.eligible_labels != eligible:
+        problems.append(
+            _(
+                "The eligible bids on record (%(recorded)s) are not those the published scores "
+                "and the method give (%(computed)s)."
+            )
+            % {
+                "recorded": _labels_text(list(evaluation.eligible_labels)),
+                "computed": _labels_text(eligible),
+            }
+        )
+    if evaluation.draw_order != order:
         problems.append(_("The order does not follow from the seed and the eligible labels."))
-    return problems
+    rank = {label: i for i, label in enumerate(ranking, start=1)}
+    for packet, result in zip(packets, check.packets, strict=True):
+        result.rank, result.eligible = rank.get(packet.label), packet.label in eligible
+        if packet.rank != result.rank:
+            problems.append(
+                _(
+                    "%(label)s: the recorded rank (%(recorded)s) is not the recomputed one "
+                    "(%(computed)s)."
+                )
+                % {
+                    "label": packet.label,
+                    "recorded": packet.rank or "—",
+                    "computed": result.rank or "—",
+                }
+            )
+    if evaluation.selected_label != check.selected:
+        problems.append(
+            _(
+                "The selected bid on record (%(recorded)s) is not the first of the recomputed "
+                "ranking (%(computed)s)."
+            )
+            % {"recorded": evaluation.selected_label or "—", "computed": check.selected or "—"}
+        )
+    locked = _recorded(evaluation, "evaluation.selected")
+    if locked is not None:
+        now = {
+            "seed": (evaluation.seed, _("seed")),
+            "eligible": (eligible, _("eligible bids")),
+            "order": (order, _("order")),
+            "selected": (check.selected, _("selected bid")),
+            "scores": ({k: str(v) for k, v in sorted(scores.items())}, _("scores")),
+        }
+        differ = [
+            str(name)
+            for key, (value, name) in now.items()
+            if key in locked and locked[key] != value
+        ]
+        if differ:
+            problems.append(
+                _("The selection recorded when the consensus was locked differs in: %(what)s.")
+                % {"what": ", ".join(differ)}
+            )
+    return check
+
+
+def verify_draw(evaluation: Evaluation) -> list[str]:
+    """Recompute the public record; returns the problems found (empty: it checks out)."""
+    return draw_check(evaluation).problems
 
 
 # --- Reveal, award, re-award -------------------------------------------------------------------

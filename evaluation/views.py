@@ -236,7 +236,11 @@ def packet_attachment_view(request, pk: int, packet_pk: int, number: int):
     evaluation = _evaluation(request, pk)
     _member_with_packets(request, evaluation)
     attachment = get_object_or_404(
-        PacketAttachment, packet_id=packet_pk, packet__evaluation=evaluation, number=number
+        PacketAttachment,
+        packet_id=packet_pk,
+        packet__evaluation=evaluation,
+        number=number,
+        withheld=False,
     )
     audit_event_record(
         actor=request.user,
@@ -418,27 +422,21 @@ def access_log_view(request, pk: int):
 
 @login_not_required
 def draw_view(request, pk: int):
-    """The public record of the draw: commitment from the close; seed and order after it."""
+    """The public record of the draw: the commitment from the close, the labels' digest from
+    the packets, then the seed, the consensus scores and the whole recomputation, with the
+    site's own check of it. Labels and scores only: never who bid."""
     opportunity = get_object_or_404(Opportunity.objects.public(), pk=pk)
     evaluation = Evaluation.objects.filter(opportunity=opportunity).first()
     if evaluation is None:
         raise Http404
-    keys = []
-    scores = {}
-    if evaluation.seed_revealed_at:
-        keys = [
-            (label, services.draw_key(evaluation.seed, label)) for label in evaluation.draw_order
-        ]
-        scores = dict(evaluation.packets.filter(qualified=True).values_list("label", "score"))
     return render(
         request,
         "evaluation/draw.html",
         {
             "opportunity": opportunity,
             "evaluation": evaluation,
-            "keys": keys,
-            "scores": sorted(scores.items()),
-            "verified": evaluation.seed_revealed_at and not services.verify_draw(evaluation),
+            "check": services.draw_check(evaluation),
+            "label_record_header": services.LABEL_RECORD_HEADER,
         },
     )
 

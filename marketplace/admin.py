@@ -1,8 +1,62 @@
+"""The technical admin site: a tool for the people who run the service, not a back door.
+
+It shows no bidder identity and cannot change what the workflow guards (DESIGN.md §4):
+
+- what the workflow guards (bids, opportunities once submitted, criteria, guardrails, the audit
+  trail, the outbox, supplier profiles) is read-only here, because each change has a service
+  that checks who may make it and writes its audit event, and an admin form does neither;
+- nothing lets a technical administrator tell who bid: a bid's text names no one, bid pages have
+  no supplier column, filter, search or link, evaluation rows are not registered at all, and
+  wherever a supplier appears next to their own activity (the audit trail's actor, a
+  notification's recipient) they are shown as "a supplier", with no way to filter, search or
+  sort by them. Filters accept only the lookups the page offers (`BlindLookupsMixin`), since
+  the admin otherwise accepts any local field in the address (`?supplier=12`).
+
+A technical administrator can still deactivate an account, give admin access and manage the
+skills list: none of these reveals or decides anything about a bid.
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Notification, RoleGrant, SupplierProfile, User
+from .models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
+
+# Shown instead of a supplier wherever their identity would sit next to their activity.
+A_SUPPLIER = _("a supplier (hidden)")
+
+
+class BlindLookupsMixin:
+    """Filtering by address is limited to the filters and date drill-down the page shows.
+
+    Django's admin accepts any lookup on a local field from the query string, so without this
+    `/admin/bids/bid/?supplier=12` would list one supplier's bids."""
+
+    def lookup_allowed(self, lookup, value, request):
+        offered = {name for name in self.list_filter if isinstance(name, str)}
+        if self.date_hierarchy:
+            offered.add(self.date_hierarchy)
+        if lookup.split("__")[0] not in {name.split("__")[0] for name in offered}:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class ReadOnlyAdmin(BlindLookupsMixin, admin.ModelAdmin):
+    """Viewable only: every change to these rows has a service that checks and audits it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _supplier_exists(user_field: str) -> Exists:
+    return Exists(RoleGrant.objects.filter(user=OuterRef(user_field), role=Role.SUPPLIER))
 
 
 class RoleGrantInline(admin.TabularInline):
@@ -19,7 +73,14 @@ class RoleGrantInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BlindLookupsMixin, BaseUserAdmin):
+    """No bids here, as an inline or otherwise: a person's page must not list what they bid on.
+
+    Accounts are deactivated, never deleted: the confirmation page of a deletion would list the
+    supplier's bids (they protect the account), and the audit trail keeps its actors. The
+    address is changed by its owner, through the email pages that verify it and re-check roles.
+    """
+
     ordering = ("email",)
     list_display = ("email", "full_name", "preferred_language", "is_active", "date_joined")
     search_fields = ("email", "full_name")
@@ -33,46 +94,118 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("email",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(SupplierProfile)
-class SupplierProfileAdmin(admin.ModelAdmin):
+class SupplierProfileAdmin(ReadOnlyAdmin):
+    """Read-only, and no bids: a profile is who a supplier is, never what they bid on.
+
+    Its names, emails and phones are the identity tokens redaction removes from bids, so only
+    the supplier changes them (through their profile page, audited); an edit here would weaken
+    the redaction of their sealed bids without a trace."""
+
     list_display = ("legal_name", "trading_name", "kind", "province", "user")
     search_fields = ("legal_name", "trading_name", "user__email")
     list_filter = ("kind", "province")
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor", "verb", "target_repr")
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only (the trail is append-only) and blind.
+
+    A bid's target text names no one (see `Bid.__str__`), but its actor is the supplier: a
+    supplier acting is shown as "a supplier", as is anyone acting on a bid. Nothing filters,
+    searches or sorts by actor, or the list would still tell whose events these are."""
+
+    list_display = ("created_at", "actor_shown", "verb", "target_repr")
     list_filter = ("verb",)
-    search_fields = ("verb", "target_repr", "actor__email")
+    search_fields = ("verb", "target_repr")
     date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "actor_shown",
+        "verb",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "data",
+    )
+    readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
+    # Events that are a supplier's activity whoever holds the role today (a role can be revoked).
+    BLIND_VERBS = ("bid.", "question.asked")
+    BLIND_TARGET_APPS = ("bids",)
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("actor", "target_type")
+            .annotate(actor_is_supplier=_supplier_exists("actor"))
+        )
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description=_("actor"))
+    def actor_shown(self, event: AuditEvent) -> str:
+        if event.actor_id is None:
+            return _("the system")
+        if (
+            getattr(event, "actor_is_supplier", True)
+            or event.verb.startswith(self.BLIND_VERBS)
+            or (event.target_type and event.target_type.app_label in self.BLIND_TARGET_APPS)
+        ):
+            return A_SUPPLIER
+        return event.actor.email
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    """Read-only: notifications are retried from the Operations page, which audits it."""
+class NotificationAdmin(ReadOnlyAdmin):
+    """Read-only: notifications are retried from the Operations page, which audits it.
 
-    list_display = ("created_at", "recipient", "kind", "status", "attempts", "sent_at")
+    Blind: a supplier's notifications (bid received, withdrawn, closing soon…) would say who
+    bid on what, so their recipient, error text (a mail server's refusal quotes the address)
+    and key (it ends with the person's id) are hidden, and nothing searches or filters by
+    recipient. The message context is never shown: the email itself is the place for it."""
+
+    list_display = ("created_at", "recipient_shown", "kind", "status", "attempts", "sent_at")
     list_filter = ("status", "kind")
-    search_fields = ("recipient__email", "dedupe_key")
+    search_fields = ("kind",)
     date_hierarchy = "created_at"
-    list_select_related = ("recipient",)
+    fields = (
+        "created_at",
+        "recipient_shown",
+        "kind",
+        "language",
+        "status",
+        "attempts",
+        "error_shown",
+        "next_attempt_at",
+        "sent_at",
+        "read_at",
+    )
+    readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("recipient")
+            .annotate(recipient_is_supplier=_supplier_exists("recipient"))
+        )
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def _blind(self, notification: Notification) -> bool:
+        return getattr(notification, "recipient_is_supplier", True) or notification.kind.startswith(
+            "bid."
+        )
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description=_("recipient"))
+    def recipient_shown(self, notification: Notification) -> str:
+        return A_SUPPLIER if self._blind(notification) else notification.recipient.email
+
+    @admin.display(description=_("last error"))
+    def error_shown(self, notification: Notification) -> str:
+        return _("(hidden)") if self._blind(notification) else notification.last_error

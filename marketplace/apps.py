@@ -7,10 +7,17 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self) -> None:
+        from allauth.account import signals as account_signals
         from django.core import signals
 
-        from . import logs
+        from . import logs, receivers
 
         # The request id spans the whole request, Django's own log line of its answer included.
         signals.request_started.connect(logs.request_started, dispatch_uid="request-id-start")
         signals.request_finished.connect(logs.request_finished, dispatch_uid="request-id-end")
+        # Staff powers follow the account's email addresses at every request (User.roles);
+        # the receiver records when they stop or resume and tells the program administrators.
+        for name in ("email_added", "email_confirmed", "email_removed", "email_changed"):
+            getattr(account_signals, name).connect(
+                receivers.emails_changed, dispatch_uid=f"marketplace-{name}"
+            )

@@ -38,6 +38,23 @@ class RoleList(models.Aggregate):
         return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
 
 
+def verified_primary_email() -> models.Exists:
+    """True when the user's own address is their verified primary address (allauth's records).
+
+    Read at request time with the user: staff powers hold only while it is true, so no missed
+    email signal and no edit of an address behind allauth's back can keep them alive."""
+    from allauth.account.models import EmailAddress
+
+    return models.Exists(
+        EmailAddress.objects.filter(
+            user=models.OuterRef("pk"),
+            email__iexact=models.OuterRef("email"),
+            primary=True,
+            verified=True,
+        )
+    )
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -51,7 +68,9 @@ class UserManager(BaseUserManager["User"]):
             .annotate(roles=RoleList("role"))
             .values("roles")
         )
-        return self.get_queryset().annotate(role_list=models.Subquery(grants))
+        return self.get_queryset().annotate(
+            role_list=models.Subquery(grants), staff_email_on_file=verified_primary_email()
+        )
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
         if not email:
@@ -113,14 +132,46 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
     @cached_property
-    def roles(self) -> frozenset[str]:
+    def granted_roles(self) -> frozenset[str]:
+        """Every role granted, whether in force or not (see `roles`)."""
         if "role_list" in self.__dict__:  # loaded by UserManager.with_roles()
             return frozenset(role for role in (self.role_list or "").split(",") if role)
         return frozenset(grant.role for grant in self.role_grants.all())
 
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        """The roles in force, which every permission reads (DESIGN.md §4).
+
+        A staff grant gives powers only while the account's primary address is a verified
+        address on a staff domain, and never to an account that is also a supplier: a staff
+        member who moves to a personal address is suspended, and back when they re-verify a
+        government one; a supplier who slipped into a staff role keeps only the supplier role.
+        """
+        granted = self.granted_roles
+        if granted & STAFF_ROLES and (
+            Role.SUPPLIER in granted or not self.has_verified_staff_primary_email
+        ):
+            return granted - STAFF_ROLES
+        return granted
+
     @property
     def staff_roles(self) -> frozenset[str]:
         return self.roles & STAFF_ROLES
+
+    @property
+    def suspended_staff_roles(self) -> frozenset[str]:
+        """Staff roles granted but not in force (see `roles`)."""
+        return (self.granted_roles & STAFF_ROLES) - self.roles
+
+    @cached_property
+    def has_verified_staff_primary_email(self) -> bool:
+        from .permissions import is_staff_email  # permissions reads this module
+
+        if not is_staff_email(self.email):
+            return False
+        if "staff_email_on_file" in self.__dict__:  # loaded by UserManager.with_roles()
+            return bool(self.staff_email_on_file)
+        return User.objects.filter(pk=self.pk).filter(verified_primary_email()).exists()
 
 
 class RoleGrant(models.Model):
@@ -315,7 +366,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id"])]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor or 'system'} {self.verb}"
+        # Not the actor: next to a bid event, a supplier's address would say who bid.
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.verb} {self.target_id}".rstrip()
 
     def save(self, *args, **kwargs):
         # Integrity, not business logic: an audit trail that can be rewritten proves nothing.

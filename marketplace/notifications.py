@@ -74,6 +74,31 @@ CATALOGUE: dict[str, Kind] = {
             action=_("See your dashboard"),
         ),
         Kind(
+            code="role.staff_suspended",
+            label=_("A staff member's roles are suspended after an email change"),
+            subject=_("Staff roles suspended: %(email)s"),
+            body=_(
+                "The account %(email)s no longer has a verified Government of Canada address as "
+                "its primary email, or it is also a supplier. Its staff roles (%(roles)s) give "
+                "no access until that is fixed. If the change was not expected, find out why."
+            ),
+            roles=_ADMIN,
+            mandatory=True,
+            action=_("See the account"),
+        ),
+        Kind(
+            code="role.staff_restored",
+            label=_("A staff member's suspended roles are back in force"),
+            subject=_("Staff roles back in force: %(email)s"),
+            body=_(
+                "The account %(email)s has a verified Government of Canada address as its "
+                "primary email again: its staff roles (%(roles)s) are back in force."
+            ),
+            roles=_ADMIN,
+            mandatory=True,
+            action=_("See the account"),
+        ),
+        Kind(
             code="opportunity.submitted",
             label=_("An opportunity is waiting for review"),
             subject=_("For review: %(title)s"),

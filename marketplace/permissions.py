@@ -48,11 +48,31 @@ def can_manage_roles(user: User) -> bool:
     return is_program_admin(user)
 
 
+def is_supplier_account(user: User) -> bool:
+    """Granted the supplier role, in force or not: such an account never holds a staff role."""
+    return Role.SUPPLIER in user.granted_roles
+
+
+def is_staff_account(user: User, *, verified_emails: set[str]) -> bool:
+    """Granted a staff role (even suspended), or on a staff address: never a supplier."""
+    return bool(
+        user.granted_roles & STAFF_ROLES
+        or is_staff_email(user.email)
+        or any(is_staff_email(email) for email in verified_emails)
+    )
+
+
 def can_hold_role(user: User, role: str, *, verified_emails: set[str]) -> bool:
-    """Staff roles need a verified staff-domain email; the supplier role needs the opposite."""
+    """Supplier and staff roles exclude each other in both directions (DESIGN.md §4).
+
+    Staff roles need a verified staff-domain primary email and no supplier grant: a supplier
+    who verifies a government address stays a supplier. The supplier role needs an account
+    with no staff grant and no staff address, verified or primary."""
     if role in STAFF_ROLES:
-        return has_verified_staff_email(user, verified_emails=verified_emails)
-    return not is_staff_email(user.email) and not user.staff_roles
+        return not is_supplier_account(user) and has_verified_staff_email(
+            user, verified_emails=verified_emails
+        )
+    return not is_staff_account(user, verified_emails=verified_emails)
 
 
 def can_edit_supplier_profile(user: User) -> bool:

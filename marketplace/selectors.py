@@ -13,12 +13,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .caching import unread_count_cached
-from .models import JobRun, Notification, User
+from .models import STAFF_ROLES, JobRun, Notification, Role, User, verified_primary_email
+
+
+def staff_email_q() -> Q:
+    """An address on a staff domain or a subdomain of one (as `permissions.is_staff_email`)."""
+    condition = Q(pk__in=[])
+    for allowed in settings.STAFF_EMAIL_DOMAINS:
+        allowed = allowed.lower().lstrip(".")
+        condition |= Q(email__iendswith=f"@{allowed}") | Q(email__iendswith=f".{allowed}")
+    return condition
 
 
 def users_with_role(role: str) -> QuerySet[User]:
-    """The active users who hold `role`."""
-    return User.objects.filter(role_grants__role=role, is_active=True)
+    """The active users who hold `role` in force (`User.roles`): a staff role counts only with
+    a verified staff-domain primary email, and never on an account that is also a supplier."""
+    users = User.objects.filter(role_grants__role=role, is_active=True)
+    if role in STAFF_ROLES:
+        users = users.filter(staff_email_q(), verified_primary_email()).exclude(
+            role_grants__role=Role.SUPPLIER
+        )
+    return users
 
 
 def user_verified_emails(*, user: User) -> set[str]:

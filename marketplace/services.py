@@ -31,7 +31,7 @@ from .models import (
     User,
 )
 from .notifications import CATALOGUE, email_message, link, translated
-from .selectors import user_verified_emails
+from .selectors import user_verified_emails, users_with_role
 
 
 def audit_event_record(
@@ -113,6 +113,15 @@ def role_grant(*, actor: User | None, user: User, role: str) -> RoleGrant:
         raise ValidationError({"role": _("Unknown role.")})
     user = User.objects.select_for_update().get(pk=user.pk)
     if not permissions.can_hold_role(user, role, verified_emails=user_verified_emails(user=user)):
+        if role in STAFF_ROLES and permissions.is_supplier_account(user):
+            raise ValidationError(
+                {
+                    "role": _(
+                        "This account is a supplier: it cannot hold a staff role, whatever its "
+                        "email addresses. Nobody who can bid may evaluate, buy or pay."
+                    )
+                }
+            )
         if role in STAFF_ROLES:
             raise ValidationError(
                 {
@@ -155,6 +164,52 @@ def role_revoke(*, actor: User | None, user: User, role: str) -> None:
             raise ValidationError({"role": _("The last program administrator cannot be removed.")})
     grant.delete()
     audit_event_record(actor=actor, verb="role.revoked", target=user, data={"role": role})
+
+
+STAFF_SUSPENDED = "role.staff_suspended"
+STAFF_RESTORED = "role.staff_restored"
+
+
+@transaction.atomic
+def user_emails_changed(*, user: User) -> None:
+    """After any change to an account's email addresses (added, confirmed, removed, primary).
+
+    Staff powers already follow the addresses at every request (`User.roles`); this records
+    when they stop or resume, and tells the program administrators, once per change of state
+    (the last such event is the state: a second signal for the same change records nothing)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    granted = user.granted_roles & STAFF_ROLES
+    if not granted:
+        return
+    suspended = bool(user.suspended_staff_roles)
+    last = (
+        AuditEvent.objects.for_target(user)
+        .filter(verb__in=(STAFF_SUSPENDED, STAFF_RESTORED))
+        .values_list("verb", flat=True)
+        .first()
+    )
+    if suspended == (last == STAFF_SUSPENDED):
+        return
+    if suspended:
+        reason = "supplier" if permissions.is_supplier_account(user) else "no_verified_staff_email"
+        data = {"roles": sorted(granted), "reason": reason}
+    else:
+        data = {"roles": sorted(granted)}
+    verb = STAFF_SUSPENDED if suspended else STAFF_RESTORED
+    event = audit_event_record(actor=user, verb=verb, target=user, data=data)
+    notification_send(
+        kind=verb,
+        recipients=users_with_role(Role.PROGRAM_ADMIN).exclude(pk=user.pk),
+        event_key=str(event.pk),
+        context={
+            "email": user.email,
+            "roles": {
+                code: ", ".join(translated(Role(role).label)[code] for role in sorted(granted))
+                for code, _name in settings.LANGUAGES
+            },
+            "link": link("marketplace:role_user_detail", pk=user.pk),
+        },
+    )
 
 
 SUPPLIER_PROFILE_FIELDS = (

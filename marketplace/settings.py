@@ -284,6 +284,11 @@ OCDS_OCID_PREFIX = env_str("OCDS_OCID_PREFIX", "ocds-xxxxxx-esdc-ma")
 BID_ATTACHMENTS_ENABLED = env_bool("BID_ATTACHMENTS_ENABLED", True)
 BID_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 BID_ATTACHMENT_MAX_COUNT = 3
+# What one attachment may hold: a proposal's few pages, never a page bomb (each page is read and
+# checked before anyone waits on it); the expanded size bounds what its streams inflate to.
+BID_ATTACHMENT_MAX_PAGES = 40
+BID_ATTACHMENT_MAX_OBJECTS = 20_000
+BID_ATTACHMENT_MAX_EXPANDED_BYTES = 100 * 1024 * 1024
 # The version of the bid terms (IP and licence) a supplier accepts; bids/terms.py holds the text.
 BID_TERMS_VERSION = "2026-11"
 

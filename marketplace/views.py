@@ -172,6 +172,7 @@ class DashboardView(TemplateView):
             ).count()
         context.update(
             roles=user.roles,
+            suspended_roles=[Role(role).label for role in sorted(user.suspended_staff_roles)],
             Role=Role,
             supplier_profile=profile,
             has_any_role=bool(user.roles),
@@ -257,7 +258,11 @@ class RoleUserDetailView(PredicateRequiredMixin, DetailView):
         verified = selectors.user_verified_emails(user=managed)
         context.update(
             email_verified=managed.email.lower() in verified,
-            staff_eligible=permissions.has_verified_staff_email(managed, verified_emails=verified),
+            staff_eligible=permissions.can_hold_role(
+                managed, Role.EVALUATOR, verified_emails=verified
+            ),
+            supplier_account=permissions.is_supplier_account(managed),
+            suspended_roles=[Role(role).label for role in sorted(managed.suspended_staff_roles)],
             audit_events=AuditEvent.objects.for_target(managed).select_related("actor")[:20],
         )
         return context

@@ -1,4 +1,17 @@
+"""Opportunities in the technical admin: read-only, in every status, drafts included.
+
+Criteria, weights, the value and the dates decide who wins; the services that change them
+(`opportunity_update`, `opportunity_amend`, the review and publication steps) check who may
+change what and when, re-check the guardrails and write an audit event. An admin form would do
+none of that, so even a draft is only viewed here: its buyer edits it on the draft page, where
+the value cap and the other guardrails are checked. Guardrails are changed on the program
+admin's guardrails page (`opportunities:guardrails`), which audits the change; skills are a
+reference list that decides nothing about a bid and stay editable.
+"""
+
 from django.contrib import admin
+
+from marketplace.admin import ReadOnlyAdmin
 
 from .models import Criterion, Guardrails, Opportunity, Skill
 
@@ -6,15 +19,25 @@ from .models import Criterion, Guardrails, Opportunity, Skill
 class CriterionInline(admin.TabularInline):
     model = Criterion
     extra = 0
+    can_delete = False
+    fields = ("position", "kind", "text_en", "text_fr", "weight", "max_score", "word_limit")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(ReadOnlyAdmin):
     list_display = ("title_en", "buyer", "status", "value_cents", "closes_at", "published_at")
     list_filter = ("status", "type")
     search_fields = ("title_en", "title_fr", "buyer__email")
-    # Status moves only through the services (DESIGN.md §3, §8).
-    readonly_fields = ("status", "submitted_at", "published_at", "closed_at", "cancelled_at")
     inlines = [CriterionInline]
 
 
@@ -25,5 +48,5 @@ class SkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(Guardrails)
-class GuardrailsAdmin(admin.ModelAdmin):
-    list_display = ("value_cap_cents", "min_open_business_days", "split_window_days")
+class GuardrailsAdmin(ReadOnlyAdmin):
+    list_display = ("value_cap_cents", "min_open_business_days", "split_window_days", "updated_at")

@@ -35,7 +35,7 @@ from django.utils import timezone
 from bids.models import Answer, Bid, Receipt
 from bids.services import content_digest
 from evaluation.models import ConsensusMark, Evaluation, Mark, Offer, Packet, PanelMember
-from evaluation.services import LABEL_ALPHABET, selection_ranking
+from evaluation.services import LABEL_ALPHABET, label_digest, label_record, selection_ranking
 from marketplace.models import AuditEvent, Role, RoleGrant, SupplierProfile, User
 from marketplace.services import SUPPLIER_PROFILE_FIELDS
 from opportunities.demo import CRITERIA, SKILLS
@@ -786,6 +786,11 @@ class _History:
                 answers=[{"criterion": _Ref(c), "text": text} for c, text in bid_plan.answers],
                 proposed_start_date=bid_plan.bid.proposed_start_date,
             ))  # fmt: skip
+        # The digest is set in _evaluate, once the seed (so the commitment) is final.
+        evaluation.labels_bound_at = closes + 20 * SECOND
+        self.event(closes + 20 * SECOND, "evaluation.labels_bound", None, evaluation,
+                   E.PREPARING, label_digest=_Ref(evaluation, "label_digest"),
+                   labels=sorted(labels))  # fmt: skip
         self.move(closes + 20 * SECOND, "evaluation.packets_ready", None, evaluation,
                   E.PREPARING, E.PANEL, packets=len(plans))  # fmt: skip
         self.move(closes + 21 * SECOND, "opportunity.evaluating", None, opportunity, S.CLOSED,
@@ -827,6 +832,10 @@ class _History:
         """The panel declares, marks and agrees; the chair locks; the buyer reveals, awards."""
         S, E, B = Opportunity.Status, Evaluation.Status, Bid.Status
         eligible, order, ranking = self._select(plan, opportunity, evaluation, plans)
+        evaluation.label_digest = label_digest(label_record(
+            commitment=evaluation.commitment, opportunity=opportunity, criteria=criteria,
+            labels=[p.packet.label for p in plans],
+        ))  # fmt: skip
         chair, other = self.rng.sample(self.evaluators, 2)
         members = []
         for number, evaluator in enumerate((chair, other), start=1):
@@ -887,9 +896,10 @@ class _History:
             self.move(locked + SECOND, "opportunity.unsuccessful", chair, opportunity,
                       S.EVALUATING, S.UNSUCCESSFUL, reason="no qualified bid")  # fmt: skip
             return
+        scores = {p.packet.label: str(_score(p.scores)) for p in plans if p.passes}
         self.move(locked, "evaluation.selected", chair, evaluation, E.CONSENSUS, E.SELECTED,
-                  seed=evaluation.seed, eligible=eligible, order=order,
-                  selected=ranking[0])  # fmt: skip
+                  seed=evaluation.seed, eligible=eligible, order=order, selected=ranking[0],
+                  scores=scores)  # fmt: skip
         evaluation.revealed_at, evaluation.revealed_by = m["revealed"], buyer
         self.move(m["revealed"], "evaluation.revealed", buyer, evaluation, E.SELECTED,
                   E.REVEALED)  # fmt: skip
@@ -1104,7 +1114,7 @@ class _History:
         if isinstance(target, Opportunity):
             return target.title_en
         if isinstance(target, Bid):
-            return f"{target.supplier.email} → {target.opportunity.pk} ({event.status})"
+            return f"Bid {target.pk} on opportunity {target.opportunity.pk} ({event.status})"
         if isinstance(target, Evaluation):
             return f"{target.opportunity.pk} ({event.status})"
         if isinstance(target, Contract):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bids import services
-from bids.identity import identity_findings, identity_tokens, redact
+from bids.identity import identity_findings, identity_matches, identity_tokens, redact
 from bids.models import Bid, Receipt
 from marketplace.models import Role
 from opportunities.models import Opportunity
@@ -117,7 +117,7 @@ def test_answers_that_name_the_supplier_get_a_warning_before_submission(
     content = warning.content.decode()
     assert warning.status_code == 200
     assert "Your answers may reveal who you are" in content
-    for shown in ("mlcw-dev", "mapleleaf-code.example", "613-555-0142", "Maple Leaf Code Works"):
+    for shown in ("mlcw-dev", "mapleleaf-code.example", "613 555 0142", "Maple Leaf Code Works"):
         assert shown in content
     assert not Receipt.objects.exists()  # nothing submitted yet, but the draft is saved
     assert bid.answers.first().text == answer
@@ -140,6 +140,8 @@ def test_identity_matching_and_redaction():
     )
     found = {t.value for t in identity_findings([text], tokens)}
     assert {"Jamal Okafor", "nlac11y", "204-555-0123"} <= found
+    written = {f.value for f in identity_matches([text], tokens)}
+    assert {"Jamal OKAFOR", "NLAC11Y", "204) 555-0123"} <= written
     assert "accessibility" not in {v.lower() for v in found}  # a common word of the firm name
     redacted = redact(text, tokens)
     assert "Okafor" not in redacted and "OKAFOR" not in redacted

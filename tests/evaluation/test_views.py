@@ -261,12 +261,20 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
 ):
     import datetime as dt
 
+    import pikepdf
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from bids import services as bid_services
     from opportunities import services as opportunity_services
     from tests.bids.conftest import fill
-    from tests.bids.test_attachments import make_pdf
+    from tests.bids.test_attachments import (
+        XMP,
+        assert_clean_for_evaluators,
+        edit,
+        jpeg_with_exif,
+        text_pdf,
+        with_image,
+    )
     from tests.factories import OpportunityFactory
 
     draft = OpportunityFactory()
@@ -274,10 +282,17 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
     opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
     supplier = SupplierProfileFactory().user
     bid = fill(bid_services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
+
+    def metadata(pdf):
+        pdf.docinfo["/Author"] = "Aurelie Tremblay"
+        pdf.docinfo["/Producer"] = "MLCW Writer"
+        pdf.Root.Metadata = pikepdf.Stream(pdf, XMP)
+
+    hostile = with_image(edit(text_pdf(), metadata), jpeg_with_exif("Aurelie Tremblay"))
     bid_services.attachment_add(
         supplier=supplier,
         bid=bid,
-        upload=SimpleUploadedFile("Tremblay-CV.pdf", make_pdf(), "application/pdf"),
+        upload=SimpleUploadedFile("Tremblay-CV.pdf", hostile, "application/pdf"),
     )
     bid_services.bid_submit(supplier=supplier, bid=bid)
     with django_capture_on_commit_callbacks(execute=True):
@@ -288,6 +303,7 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
     [attachment] = packet.attachments.all()
     stored = attachment.file.open("rb").read()
     assert b"Aurelie Tremblay" not in stored and b"MLCW Writer" not in stored
+    assert_clean_for_evaluators(stored)
     assert attachment.name == f"{packet.label}-1.pdf"  # not the supplier's file name
     seat_panel(opportunity.evaluation, evaluators[:2])
     client.force_login(evaluators[1])
@@ -297,3 +313,74 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
     assert response.status_code == 200
     assert "Tremblay" not in response["Content-Disposition"]
     assert AuditEvent.objects.filter(verb="packet.attachment_viewed", actor=evaluators[1]).exists()
+
+
+def test_an_attachment_that_names_the_bidder_at_the_close_is_withheld_not_shown(
+    client, program_admin, evaluators, django_capture_on_commit_callbacks
+):
+    """Accepted at upload; the supplier then took a trading name the file carries. At the close
+    the evaluators' copy is withheld: they read that it was, never a page of it."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import translation
+
+    from bids import services as bid_services
+    from marketplace import services as marketplace_services
+    from opportunities import services as opportunity_services
+    from tests.bids.conftest import fill
+    from tests.bids.test_attachments import text_pdf
+    from tests.factories import OpportunityFactory
+
+    draft = OpportunityFactory()
+    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    supplier = SupplierProfileFactory().user
+    bid = fill(bid_services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
+    bid_services.attachment_add(
+        supplier=supplier,
+        bid=bid,
+        upload=SimpleUploadedFile(
+            "a.pdf", text_pdf("Built by Blue Heron Labs."), "application/pdf"
+        ),
+    )
+    bid_services.bid_submit(supplier=supplier, bid=bid)
+    # After the submission (which would now be refused): the record says what was sent.
+    marketplace_services.supplier_profile_save(
+        actor=supplier, user=supplier, trading_name="Blue Heron Labs"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        opportunity_services.opportunity_close(
+            opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
+        )
+    packet = opportunity.evaluation.packets.get()
+    [attachment] = packet.attachments.all()
+    assert attachment.withheld and not attachment.file
+    assert AuditEvent.objects.filter(verb="packet.attachment_withheld").count() == 1
+    seat_panel(opportunity.evaluation, evaluators[:2])
+    client.force_login(evaluators[1])
+    url = reverse("evaluation:packet_attachment", args=[opportunity.pk, packet.pk, 1])
+    assert client.get(url).status_code == 404
+    page = client.get(reverse("evaluation:packet", args=[opportunity.pk, packet.pk]))
+    assert "withheld: it named the bidder" in page.content.decode()
+    assert url not in page.content.decode()
+    with translation.override("fr"):
+        french = client.get(reverse("evaluation:packet", args=[opportunity.pk, packet.pk]))
+    assert "retenue : elle nommait le soumissionnaire" in french.content.decode()
+
+
+def test_a_redaction_is_shown_as_a_mark_in_the_readers_language(client, closed, evaluators):
+    from django.utils import translation
+
+    opportunity, _bids = closed
+    evaluation = opportunity.evaluation
+    seat_panel(evaluation, evaluators[:2])
+    packet = next(p for p in evaluation.packets.all() if "[redacted]" in p.answers[0]["text"])
+    client.force_login(evaluators[1])
+    url = reverse("evaluation:packet", args=[opportunity.pk, packet.pk])
+    english = client.get(url).content.decode()
+    assert '<span class="redacted">[redacted]</span>' in english
+    with translation.override("fr"):
+        french = client.get(reverse("evaluation:packet", args=[opportunity.pk, packet.pk]))
+    page = french.content.decode()
+    assert '<span class="redacted">[caviardé]</span>' in page and "[redacted]" not in page

@@ -1,0 +1,12 @@
+"""Signal receivers: each hands the event to one service and holds no logic of its own."""
+
+from __future__ import annotations
+
+from . import services
+
+
+def emails_changed(sender, *, user=None, email_address=None, **kwargs) -> None:
+    """allauth's email_added, email_confirmed, email_removed and email_changed."""
+    user = user if user is not None else email_address.user
+    if user is not None and user.is_authenticated:
+        services.user_emails_changed(user=user)
