@@ -82,13 +82,22 @@ SHARED_MAIL_DOMAINS = _word_set(
 PERSON_LABELS = (_("name"), _("contact person"))
 FIRM_LABELS = (_("legal name"), _("trading name"))
 
-# Between two words of a name, or the labels of a domain: any short run of spaces, line breaks and
-# punctuation (none at all too: "NorthernLights"), or "dot"/"point" written out.
+# Between two words of a name: any short run of spaces, line breaks and punctuation (none at all
+# too: "NorthernLights"), or "dot"/"point" written out.
 SEP = r"(?:[\W_]{0,5}(?:dot|point)[\W_]{0,5}|[\W_]{0,10})"
+# Inside one word: a hyphen at the end of a line ("Oka-\nfor"), or, in a word spelt out, one
+# space or punctuation between every letter ("J a m a l") — not here and there ("ok a for").
+HYPHENATED = r"(?:-[ \t]*\n\s*)?"
+SPELT_OUT = r"[\W_]"
+# Between the labels of a domain: a dot, or a dot hidden ("[.]", "(dot)", " point "); a dot
+# followed by a space ends a sentence, not a domain name ("a live demo. Example…").
+DOT = r"(?:\.(?!\s)|[\W_]{0,3}(?:\[\.\]|\(\.\)|\{\.\}|dot|point)[\W_]{0,3})"
 # Between the two halves of an email address: "@", "(at)", " at ", " arobase ".
 AT = r"(?:[\W_]{0,5}(?:at|arobase)[\W_]{0,5}|[\W_]{1,6})"
-# Between the digits of a phone, postal code or business number: a few spaces or punctuation.
-DIGIT_SEP = r"[\W_]{0,3}"
+# Between the digits of a phone: the separators people use ("204/555/0123", "(204) 555-0123").
+PHONE_SEP = r"[\s./()\-\u2010-\u2015]{0,3}"
+# Digits written with the letter they resemble ("204-555-O123").
+DIGIT_LOOK_ALIKES = {"0": "[0o]", "1": "[1l]"}
 START = r"(?<![^\W_])"  # not inside a longer word ("Acme" must not match "Acmeology")
 END = r"(?![^\W_])"
 
@@ -107,24 +116,65 @@ def _look_alikes() -> dict[str, str]:
         if latin:
             # A letter over a digit when both are listed: names are made of letters.
             latin.sort(key=lambda c: (not c.isalpha(), c))
-            table[char] = latin[0].lower()
+            # The table folds "I" and "l" together; a capital that looks like them is an "I".
+            table[char] = "i" if char.isupper() and latin[0] == "l" else latin[0].lower()
     return table
 
 
 LOOK_ALIKES = _look_alikes()
 # Characters that draw nothing but can sit inside a word; not all of them are in category Cf.
 INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u3164\uffa0")
+# "NEGATIVE CIRCLED LATIN CAPITAL LETTER J", "LATIN LETTER SMALL CAPITAL A", "LATIN SMALL LETTER L
+# WITH STROKE", "REGIONAL INDICATOR SYMBOL LETTER J": a Latin letter in disguise, by its name.
+NAMED_LATIN = re.compile(
+    r"(?:\bLATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|^REGIONAL INDICATOR SYMBOL LETTER )"
+    r"([A-Z])(?:$| WITH )"
+)
+# Direction overrides make a viewer show "Jamal" for the stored "lamaJ".
+DIRECTION_OVERRIDES = frozenset("\u202a\u202b\u202d\u202e\u2066\u2067\u2068")
 
 
-@functools.lru_cache(maxsize=4096)
+# Characters that fold to themselves, taken without a look-up (most of any text).
+PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 \n.,;:'\"-/()")
+
+
+def _latin(char: str) -> str:
+    """A letter or digit of another script or style as the Latin letter or digit it stands for."""
+    if char.isascii():
+        return char
+    if char in LOOK_ALIKES:
+        return LOOK_ALIKES[char]
+    digit = unicodedata.decimal(char, None)
+    if digit is not None:
+        return str(digit)
+    named = NAMED_LATIN.search(unicodedata.name(char, ""))
+    if named:
+        return named.group(1).lower()
+    folded = char.casefold()
+    return "".join(LOOK_ALIKES.get(c, c) for c in folded)
+
+
+@functools.lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
-    if char in INVISIBLE or unicodedata.category(char) == "Cf":
+    category = unicodedata.category(char)
+    # Format, unassigned, private and control characters draw nothing a reader can see as a
+    # letter (white space apart); a name with one inside must still match.
+    if (
+        char in INVISIBLE
+        or category in ("Cf", "Cn", "Co", "Cs")
+        or (category == "Cc" and not char.isspace())
+    ):
         return ""
+    # Look-alikes before decomposition and case folding: a Cyrillic capital Ka is a "K".
     folded = []
-    for part in unicodedata.normalize("NFKD", char).casefold():
+    decomposed = unicodedata.normalize("NFKD", LOOK_ALIKES.get(char, char))
+    if category[0] == "S" and len(decomposed) > 1:
+        # A symbol made of a letter: "⒥" is "(j)", a letter in parentheses, not punctuation.
+        decomposed = "".join(part for part in decomposed if part.isalnum())
+    for part in decomposed:
         if unicodedata.combining(part) or unicodedata.category(part) in ("Mn", "Me", "Cf"):
             continue
-        folded.append(LOOK_ALIKES.get(part, part))
+        folded.append(_latin(part))
     return unicodedata.normalize("NFKC", "".join(folded)).casefold()
 
 
@@ -133,7 +183,7 @@ def fold(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
-        folded = char if char.isascii() and not char.isupper() else _fold_char(char)
+        folded = char if char in PLAIN else _fold_char(char)
         out.append(folded)
         origin.extend([index] * len(folded))
     return "".join(out), origin
@@ -143,8 +193,15 @@ def _words(value: str) -> list[str]:
     return re.findall(r"[^\W_]+", fold(value)[0])
 
 
-def _phrase(words: Iterable[str]) -> str:
-    return START + SEP.join(re.escape(word) for word in words) + END
+def _word(word: str) -> str:
+    letters = [re.escape(char) for char in word]
+    if len(letters) < 2:
+        return "".join(letters)
+    return f"(?:{HYPHENATED.join(letters)}|{SPELT_OUT.join(letters)})"
+
+
+def _phrase(words: Iterable[str], separator: str = SEP) -> str:
+    return START + separator.join(_word(word) for word in words) + END
 
 
 # --- Tokens ------------------------------------------------------------------------------------
@@ -158,6 +215,10 @@ class IdentityToken:
     # Initials are ordinary letters in lower case ("cat" for Creative Applications Team): they
     # count only where written in capitals.
     capitals_only: bool = False
+    # A strong token names the supplier by itself; a weak one (a given name alone, three initials,
+    # a local phone number) is warned about and redacted in answers, but no reason to refuse a
+    # file: "Saint-Louis" or "RDL" in a report may well mean something else.
+    strong: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,19 +232,32 @@ class _Tokens:
         self.tokens: list[IdentityToken] = []
         self._seen: set[str] = set()
 
-    def add(self, label, value: str, pattern: str, *, capitals_only: bool = False) -> None:
+    def add(
+        self, label, value: str, pattern: str, *, capitals_only: bool = False, strong: bool = True
+    ) -> None:
         if pattern in self._seen:
             return
         self._seen.add(pattern)
-        self.tokens.append(IdentityToken(label, value, re.compile(pattern), capitals_only))
+        self.tokens.append(IdentityToken(label, value, re.compile(pattern), capitals_only, strong))
 
-    def phrase(self, label, value: str, words: list[str] | None = None) -> None:
+    def phrase(
+        self,
+        label,
+        value: str,
+        words: list[str] | None = None,
+        *,
+        separator: str = SEP,
+        strong: bool = True,
+    ) -> None:
         words = _words(value) if words is None else words
         if len("".join(words)) >= MIN_TOKEN_LENGTH:
-            self.add(label, value, _phrase(words))
+            self.add(label, value, _phrase(words, separator), strong=strong)
 
-    def digits(self, label, value: str, digits: str) -> None:
-        self.add(label, value, r"(?<!\d)" + DIGIT_SEP.join(digits) + r"(?!\d)")
+    def digits(
+        self, label, value: str, digits: str, *, separator: str = PHONE_SEP, strong: bool = True
+    ) -> None:
+        pattern = separator.join(DIGIT_LOOK_ALIKES.get(d, d) for d in digits)
+        self.add(label, value, r"(?<![\d])" + pattern + r"(?![\d])", strong=strong)
 
 
 def _domain(url: str) -> str:
@@ -193,10 +267,12 @@ def _domain(url: str) -> str:
 
 def _add_person(tokens: _Tokens, label, name: str) -> None:
     tokens.phrase(label, name)
-    # A family or given name alone gives a person away too ("Tremblay").
-    for word in _words(name):
+    # A family or given name alone gives a person away too ("Tremblay"); a given name alone is
+    # also an ordinary word often enough ("Saint-Louis") to be only a weak sign.
+    words = _words(name)
+    for position, word in enumerate(words):
         if len(word) > MIN_TOKEN_LENGTH:
-            tokens.phrase(label, word, [word])
+            tokens.phrase(label, word, [word], strong=position == len(words) - 1)
 
 
 def _add_firm(tokens: _Tokens, label, name: str) -> None:
@@ -204,13 +280,13 @@ def _add_firm(tokens: _Tokens, label, name: str) -> None:
     short = LEGAL_SUFFIX.sub("", name).strip()
     words = _words(short)
     tokens.phrase(label, short, words)
-    # Distinctive parts: "Northern Lights" of "Northern Lights Accessibility Co-op", never
-    # a part made only of ordinary words of the trade ("Code Works").
+    # Distinctive parts: people shorten a firm's name from its end ("Northern Lights" for
+    # "Northern Lights Accessibility Co-op"); a part made only of ordinary words of the trade
+    # ("Code Works") is not distinctive, nor are words from its middle ("Leaf Code").
     for size in range(2, len(words)):
-        for start in range(len(words) - size + 1):
-            part = words[start : start + size]
-            if not all(word in GENERIC_WORDS for word in part):
-                tokens.phrase(label, " ".join(part), part)
+        part = words[:size]
+        if not all(word in GENERIC_WORDS for word in part):
+            tokens.phrase(label, " ".join(part), part)
     # Initials: "NLAC", "N.L.A.", "MLCW": one letter a word as written ("Co-op" is one word),
     # with and without the small words and the legal form.
     for source in (name, short):
@@ -219,7 +295,13 @@ def _add_firm(tokens: _Tokens, label, name: str) -> None:
             initials = "".join(re.search(r"[^\W_]", word).group() for word in kept)
             if len(initials) >= MIN_TOKEN_LENGTH:
                 pattern = START + r"\.?[ ]?".join(map(re.escape, initials)) + r"\.?" + END
-                tokens.add(label, initials.upper(), pattern, capitals_only=True)
+                tokens.add(
+                    label,
+                    initials.upper(),
+                    pattern,
+                    capitals_only=True,
+                    strong=len(initials) > MIN_TOKEN_LENGTH,
+                )
 
 
 def _add_email(tokens: _Tokens, label, email: str) -> None:
@@ -227,15 +309,10 @@ def _add_email(tokens: _Tokens, label, email: str) -> None:
     if not local:
         return
     local_words = _words(local)
-    domain_words = _words(domain)
     tokens.add(
         label,
         email,
-        START
-        + SEP.join(map(re.escape, local_words))
-        + AT
-        + SEP.join(map(re.escape, domain_words))
-        + END,
+        START + SEP.join(map(_word, local_words)) + AT + _domain_pattern(domain)[len(START) :],
     )
     if local.lower() not in GENERIC_MAILBOXES:
         tokens.phrase(label, local, local_words)
@@ -244,8 +321,15 @@ def _add_email(tokens: _Tokens, label, email: str) -> None:
         _add_domain(tokens, label, domain, name_alone=False)
 
 
+def _domain_pattern(domain: str) -> str:
+    """ "nlac11y.example" as written or with its dots hidden, its labels' words spaced or not."""
+    labels = [_words(label) for label in domain.split(".")]
+    return START + DOT.join(SEP.join(map(_word, words)) for words in labels if words) + END
+
+
 def _add_domain(tokens: _Tokens, label, domain: str, *, name_alone: bool = True) -> None:
-    tokens.phrase(label, domain)
+    if len(domain) > MIN_TOKEN_LENGTH:
+        tokens.add(label, domain, _domain_pattern(domain))
     # The name under the top-level domain alone: "nlac11y" of nlac11y.example.
     labels = domain.lower().split(".")
     if name_alone and len(labels) >= 2:
@@ -263,7 +347,8 @@ def _add_phone(tokens: _Tokens, label, phone: str) -> None:
         return
     tokens.digits(label, phone, digits)
     if len(digits) == 10:
-        tokens.digits(label, phone, digits[3:])  # the local number without its area code
+        # The local number without its area code: seven digits can be a figure too.
+        tokens.digits(label, phone, digits[3:], strong=False)
 
 
 def identity_tokens(user: User, profile: SupplierProfile | None) -> list[IdentityToken]:
@@ -299,8 +384,15 @@ def identity_tokens(user: User, profile: SupplierProfile | None) -> list[Identit
             )
         business_number = re.sub(r"\D", "", profile.gst_hst_number)[:9]
         if len(business_number) == 9:
-            tokens.digits(_("GST/HST number"), profile.gst_hst_number, business_number)
+            tokens.digits(
+                _("GST/HST number"), profile.gst_hst_number, business_number, separator=r"[ \-]?"
+            )
     return tokens.tokens
+
+
+def strong(tokens: list[IdentityToken]) -> list[IdentityToken]:
+    """The tokens that name the supplier by themselves: what a file is refused for."""
+    return [token for token in tokens if token.strong]
 
 
 # --- Matching ----------------------------------------------------------------------------------
@@ -311,17 +403,24 @@ def _spans(text: str, tokens: list[IdentityToken]) -> list[tuple[int, int, Ident
     folded, origin = fold(text)
     drawn = set(origin)
     spans = []
-    for token in tokens:
-        for match in token.pattern.finditer(folded):
-            if match.end() == match.start():
-                continue
-            start, end = origin[match.start()], origin[match.end() - 1] + 1
-            # Accents and invisible characters right after the last letter go with it.
-            while end < len(text) and end not in drawn:
-                end += 1
-            if token.capitals_only and any(char.islower() for char in text[start:end]):
-                continue
-            spans.append((start, end, token))
+    matches = [(token, match.start(), match.end()) for token in tokens
+               for match in token.pattern.finditer(folded)]  # fmt: skip
+    if DIRECTION_OVERRIDES & set(text):
+        # Stored backwards, shown forwards: look for the identity read the other way too.
+        backwards = folded[::-1]
+        last = len(folded)
+        matches += [(token, last - match.end(), last - match.start()) for token in tokens
+                    for match in token.pattern.finditer(backwards)]  # fmt: skip
+    for token, match_start, match_end in matches:
+        if match_end == match_start:
+            continue
+        start, end = origin[match_start], origin[match_end - 1] + 1
+        # Accents and invisible characters right after the last letter go with it.
+        while end < len(text) and end not in drawn:
+            end += 1
+        if token.capitals_only and any(char.islower() for char in text[start:end]):
+            continue
+        spans.append((start, end, token))
     return spans
 
 

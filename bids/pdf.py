@@ -16,6 +16,7 @@ stay behind; JPEG images lose their EXIF, XMP, comment and other application seg
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import logging
@@ -30,7 +31,7 @@ from django.utils.translation import gettext as _
 from pikepdf import Array, Dictionary, Name, Stream
 from pypdf import PdfReader
 
-from .identity import IdentityToken, identity_matches
+from .identity import IdentityToken, identity_matches, strong
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ STRIPPED_KEYS = (
 # JPEG segments an image needs to be drawn; application segments (EXIF, XMP, ICC, Photoshop,
 # comments…) are dropped, but for Adobe's APP14, which says how the colours are transformed.
 JPEG_KEPT_APP = {0xEE: b"Adobe"}
+ADOBE_SEGMENT_LENGTH = 14  # "Adobe", version, two flags, the transform: anything after is not
 
 
 class PdfRefused(ValueError):
@@ -122,6 +124,12 @@ def _active() -> PdfRefused:
     )
 
 
+def _too_complex() -> PdfRefused:
+    return PdfRefused(
+        _("This PDF is too complex to check. Save or print it to a new PDF and retry.")
+    )
+
+
 def _children(obj) -> Iterator:
     """The direct (not indirect) objects inside `obj`; indirect ones are visited on their own."""
     if isinstance(obj, Stream):
@@ -137,11 +145,16 @@ def _children(obj) -> Iterator:
             yield value
 
 
-def _walk(roots) -> Iterator:
-    """Every object under `roots`, iteratively: no nesting is too deep to be looked at."""
+def _walk(roots, budget: int | None = None) -> Iterator:
+    """Every object under `roots`, iteratively: no nesting is too deep to be looked at. With a
+    `budget`, a file holding more objects than that, nested ones counted, is refused."""
     stack = list(roots)
+    seen = 0
     while stack:
         obj = stack.pop()
+        seen += 1
+        if budget is not None and seen > budget:
+            raise _too_complex()
         yield obj
         stack.extend(_children(obj))
 
@@ -187,7 +200,7 @@ def _automatic_actions(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
 
 
 def _refuse_active_content(pdf: pikepdf.Pdf) -> None:
-    for obj in _walk([pdf.trailer, *pdf.objects]):
+    for obj in _walk([pdf.trailer, *pdf.objects], settings.BID_ATTACHMENT_MAX_NODES):
         entries = _dictionary(obj)
         if entries is None:
             continue
@@ -203,23 +216,67 @@ def _refuse_active_content(pdf: pikepdf.Pdf) -> None:
             raise _active()
 
 
-def _expanded_size(pdf: pikepdf.Pdf, budget: int) -> None:
-    """Refuse a file whose compressed streams would expand past `budget` bytes in all (a small
-    file can hold gigabytes of zeros). Flate is the filter that can; it is measured without ever
-    holding more than `budget` bytes."""
-    left = budget
+# Filters we decode (content, fonts, forms, colour profiles), and image filters, which only a
+# viewer decodes. Anything else (old LZW and run-length coding, abbreviations that belong in
+# inline images only) is refused: it could hide a bomb we cannot measure.
+TEXT_FILTERS = ("/FlateDecode", "/ASCIIHexDecode", "/ASCII85Decode")
+IMAGE_FILTERS = ("/DCTDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/JPXDecode")
+
+
+def _unusual() -> PdfRefused:
+    return PdfRefused(
+        _(
+            "This PDF is encoded in a way we do not accept (an old or unusual compression). "
+            "Save or print it to a new PDF and retry."
+        )
+    )
+
+
+def _decode(data: bytes, name: str, limit: int) -> bytes:
+    """One text filter undone, never past `limit` bytes (a Flate bomb stops there)."""
+    if name == "/ASCIIHexDecode":
+        data = bytes(c for c in data if c not in b" \t\r\n\f\x00").split(b">", 1)[0]
+        return bytes.fromhex((data + b"0" * (len(data) % 2)).decode("ascii"))
+    if name == "/ASCII85Decode":
+        data = bytes(c for c in data if c not in b" \t\r\n\f\x00").removeprefix(b"<~")
+        return base64.a85decode(data.split(b"~>", 1)[0] + b"~>", adobe=True)
+    inflater = zlib.decompressobj()
+    try:
+        return inflater.decompress(data, limit + 1)
+    except zlib.error:
+        return b""  # qpdf reads what it can of a broken stream; nothing to expand
+
+
+def _measure(pdf: pikepdf.Pdf) -> None:
+    """Refuse a file whose streams would expand past the budget (a small file can hold
+    gigabytes of zeros), or whose images are absurdly large. Streams are decoded here only as
+    far as the budget allows; images are not decoded at all (nothing here reads their pixels),
+    only their declared size is checked."""
+    left = settings.BID_ATTACHMENT_MAX_EXPANDED_BYTES
     for obj in pdf.objects:
         if not isinstance(obj, Stream):
             continue
-        filters = obj.stream_dict.get("/Filter")
-        filters = list(filters) if isinstance(filters, Array) else [filters]
-        if not filters or _name(filters[0]) != "/FlateDecode":
+        entries = obj.stream_dict
+        filters = entries.get("/Filter")
+        names = [_name(f) for f in filters] if isinstance(filters, Array) else [_name(filters)]
+        names = [name for name in names if name]
+        if any(name not in TEXT_FILTERS + IMAGE_FILTERS for name in names):
+            raise _unusual()
+        if _name(entries.get("/Subtype")) == "/Image":
+            pixels = int(entries.get("/Width", 0)) * int(entries.get("/Height", 0))
+            if pixels > settings.BID_ATTACHMENT_MAX_IMAGE_PIXELS:
+                raise PdfRefused(
+                    _("This PDF contains an image too large to check. Make it smaller and retry.")
+                )
             continue
-        inflater = zlib.decompressobj()
-        try:
-            left -= len(inflater.decompress(obj.read_raw_bytes(), left + 1))
-        except zlib.error:
-            continue  # qpdf reads what it can of a broken stream; nothing to expand
+        if any(name in IMAGE_FILTERS for name in names):
+            raise _unusual()  # image coding on what is not an image
+        data = obj.read_raw_bytes()
+        for name in names:
+            data = _decode(data, name, left)
+            if len(data) > left:
+                break
+        left -= len(data)
         if left < 0:
             raise PdfRefused(_("This PDF is too large once opened. Save it again and retry."))
 
@@ -243,7 +300,8 @@ def _strip_jpeg(data: bytes) -> bytes:
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:
             kept = JPEG_KEPT_APP.get(marker)
             if kept is not None and segment[4 : 4 + len(kept)] == kept:
-                out += segment
+                out += b"\xff\xee" + ADOBE_SEGMENT_LENGTH.to_bytes(2, "big")
+                out += segment[4 : 2 + ADOBE_SEGMENT_LENGTH].ljust(ADOBE_SEGMENT_LENGTH - 2, b"\0")
         else:
             out += segment
         position += 2 + length
@@ -299,6 +357,12 @@ def _rebuild(source: pikepdf.Pdf) -> pikepdf.Pdf:
         for key in STRIPPED_KEYS:
             if key in entries:
                 del entries[key]
+        resources = entries.get("/Resources")
+        if isinstance(resources, Dictionary):
+            # Only what draws: a made-up entry here could carry any file along.
+            for key in list(resources.keys()):
+                if key not in RESOURCE_KEYS:
+                    del resources[key]
         if isinstance(obj, Stream) and _name(entries.get("/Subtype")) == "/Image":
             _clean_image(obj)
     if "/Info" in copy.trailer:
@@ -307,14 +371,113 @@ def _rebuild(source: pikepdf.Pdf) -> pikepdf.Pdf:
 
 
 RESOURCE_KINDS = ("/Font", "/XObject", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading")
+RESOURCE_KEYS = frozenset((*RESOURCE_KINDS, "/Properties", "/ProcSet"))
 NAMED_VALUES = ("/BaseFont", "/FontName")
 CAMEL_CASE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+TEXT_OPERATORS = {"Tj": 0, "'": 0, '"': 2, "TJ": 0}
+
+
+def _shown(operand) -> str:
+    """What a text operand draws, read as simple one-byte codes (or UTF-16 with its mark)."""
+    if isinstance(operand, Array):
+        return "".join(_shown(item) for item in operand)
+    if not isinstance(operand, pikepdf.String):
+        return ""
+    raw = bytes(operand)
+    if raw[:2] == b"\xfe\xff":
+        return raw[2:].decode("utf-16-be", "replace")
+    return raw.decode("latin-1")
+
+
+def _content_streams(copy: pikepdf.Pdf) -> Iterator[tuple[object, Stream | None]]:
+    """Every content stream of the copy: pages, forms, tiling patterns, Type 3 glyphs."""
+    for page in copy.pages:
+        yield page, None
+    for obj in copy.objects:
+        if not isinstance(obj, Stream):
+            continue
+        entries = obj.stream_dict
+        if _name(entries.get("/Subtype")) == "/Form" or entries.get("/PatternType") == 1:
+            yield obj, obj
+    for obj in copy.objects:
+        if isinstance(obj, Dictionary) and _name(obj.get("/Subtype")) == "/Type3":
+            procs = obj.get("/CharProcs")
+            if isinstance(procs, Dictionary):
+                for glyph in procs.values():
+                    if isinstance(glyph, Stream):
+                        yield glyph, glyph
+
+
+def _tokens(contents) -> int:
+    """About how many tokens (operands and operators) a content stream holds; no fewer."""
+    streams = list(contents) if isinstance(contents, Array) else [contents]
+    total = 0
+    for stream in streams:
+        if isinstance(stream, Stream):
+            data = stream.read_bytes()
+            total += sum(data.count(mark) for mark in (b" ", b"\n", b"\r", b"(", b"[", b"/", b"<"))
+    return total
+
+
+def _rewrite_contents(copy: pikepdf.Pdf) -> str:
+    """Each content stream parsed and written again: comments dropped, marked-content
+    properties (/ActualText, /Alt…) dropped with their dictionaries, inline JPEG pictures
+    refused (they would keep their EXIF). Returns the text the operators draw, as codes: a
+    second reading of the page text that a lying font map cannot hide."""
+    shown: list[str] = []
+    operations = 0
+    done: set[tuple[int, int]] = set()
+    for holder, stream in _content_streams(copy):
+        if stream is not None:
+            if stream.objgen in done:
+                continue
+            done.add(stream.objgen)
+        # Counted cheaply before parsing: a few kilobytes can hold millions of operations.
+        estimate = _tokens(holder.obj.get("/Contents") if stream is None else stream)
+        if operations + estimate // 2 > settings.BID_ATTACHMENT_MAX_OPERATIONS:
+            raise _too_complex()
+        instructions = pikepdf.parse_content_stream(holder)
+        operations += len(instructions)
+        if operations > settings.BID_ATTACHMENT_MAX_OPERATIONS:
+            raise _too_complex()
+        rewritten = []
+        for instruction in instructions:
+            if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+                if any("DCT" in str(f) for f in instruction.iimage.filters):
+                    raise PdfRefused(
+                        _(
+                            "This PDF places a JPEG picture in an unusual way (inline). Save or "
+                            "print it to a new PDF and retry."
+                        )
+                    )
+                rewritten.append(instruction)
+                continue
+            operator = str(instruction.operator)
+            operands = list(instruction.operands)
+            if operator in ("BDC", "DP") and operands and isinstance(operands[-1], Dictionary):
+                plain = "BMC" if operator == "BDC" else "MP"
+                instruction = pikepdf.ContentStreamInstruction(
+                    operands[:1], pikepdf.Operator(plain)
+                )
+            elif operator in TEXT_OPERATORS and len(operands) > TEXT_OPERATORS[operator]:
+                shown.append(_shown(operands[TEXT_OPERATORS[operator]]))
+            rewritten.append(instruction)
+        data = pikepdf.unparse_content_stream(rewritten)
+        if stream is None:
+            holder.obj.Contents = copy.make_stream(data)
+        else:
+            stream.write(data)
+    drawn = " ".join(shown)
+    # Letters drawn one by one from right to left read backwards in the stream.
+    return drawn + "\n" + drawn[::-1]
 
 
 def _text(content: bytes, copy: pikepdf.Pdf) -> str:
     """What a reader of the copy can find: each page's text, read by a second, independent
     parser (pypdf), then the file's strings and the names its author chose (fonts, images,
-    layers), where a name can hide too."""
+    layers, glyphs), where a name can hide too."""
     parts = []
     reader = PdfReader(io.BytesIO(content))
     for page in reader.pages:
@@ -327,32 +490,44 @@ def _text(content: bytes, copy: pikepdf.Pdf) -> str:
             values = list(obj) if isinstance(obj, Array) else [obj]
         parts.extend(str(value) for value in values if isinstance(value, pikepdf.String))
         if entries is None:
+            if isinstance(obj, Array) and obj and _name(obj[0]) == "/ICCBased":
+                profile = obj[1] if len(obj) > 1 else None
+                if isinstance(profile, Stream):  # its description is free text
+                    parts.append(profile.read_bytes().decode("latin-1"))
             continue
         names = [_name(entries[key]) for key in NAMED_VALUES if isinstance(entries.get(key), Name)]
         for kind in (*RESOURCE_KINDS, "/Properties"):
             named = entries.get(kind)
             if isinstance(named, Dictionary):
                 names.extend(str(key) for key in named)
+        differences = entries.get("/Differences")
+        if isinstance(differences, Array):
+            names.extend(_name(glyph) for glyph in differences if isinstance(glyph, Name))
         # "/ABCDEF+MapleLeafSans": the subset tag apart, and the words of a run-together name.
         parts.extend(CAMEL_CASE.sub(" ", name[1:].replace("+", " ")) for name in names)
     return "\n".join(parts)
 
 
+def _readable(text: str) -> str:
+    """Text fit to store: no NUL or other control characters (PostgreSQL refuses NUL)."""
+    return "".join(c for c in text if c.isprintable() or c in "\n\t")
+
+
 def clean_pdf(data: bytes, *, identity: list[IdentityToken] | None = None) -> CleanPdf:
     """Check `data` and return the copy we store and evaluators receive, or raise PdfRefused.
     With `identity`, a copy whose text names the supplier is refused with the words found."""
-    if not data.lstrip(b"\x00\t\n\r ")[:5] == b"%PDF-":
+    # Readers accept a little before the header (a byte-order mark, a mail header) and after
+    # the end; a file cut short has no end mark at all.
+    if b"%PDF-" not in data[:1024]:
         raise PdfRefused(_("This file is not a PDF. Only PDF files can be attached."))
-    if b"%%EOF" not in data[-2048:]:
+    if b"%%EOF" not in data[-65536:]:
         raise _damaged()  # cut short: qpdf would rebuild what it can, we want the whole file
     try:
         with pikepdf.open(io.BytesIO(data)) as source:
             if source.is_encrypted:
                 raise PdfRefused(_("This PDF is password-protected. Attach an unprotected copy."))
             if len(source.objects) > settings.BID_ATTACHMENT_MAX_OBJECTS:
-                raise PdfRefused(
-                    _("This PDF is too complex to check. Save or print it to a new PDF and retry.")
-                )
+                raise _too_complex()
             pages = len(source.pages)
             if not pages:
                 raise PdfRefused(_("This PDF has no pages."))
@@ -361,13 +536,14 @@ def clean_pdf(data: bytes, *, identity: list[IdentityToken] | None = None) -> Cl
                     _("This PDF has %(pages)s pages; attachments can have at most %(limit)s.")
                     % {"pages": pages, "limit": settings.BID_ATTACHMENT_MAX_PAGES}
                 )
-            _expanded_size(source, settings.BID_ATTACHMENT_MAX_EXPANDED_BYTES)
+            _measure(source)
             _refuse_active_content(source)
             copy = _rebuild(source)
+            drawn = _rewrite_contents(copy)
             output = io.BytesIO()
             copy.save(output, deterministic_id=True, compress_streams=True)
             content = output.getvalue()
-            text = _text(content, copy)
+            text = _readable(_text(content, copy) + "\n" + drawn)
     except PdfRefused:
         raise
     except pikepdf.PasswordError as exc:
@@ -384,7 +560,7 @@ def clean_pdf(data: bytes, *, identity: list[IdentityToken] | None = None) -> Cl
 
 def refuse_if_named(text: str, identity: list[IdentityToken]) -> None:
     """Raise PdfRefused listing the words of `text` that give the supplier away."""
-    found = [finding.value for finding in identity_matches([text], identity)]
+    found = [finding.value for finding in identity_matches([text], strong(identity))]
     if found:
         raise PdfRefused(
             _(

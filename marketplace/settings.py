@@ -288,7 +288,10 @@ BID_ATTACHMENT_MAX_COUNT = 3
 # checked before anyone waits on it); the expanded size bounds what its streams inflate to.
 BID_ATTACHMENT_MAX_PAGES = 40
 BID_ATTACHMENT_MAX_OBJECTS = 20_000
-BID_ATTACHMENT_MAX_EXPANDED_BYTES = 100 * 1024 * 1024
+BID_ATTACHMENT_MAX_NODES = 200_000  # objects with the dictionaries and arrays nested in them
+BID_ATTACHMENT_MAX_OPERATIONS = 150_000  # drawing operations of all the pages together
+BID_ATTACHMENT_MAX_EXPANDED_BYTES = 60 * 1024 * 1024  # what is read: pages, fonts, profiles
+BID_ATTACHMENT_MAX_IMAGE_PIXELS = 60_000_000  # per image; images are not decoded here
 # The version of the bid terms (IP and licence) a supplier accepts; bids/terms.py holds the text.
 BID_TERMS_VERSION = "2026-11"
 

@@ -4,6 +4,7 @@ The hostile files are built here with pikepdf, fpdf2 and Pillow; what evaluators
 read back with pypdf, a parser independent of the one (qpdf) that rebuilt it."""
 
 import io
+import zlib
 
 import pikepdf
 import pytest
@@ -485,6 +486,232 @@ def test_a_submission_is_refused_when_an_attachment_now_names_the_supplier(draft
         services.bid_submit(supplier=supplier, bid=draft_bid)
     assert "Blue Heron Labs" in str(refused.value)
     assert not draft_bid.receipts.exists()
+
+
+# --- What a determined bidder tried next (each once found to get through) --------------------
+
+HELVETICA = b"BT /F1 14 Tf 72 700 Td (Technical proposal) Tj ET\n"
+
+
+def page_pdf(content: bytes, resources=None, font: dict | None = None) -> bytes:
+    """One page drawn by `content`, with Helvetica as /F1 and `resources(pdf)` added."""
+    with pikepdf.new() as pdf:
+        entries = {"Type": pikepdf.Name.Font, "Subtype": pikepdf.Name.Type1}
+        entries["BaseFont"] = pikepdf.Name.Helvetica
+        helvetica = pdf.make_indirect(pikepdf.Dictionary(**{**entries, **(font or {})}))
+        entries = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica))
+        for key, value in (resources(pdf) if resources else {}).items():
+            entries[key] = value
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, 612, 792],
+            Resources=entries,
+            Contents=pdf.make_stream(content),
+        )
+        pdf.pages.append(pikepdf.Page(page))
+        output = io.BytesIO()
+        pdf.save(output)
+    return output.getvalue()
+
+
+def _tiling_pattern(pdf):
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    pattern = pdf.make_stream(
+        b"BT /F1 20 Tf 0 5 Td (Aurelie Tremblay) Tj ET",
+        Type=pikepdf.Name.Pattern,
+        PatternType=1,
+        PaintType=1,
+        TilingType=1,
+        BBox=[0, 0, 400, 30],
+        XStep=400,
+        YStep=30,
+        Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+    )
+    return {"/Pattern": pikepdf.Dictionary(P1=pattern)}
+
+
+REVERSED = (
+    b"BT /F1 24 Tf "
+    + b"".join(
+        b"1 0 0 1 %d 650 Tm (%s) Tj " % (72 + i * 14, c.encode())
+        for i, c in reversed(list(enumerate("Tremblay")))
+    )
+    + b"ET"
+)
+LYING_MAP = b"""/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def
+1 begincodespacerange <00> <FF> endcodespacerange
+3 beginbfchar <54> <0051> <72> <006D> <65> <0063> endbfchar
+endcmap CMapName currentdict /CMap defineresource pop end end"""
+
+PATTERN = HELVETICA + b"/Pattern cs /P1 scn 72 600 400 30 re f"
+NUL_SPACED = b"BT /F1 24 Tf 72 700 Td (T\\000r\\000e\\000m\\000b\\000l\\000a\\000y) Tj ET"
+HYPHENATED = b"BT /F1 14 Tf 72 700 Td (Our lead, Aurelie Trem-) Tj 0 -16 Td (blay.) Tj ET"
+NAMED = {
+    "text in a tiling pattern": (PATTERN, _tiling_pattern, None),
+    "letters drawn right to left": (REVERSED, None, None),
+    "a font map that lies": (b"BT /F1 24 Tf 72 700 Td (Tremblay) Tj ET", None, "lying"),
+    "NUL between the letters": (NUL_SPACED, None, None),
+    "hyphenated at a line end": (HYPHENATED, None, None),
+    "glyph names": (HELVETICA, None, "differences"),
+    "colour profile description": (HELVETICA + b"q 50 0 0 50 72 400 cm /Im2 Do Q", "icc", None),
+}
+
+
+@pytest.mark.parametrize("case", NAMED, ids=NAMED.keys())
+def test_a_name_drawn_or_hidden_in_unusual_ways_is_refused(case, supplier):
+    content, resources, font = NAMED[case]
+    extra_font = {}
+    if font == "lying":
+        extra_font = {"Encoding": pikepdf.Name.WinAnsiEncoding}
+    if resources == "icc":
+
+        def resources(pdf):
+            profile = pdf.make_stream(b"\x00" * 128 + b"desc Aurelie Tremblay", N=3)
+            image = pdf.make_stream(
+                b"\x00" * 8 * 8 * 3,
+                Type=pikepdf.Name.XObject,
+                Subtype=pikepdf.Name.Image,
+                Width=8,
+                Height=8,
+                ColorSpace=pikepdf.Array([pikepdf.Name.ICCBased, profile]),
+                BitsPerComponent=8,
+            )
+            return {"/XObject": pikepdf.Dictionary(Im2=image)}
+
+    data = page_pdf(content, resources, extra_font)
+    if font in ("lying", "differences"):
+
+        def change(pdf):
+            helvetica = pdf.pages[0].obj.Resources.Font.F1
+            if font == "lying":
+                helvetica.ToUnicode = pdf.make_stream(LYING_MAP)
+            else:
+                helvetica.Encoding = pikepdf.Dictionary(
+                    Differences=pikepdf.Array(
+                        [200, pikepdf.Name("/Aurelie"), pikepdf.Name("/Tremblay")]
+                    )
+                )
+
+        data = edit(data, change)
+    identity = services.supplier_identity(supplier)
+    with pytest.raises(PdfRefused, match="names you"):
+        clean_pdf(data, identity=identity)
+    clean_pdf(data)  # without an identity to look for, the same file is accepted
+
+
+def test_marked_content_properties_comments_and_made_up_resources_are_left_out():
+    content = (
+        b"% author Aurelie Tremblay\n/Span <</ActualText (Aurelie Tremblay) /Alt (MLCW)>> BDC "
+        + HELVETICA
+        + b" EMC\n"
+    )
+
+    def resources(pdf):
+        return {
+            "/Tremblay": pdf.make_stream(b"Aurelie Tremblay, 613-555-0142"),
+            "/Extra": pikepdf.Name("/AurelieTremblay"),
+        }
+
+    clean = clean_pdf(page_pdf(content, resources))
+    assert_clean_for_evaluators(clean.content)
+    assert "Technical proposal" in PdfReader(io.BytesIO(clean.content)).pages[0].extract_text()
+
+
+def test_an_inline_jpeg_is_refused_and_an_adobe_segment_keeps_only_its_colour_flags():
+    jpeg = jpeg_with_exif("Aurelie Tremblay")
+    inline = HELVETICA + b"q 80 0 0 80 72 500 cm BI /W 16 /H 16 /CS /RGB /BPC 8 /F /DCT ID "
+    with pytest.raises(PdfRefused, match="inline"):
+        clean_pdf(page_pdf(inline + jpeg + b"\nEI Q\n"))
+    payload = b"Adobe\x00\x64\x00\x00\x00\x00\x01 Aurelie Tremblay"
+    segment = b"\xff\xee" + (len(payload) + 2).to_bytes(2, "big") + payload
+    clean = clean_pdf(with_image(text_pdf(), jpeg[:2] + segment + jpeg[2:]))
+    assert_clean_for_evaluators(clean.content)
+    picture = PdfReader(io.BytesIO(clean.content)).pages[0].images[0].image
+    assert picture.size == (16, 16)
+
+
+def test_many_operations_or_nested_objects_are_refused_quickly(settings):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(PdfRefused, match="too complex"):
+        clean_pdf(page_pdf(b"BT /F1 1 Tf " + b"(a) Tj " * 400_000 + b"ET"))
+    settings.BID_ATTACHMENT_MAX_NODES = 5_000
+
+    def nested(pdf):
+        pdf.pages[0].obj.Resources.Properties = pikepdf.Dictionary(
+            Deep=pikepdf.Array([pikepdf.Dictionary() for _ in range(20_000)])
+        )
+
+    with pytest.raises(PdfRefused, match="too complex"):
+        clean_pdf(edit(text_pdf(), nested))
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("filters", [["/ASCIIHexDecode", "/FlateDecode"], ["/Fl"], ["/LZWDecode"]])
+def test_bombs_behind_other_filters_are_measured_or_refused(settings, filters):
+    settings.BID_ATTACHMENT_MAX_EXPANDED_BYTES = 5 * 1024 * 1024
+    zeros = zlib.compress(b"\x00" * (10 * 1024 * 1024))
+    raw = zeros.hex().encode() + b">" if filters[0] == "/ASCIIHexDecode" else zeros
+
+    def bomb(pdf):
+        stream = pikepdf.Stream(pdf, b"")
+        stream.write(raw, filter=[pikepdf.Name(f) for f in filters])
+        pdf.pages[0].obj.Resources.XObject = pikepdf.Dictionary(Zeros=stream)
+
+    with pytest.raises(PdfRefused, match=r"too large once opened|old or unusual"):
+        clean_pdf(edit(text_pdf(), bomb))
+
+
+def test_ordinary_files_that_were_once_refused_are_accepted(supplier):
+    identity = services.supplier_identity(supplier)
+    screenshots = FPDF()
+    for shot in range(6):
+        screenshots.add_page()
+        picture = io.BytesIO()
+        Image.effect_noise((1920, 1080), 40 + shot).convert("RGB").save(picture, "PNG")
+        screenshots.image(picture, x=10, y=10, w=190)
+    accepted = [
+        bytes(screenshots.output()),  # big pictures are not decoded, only measured
+        b"\xef\xbb\xbf" + text_pdf(),  # a byte-order mark before the header
+        text_pdf() + b"\x00" * 4096,  # padding after the end
+        page_pdf(HELVETICA, font={"BaseFont": pikepdf.Name("/ABCDEF+AurelieSans")}),
+    ]
+    for data in accepted:
+        clean = clean_pdf(data, identity=identity)
+        assert "\x00" not in clean.text
+    # A given name alone (in a font's name, a town) only warns in answers; it refuses no file.
+    assert "Aurelie" in clean.text
+
+
+def test_a_palette_string_puts_no_nul_in_the_stored_text(draft_bid, supplier):
+    def palette(pdf):
+        image = pdf.make_stream(
+            b"\x00\x01" * 32,
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=8,
+            Height=8,
+            BitsPerComponent=8,
+            ColorSpace=pikepdf.Array(
+                [
+                    pikepdf.Name.Indexed,
+                    pikepdf.Name.DeviceRGB,
+                    1,
+                    pikepdf.String(b"\x00\x00\x00\xff\xff\xff"),
+                ]
+            ),
+        )
+        pdf.pages[0].obj.Resources.XObject = pikepdf.Dictionary(Im=image)
+
+    attachment = services.attachment_add(
+        supplier=supplier, bid=draft_bid, upload=upload(edit(text_pdf(), palette))
+    )
+    assert "\x00" not in attachment.text
 
 
 # --- Limits and privacy ------------------------------------------------------------------------

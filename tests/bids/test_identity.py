@@ -28,6 +28,25 @@ CYRILLIC = str.maketrans(
 FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in map(chr, range(0x21, 0x7F))}
 
 
+GREEK = str.maketrans(
+    "ABEHIKMNOPTXYZ",
+    "\u0391\u0392\u0395\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7\u03a5\u0396",
+)
+ARABIC_INDIC = str.maketrans(
+    "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+)
+
+
+def _circled(char: str) -> str:
+    return (
+        chr(0x1F150 + ord(char.upper()) - ord("A")) if char.isascii() and char.isalpha() else char
+    )
+
+
+def _parenthesized(char: str) -> str:
+    return chr(0x249C + ord(char.lower()) - ord("a")) if char.isascii() and char.isalpha() else char
+
+
 def _full_width(text: str) -> str:
     return "".join(FULL_WIDTH.get(c, c) for c in text)
 
@@ -81,6 +100,21 @@ def variants(email: str, profile: dict) -> dict[str, str]:
         "GitHub handle with @": f"@{handle}",
         "GitHub URL": f"https://github.com/{handle}/project",
     }
+    found.update(
+        {
+            "capitals with Cyrillic look-alikes": person.upper().translate(CYRILLIC),
+            "capitals with Greek look-alikes": legal.upper().translate(GREEK),
+            "unassigned invisible character inside": family[:2] + "\u2065" + family[2:],
+            "stored backwards behind a direction override": "\u202e" + person[::-1] + "\u202c",
+            "negative circled letters": "".join(_circled(c) for c in family),
+            "parenthesized letters": "".join(_parenthesized(c) for c in family),
+            "letters with strokes": family.replace("l", "\u0142").replace("o", "\u00f8"),
+            "phone in Arabic-Indic digits": f"{area}-{exchange}-{line}".translate(ARABIC_INDIC),
+            "phone with the letter O for zero": f"{area}-{exchange}-{line}".replace("0", "O"),
+            "letter-spaced": " ".join(family),
+            "hyphenated across a line": family[:3] + "-\n" + family[3:],
+        }
+    )
     if len(words) > 2:
         found["legal name without its last word"] = " ".join(words[:-1])
         found["distinctive part of the name"] = " ".join(words[:2])
@@ -120,6 +154,11 @@ ORDINARY = [
     "The CODE of conduct applies; our ACCESS review comes first.",
     "Maple syrup season is in March; the code review is in April.",
     "Contact the project office at the number on the opportunity page.",
+    "We will give a live demo. Example scenarios follow in section 3.",
+    "The leaf code in each component tree is tested in isolation.",
+    "Walk through steps 1, 2, 3, 4, 5, 6, 7, 8, 9 of the checklist.",
+    "The city has 5,550,142 residents and 613 000 households.",
+    "OK a for loop would do; the lights, a code review and the works.",
 ]
 
 
@@ -143,8 +182,8 @@ CASES = [
 
 
 def test_the_hostile_corpus_is_large_enough():
-    assert len(CASES) >= 4 * 30
-    assert all(len(variants(e, p)) >= 30 for e, p in demo_suppliers())
+    assert len(CASES) >= 4 * 40
+    assert all(len(variants(e, p)) >= 40 for e, p in demo_suppliers())
 
 
 @pytest.mark.parametrize(
@@ -199,9 +238,7 @@ def demo_bids(db):
     for email, profile in demo_suppliers():
         user = _make(email, profile)
         found = variants(email, profile)
-        text = "\n".join(
-            f"Point {n}: {variant} ends here." for n, variant in enumerate(found.values())
-        )
+        text = "\n".join(f"P{n}: {variant} end." for n, variant in enumerate(found.values()))
         bid = services.bid_start(supplier=user, opportunity=opportunity)
         fill(bid, user, answers={c.pk: text for c in opportunity.criteria.all()})
         lines[email] = (bid, list(found.values()))
@@ -222,7 +259,7 @@ def test_every_variant_is_redacted_in_the_packet(demo_bids, django_capture_on_co
             rows = answer["text"].split("\n")
             assert len(rows) == len(found)
             for n, row in enumerate(rows):
-                assert row.startswith(f"Point {n}: ") and row.endswith(" ends here."), row
+                assert row.startswith(f"P{n}: ") and row.endswith(" end."), row
                 assert "[redacted]" in row and found[n] not in row, (found[n], row)
                 assert identity_matches([row], tokens) == [], row
 
