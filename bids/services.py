@@ -24,7 +24,7 @@ from opportunities.models import Opportunity
 from opportunities.services import notice_context
 
 from . import permissions
-from .identity import IdentityToken, identity_matches, identity_tokens
+from .identity import IdentityToken, identity_matches, identity_tokens, strong
 from .models import Answer, Attachment, Bid, Receipt
 from .pdf import CleanPdf, PdfRefused, clean_pdf
 
@@ -162,7 +162,7 @@ def submission_problems(bid: Bid) -> dict[str, list[str]]:
     if bid.terms_version != settings.BID_TERMS_VERSION:
         problems["accept_terms"] = [_("Accept the terms to submit your bid.")]
     # Checked at upload, and again now: the profile may have changed since (a new trading name).
-    identity = supplier_identity(bid.supplier)
+    identity = strong(supplier_identity(bid.supplier))
     for attachment in bid.attachments.filter(removed_at__isnull=True):
         found = identity_matches([attachment.text], identity)
         if found:
