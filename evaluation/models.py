@@ -92,7 +92,8 @@ class Evaluation(models.Model):
 
     @staticmethod
     def commit(seed: str) -> str:
-        return hashlib.sha256(seed.encode("ascii")).hexdigest()
+        # UTF-8, not ASCII: a seed edited into something else must fail the check, not crash it.
+        return hashlib.sha256(seed.encode("utf-8")).hexdigest()
 
 
 class Packet(models.Model):

@@ -31,6 +31,11 @@ def has_stake_in(user: User, *, opportunity_id: int) -> bool:
     ).exists()
 
 
+def has_bid_on(user: User, *, opportunity_id: int) -> bool:
+    """A bid on the opportunity in any status. Reads the database."""
+    return Opportunity.objects.filter(pk=opportunity_id, bids__supplier_id=user.pk).exists()
+
+
 def may_see_packets(user: User, member: PanelMember | None) -> bool:
     """Only an evaluator on the panel who declared no conflict of interest and has no stake in
     the opportunity. Checked again at every opening: a seat obtained before a rule change, or
@@ -50,12 +55,27 @@ def is_chair(user: User, evaluation: Evaluation) -> bool:
 
 
 def can_view_overview(user: User, evaluation: Evaluation) -> bool:
+    """The owning buyer, the panel and the program admins, never someone with a bid on the
+    opportunity in any status, whatever their roles: the overview names the evaluators and
+    shows their progress. The buyer's stake is what makes them manage the panel, so only a
+    bid counts here (`has_stake_in` would shut the buyer out). Asked last, so that those with
+    no other claim cost no query."""
     return (
         can_manage_panel(user, evaluation)
         or seat(user, evaluation) is not None
         or has_role(user, Role.PROGRAM_ADMIN)
+    ) and not has_bid_on(user, opportunity_id=evaluation.opportunity_id)
+
+
+def can_declare(user: User, evaluation: Evaluation) -> bool:
+    """The declaration page: any panel member, even one with a bid (a seat written around the
+    rules). Recusing must stay possible, or the panel could never complete; the page shows the
+    form alone, and a declaration of no conflict is refused to a bidder (`panel_declare`)."""
+    return seat(user, evaluation) is not None
+
+
+def can_view_access_log(user: User, evaluation: Evaluation) -> bool:
+    """Who opened which packet, and when: program admins with no bid on the opportunity."""
+    return has_role(user, Role.PROGRAM_ADMIN) and not has_bid_on(
+        user, opportunity_id=evaluation.opportunity_id
     )
-
-
-def can_view_access_log(user: User) -> bool:
-    return has_role(user, Role.PROGRAM_ADMIN)

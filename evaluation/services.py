@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bids.identity import IdentityToken, identity_tokens, redact
-from bids.models import Attachment, Bid
+from bids.models import Attachment, Bid, Receipt
 from bids.pdf import PdfRefused, clean_pdf
 from marketplace import notifications as notices
 from marketplace.models import AuditEvent, Role, SupplierProfile, User
@@ -92,20 +92,40 @@ def _new_label(taken: set[str]) -> str:
             return label
 
 
-LABEL_RECORD_HEADER = "marketplace-draw-labels v1"
+LABEL_RECORD_HEADER = "marketplace-draw-labels v2"
+
+
+def bid_binding(seed: str, label: str, receipt_digest: str) -> str:
+    """What ties a label to its bid: SHA-256 of "<seed>:<label>:<receipt digest>", the digest
+    being the one on that bid's last receipt. Opaque until the seed is revealed at the lock;
+    from then on anyone can check it, and each supplier with the digest on their own receipt."""
+    return hashlib.sha256(f"{seed}:{label}:{receipt_digest}".encode()).hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def label_record(
-    *, commitment: str, opportunity: Opportunity, criteria: list[Criterion], labels: list[str]
+    *,
+    commitment: str,
+    seed: str,
+    opportunity: Opportunity,
+    criteria: list[Criterion],
+    receipts: dict[str, str],
 ) -> str:
     """The text the label digest is the SHA-256 of (UTF-8), so anyone can rebuild it by hand:
     the header line; "commitment <hex>"; "method <code>"; "margin <points or none>"; one line
-    per criterion in the opportunity's order, "criterion <n> mandatory" or "criterion <n> rated
-    weight <w> max <m>"; then "label <label>" for each label in character-code order (as
-    `LC_ALL=C sort`). Every line ends with a line feed, the last one too.
+    per criterion in the opportunity's order, "criterion <n> id <id> mandatory en <h> fr <h>"
+    or "criterion <n> id <id> rated weight <w> max <m> en <h> fr <h>", <h> the SHA-256 of the
+    criterion's English, then French, text; then for each label in character-code order (as
+    `LC_ALL=C sort`) "label <label> receipt <bid_binding(seed, label, receipt digest)>".
+    Every line ends with a line feed, the last one too. `receipts`: label -> the digest of the
+    last receipt of the bid behind it.
 
-    The method and the criteria are in it because eligibility is recomputed from them: binding
-    them with the labels before scoring means none of them can be changed afterwards unseen."""
+    The method and the criteria are in it because eligibility is recomputed from them, and
+    each bid's receipt because the award follows the packet to its bid: binding all of it
+    before scoring means none of it can be changed afterwards unseen."""
     margin = opportunity.draw_margin_points
     lines = [
         LABEL_RECORD_HEADER,
@@ -114,13 +134,16 @@ def label_record(
         f"margin {'none' if margin is None else margin}",
     ]
     for number, criterion in enumerate(criteria, start=1):
+        texts = f"en {_text_digest(criterion.text_en)} fr {_text_digest(criterion.text_fr)}"
         if criterion.kind == Criterion.Kind.MANDATORY:
-            lines.append(f"criterion {number} mandatory")
+            kind = "mandatory"
         else:
-            lines.append(
-                f"criterion {number} rated weight {criterion.weight or 1} max {criterion.max_score}"
-            )
-    lines += [f"label {label}" for label in sorted(labels)]
+            kind = f"rated weight {criterion.weight or 1} max {criterion.max_score}"
+        lines.append(f"criterion {number} id {criterion.pk} {kind} {texts}")
+    lines += [
+        f"label {label} receipt {bid_binding(seed, label, receipts[label])}"
+        for label in sorted(receipts)
+    ]
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -128,18 +151,32 @@ def label_digest(record: str) -> str:
     return hashlib.sha256(record.encode("utf-8")).hexdigest()
 
 
+def _receipt_digests(packets: list[Packet]) -> dict[str, str]:
+    """label -> the digest of the last receipt of the bid behind it ("" when it has none)."""
+    last: dict[int, str] = {}
+    for bid_id, digest in (
+        Receipt.objects.filter(bid__in=[p.bid_id for p in packets])
+        .order_by("bid_id", "number")
+        .values_list("bid_id", "digest")
+    ):
+        last[bid_id] = digest
+    return {p.label: last.get(p.bid_id, "") for p in packets}
+
+
 def _labels_bind(evaluation: Evaluation) -> None:
     """Inside the packets' transaction, before any evaluator can score: publish the digest of
-    the labels (rule: label_record) and record it in the audit trail."""
-    labels = sorted(evaluation.packets.values_list("label", flat=True))
-    if not labels:
+    the labels (rule: label_record) and record it, with its text, in the audit trail (the text
+    names no one: the bids are bound through the still secret seed)."""
+    packets = list(evaluation.packets.all())
+    if not packets:
         return  # no bids: no draw to bind
     opportunity = Opportunity.objects.get(pk=evaluation.opportunity_id)
     record = label_record(
         commitment=evaluation.commitment,
+        seed=evaluation.seed,
         opportunity=opportunity,
         criteria=list(opportunity.criteria.all()),
-        labels=labels,
+        receipts=_receipt_digests(packets),
     )
     evaluation.label_digest = label_digest(record)
     evaluation.labels_bound_at = timezone.now()
@@ -149,7 +186,11 @@ def _labels_bind(evaluation: Evaluation) -> None:
         actor=None,
         verb="evaluation.labels_bound",
         target=evaluation,
-        data={"label_digest": evaluation.label_digest, "labels": labels},
+        data={
+            "label_digest": evaluation.label_digest,
+            "labels": sorted(p.label for p in packets),
+            "record": record,
+        },
     )
 
 
@@ -588,6 +629,51 @@ def selection_ranking(
     return eligible, order, ranking
 
 
+def lock_packet_record(
+    *,
+    marks: dict[int, ConsensusMark],
+    criteria: list[Criterion],
+    qualified: bool | None,
+    score: Decimal | None,
+) -> dict[str, Any]:
+    """One packet as the lock records it: its consensus per criterion id (pass/fail, or the
+    score; None when missing), whether it qualified and its score."""
+    values: dict[str, Any] = {}
+    for criterion in criteria:
+        mark = marks.get(criterion.pk)
+        if mark is None:
+            values[str(criterion.pk)] = None
+        elif criterion.kind == Criterion.Kind.MANDATORY:
+            values[str(criterion.pk)] = mark.passed
+        else:
+            values[str(criterion.pk)] = mark.score
+    return {
+        "marks": values,
+        "qualified": qualified,
+        "score": None if score is None else str(score),
+    }
+
+
+def _unscorable(criteria: list[Criterion]) -> list[str]:
+    """A rated criterion without a maximum (only a database edit makes one): no score can be
+    computed from it."""
+    return [
+        _("Criterion %(n)s has no maximum score, so no score can be computed from it.")
+        % {"n": number}
+        for number, criterion in enumerate(criteria, start=1)
+        if criterion.kind == Criterion.Kind.RATED and not criterion.max_score
+    ]
+
+
+def _refuse_if_cancelled(opportunity_id: int) -> None:
+    """Locked, so a cancellation cannot slip in between this check and the step."""
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    if opportunity.status == Opportunity.Status.CANCELLED:
+        raise ValidationError(
+            _("The opportunity is cancelled: its evaluation cannot go on to a selection.")
+        )
+
+
 @transaction.atomic
 def evaluation_lock(*, chair: User, evaluation: Evaluation) -> Evaluation:
     """The chair locks the consensus; the selection follows at once and reveals the seed."""
@@ -597,7 +683,11 @@ def evaluation_lock(*, chair: User, evaluation: Evaluation) -> Evaluation:
     if evaluation.status != Status.CONSENSUS:
         raise ValidationError(_("Consensus is not open."))
     opportunity = evaluation.opportunity
+    _refuse_if_cancelled(opportunity.pk)
     criteria = list(opportunity.criteria.all())
+    unscorable = _unscorable(criteria)
+    if unscorable:
+        raise ValidationError(unscorable)
     packets = list(evaluation.packets.prefetch_related("consensus"))
     recorded = {(m.packet_id, m.criterion_id) for p in packets for m in p.consensus.all()}
     if len(recorded) < len(packets) * len(criteria):
@@ -631,8 +721,28 @@ def evaluation_lock(*, chair: User, evaluation: Evaluation) -> Evaluation:
     evaluation.locked_at = now
     evaluation.locked_by = chair
     evaluation.save()
+    # The whole lock, failed bids included, in the append-only trail: draw_check compares the
+    # record with it, so no consensus mark, flag or score can be rewritten later unseen.
+    record = {
+        "seed": evaluation.seed,
+        "eligible": eligible,
+        "order": order,
+        "selected": evaluation.selected_label,
+        "scores": {label: str(score) for label, score in sorted(scores.items())},
+        "packets": {
+            p.label: lock_packet_record(
+                marks={m.criterion_id: m for m in p.consensus.all()},
+                criteria=criteria,
+                qualified=p.qualified,
+                score=p.score,
+            )
+            for p in sorted(packets, key=lambda p: p.label)
+        },
+    }
     if not ranking:
-        _transition(evaluation, Status.UNSUCCESSFUL, actor=chair, verb="evaluation.unsuccessful")
+        _transition(
+            evaluation, Status.UNSUCCESSFUL, actor=chair, verb="evaluation.unsuccessful", **record
+        )
         opportunity_services.opportunity_mark_unsuccessful(
             opportunity=opportunity, actor=chair, reason="no qualified bid"
         )
@@ -643,11 +753,7 @@ def evaluation_lock(*, chair: User, evaluation: Evaluation) -> Evaluation:
         Status.SELECTED,
         actor=chair,
         verb="evaluation.selected",
-        seed=evaluation.seed,
-        eligible=eligible,
-        order=order,
-        selected=ranking[0],
-        scores={label: str(score) for label, score in sorted(scores.items())},
+        **record,
     )
     notification_send(
         kind="evaluation.selected",
@@ -703,15 +809,51 @@ class DrawCheck:
         return self.revealed and not self.problems
 
 
-def _recorded(evaluation: Evaluation, verb: str) -> dict[str, Any] | None:
-    """The data of the first audit event `verb` on the evaluation (the trail is append-only)."""
-    event = (
-        AuditEvent.objects.for_target(evaluation)
-        .filter(verb=verb)
-        .order_by("created_at", "id")
-        .first()
-    )
-    return event.data if event is not None else None
+def _data(event: AuditEvent) -> dict[str, Any]:
+    return event.data if isinstance(event.data, dict) else {}
+
+
+def _the_one(events: list[AuditEvent], step: str, problems: list[str]) -> AuditEvent | None:
+    """The trail is append-only, but whoever can write to the database can still add rows,
+    back-dated or not: a record the check relies on is written exactly once, so none, or more
+    than one, makes it unusable rather than letting the check pick one."""
+    if len(events) == 1:
+        return events[0]
+    if not events:
+        problems.append(_("The audit trail has no record of %(step)s.") % {"step": step})
+    else:
+        problems.append(
+            _(
+                "The audit trail holds %(count)s records of %(step)s where there must be "
+                "exactly one: some were added afterwards."
+            )
+            % {"count": len(events), "step": step}
+        )
+    return None
+
+
+def _events(evaluation: Evaluation, *verbs: str) -> list[AuditEvent]:
+    # By id, the order rows were written in: created_at is a column anyone can set.
+    return list(AuditEvent.objects.for_target(evaluation).filter(verb__in=verbs).order_by("id"))
+
+
+def _recorded(evaluation: Evaluation, verb: str, step: str, problems: list[str]) -> dict | None:
+    """The data of the one audit event `verb` on the evaluation (None, reported, otherwise)."""
+    event = _the_one(_events(evaluation, verb), step, problems)
+    return None if event is None else _data(event)
+
+
+def _lock_record(evaluation: Evaluation, problems: list[str]) -> tuple[str, dict] | None:
+    """(verb, data) of the lock: "evaluation.selected", or "evaluation.unsuccessful" when no
+    bid qualified. The unsuccessful end after an award (every ranked bid ended) is another
+    event, from "awarded"."""
+    events = [
+        event
+        for event in _events(evaluation, "evaluation.selected", "evaluation.unsuccessful")
+        if event.verb == "evaluation.selected" or _data(event).get("from") != Status.AWARDED
+    ]
+    event = _the_one(events, _("the lock"), problems)
+    return None if event is None else (event.verb, _data(event))
 
 
 def _consensus_complete(criterion: Criterion, mark: ConsensusMark | None) -> bool:
@@ -735,10 +877,63 @@ def _labels_text(labels: list[str]) -> str:
     return ", ".join(labels) or "—"
 
 
-def _binding_problems(evaluation: Evaluation, packets: list[Packet], digest: str) -> list[str]:
+def _status_text(status: str) -> str:
+    return Status(status).label if status in Status.values else status
+
+
+def _record_lines(record: str) -> dict[str, set[str]]:
+    """The lines of a label record by their first word ("criterion", "label"...)."""
+    parts: dict[str, set[str]] = {}
+    for line in record.splitlines():
+        parts.setdefault(line.split(" ", 1)[0], set()).add(line)
+    return parts
+
+
+def _bound_labels(lines: set[str]) -> dict[str, str]:
+    """label -> its line, from the "label <label> receipt <hex>" lines."""
+    return {line[len("label ") :].rsplit(" receipt ", 1)[0]: line for line in lines}
+
+
+def _record_differences(recorded: str, rebuilt: str, *, revealed: bool) -> list[str]:
+    """Name what differs between the label record kept when the packets were built and the
+    one rebuilt now. Labels are named only once revealed: the page hides them before."""
+    was, now = _record_lines(recorded), _record_lines(rebuilt)
+    names = {
+        "commitment": _("the commitment"),
+        "method": _("the selection method"),
+        "margin": _("the margin"),
+        "criterion": _("the criteria"),
+    }
+    what = [str(name) for word, name in names.items() if was.get(word) != now.get(word)]
+    bound, current = _bound_labels(was.get("label", set())), _bound_labels(now.get("label", set()))
+    if set(bound) != set(current):
+        what.append(_("the labels"))
+    swapped = sorted(label for label in set(bound) & set(current) if bound[label] != current[label])
+    if swapped:
+        what.append(_("the bids behind the labels"))
     problems = []
-    committed = _recorded(evaluation, "evaluation.committed")
-    if committed is None or committed.get("commitment") != evaluation.commitment:
+    if what:
+        problems.append(
+            _("What differs from the text recorded when the packets were built: %(what)s.")
+            % {"what": ", ".join(what)}
+        )
+    if revealed:
+        problems += [
+            _("%(label)s: the bid behind this label is not the one bound to it before scoring.")
+            % {"label": label}
+            for label in swapped
+        ]
+    return problems
+
+
+def _binding_problems(
+    evaluation: Evaluation, packets: list[Packet], record: str, digest: str, *, revealed: bool
+) -> list[str]:
+    problems: list[str] = []
+    committed = _recorded(
+        evaluation, "evaluation.committed", _("the commitment at the close"), problems
+    )
+    if committed is not None and committed.get("commitment") != evaluation.commitment:
         problems.append(_("The commitment is not the one recorded when bids closed."))
     if not evaluation.label_digest:
         if packets:
@@ -749,6 +944,32 @@ def _binding_problems(evaluation: Evaluation, packets: list[Packet], digest: str
                 )
             )
         return problems
+    bound = _recorded(
+        evaluation,
+        "evaluation.labels_bound",
+        _("the labels bound when the packets were built"),
+        problems,
+    )
+    recorded_record = None if bound is None else bound.get("record")
+    if bound is not None and (
+        bound.get("label_digest") != evaluation.label_digest
+        or (
+            isinstance(recorded_record, str)
+            and label_digest(recorded_record) != bound.get("label_digest")
+        )
+    ):
+        problems.append(
+            _("The digest of the labels is not the one recorded when the packets were built.")
+        )
+    if bound is not None and not isinstance(recorded_record, str):
+        problems.append(
+            _(
+                "The labels were bound by an earlier rule, which tied neither each bid to its "
+                "label nor the criteria to their texts: this draw is not bound by the current "
+                "rules."
+            )
+        )
+        return problems
     if digest != evaluation.label_digest:
         problems.append(
             _(
@@ -756,34 +977,126 @@ def _binding_problems(evaluation: Evaluation, packets: list[Packet], digest: str
                 "the digest published before scoring."
             )
         )
-    bound = _recorded(evaluation, "evaluation.labels_bound")
-    if bound is None or bound.get("label_digest") != evaluation.label_digest:
+        if recorded_record is not None:
+            problems += _record_differences(recorded_record, record, revealed=revealed)
+    return problems
+
+
+def _status_problems(evaluation: Evaluation, lock_verb: str) -> list[str]:
+    """The status, the selection on record and the outcome of the lock must tell one story:
+    no qualified bid, no selection; a selection, one selected bid."""
+    problems = []
+    before_lock = (Status.PREPARING, Status.PANEL, Status.SCORING, Status.CONSENSUS)
+    if lock_verb == "evaluation.unsuccessful":
+        if evaluation.selected_label or evaluation.eligible_labels or evaluation.draw_order:
+            problems.append(
+                _(
+                    "The lock recorded that no bid qualified, yet a selection is on record "
+                    "(eligible bids, an order or a selected bid)."
+                )
+            )
+        agrees = evaluation.status == Status.UNSUCCESSFUL and not evaluation.offers.exists()
+    else:
+        if not evaluation.selected_label:
+            problems.append(_("The lock recorded a selection, yet no selected bid is on record."))
+        agrees = evaluation.status not in before_lock and (
+            evaluation.status != Status.UNSUCCESSFUL or evaluation.offers.exists()
+        )
+    if not agrees:
         problems.append(
-            _("The digest of the labels is not the one recorded when the packets were built.")
+            _(
+                "The outcome recorded at the lock does not agree with the evaluation's status "
+                "(%(status)s)."
+            )
+            % {"status": _status_text(evaluation.status)}
+        )
+    return problems
+
+
+LOCK_RECORD_KEYS = ("seed", "eligible", "order", "selected", "scores", "packets")
+
+
+def _lock_problems(
+    evaluation: Evaluation,
+    check: DrawCheck,
+    scores: dict[str, Decimal],
+    consensus: dict[str, dict[str, Any]],
+) -> list[str]:
+    """Everything the lock recorded against what is recomputed now."""
+    problems: list[str] = []
+    lock = _lock_record(evaluation, problems)
+    if lock is None:
+        return problems
+    verb, locked = lock
+    problems += _status_problems(evaluation, verb)
+    if "packets" not in locked:
+        problems.append(
+            _(
+                "The record kept at the lock has no consensus for each bid: this draw is not "
+                "bound by the current rules."
+            )
+        )
+    else:
+        names = {
+            "seed": _("seed"),
+            "eligible": _("eligible bids"),
+            "order": _("order"),
+            "selected": _("selected bid"),
+            "scores": _("scores"),
+        }
+        missing = [str(names[key]) for key in LOCK_RECORD_KEYS[:-1] if key not in locked]
+        if missing:
+            problems.append(
+                _("The record kept at the lock lacks: %(what)s.") % {"what": ", ".join(missing)}
+            )
+    now = {
+        "seed": (evaluation.seed, _("seed")),
+        "eligible": (check.eligible, _("eligible bids")),
+        "order": ([label for label, _key in check.order], _("order")),
+        "selected": (check.selected, _("selected bid")),
+        "scores": ({k: str(v) for k, v in sorted(scores.items())}, _("scores")),
+    }
+    differ = [
+        str(name) for key, (value, name) in now.items() if key in locked and locked[key] != value
+    ]
+    if "packets" in locked:
+        recorded = locked["packets"] if isinstance(locked["packets"], dict) else {}
+        differ += [
+            _("the consensus on %(label)s") % {"label": label}
+            for label in sorted(set(recorded) | set(consensus))
+            if recorded.get(label) != consensus.get(label)
+        ]
+    if differ:
+        problems.append(
+            _("The selection recorded when the consensus was locked differs in: %(what)s.")
+            % {"what": ", ".join(differ)}
         )
     return problems
 
 
 def draw_check(evaluation: Evaluation) -> DrawCheck:
     """Recompute the whole draw from what is published: the seed against the commitment; the
-    labels, the method and the criteria against the digest published before scoring; each
-    label's qualification and weighted score from its consensus (packet_score); eligibility,
-    the draw's order and the ranking from those (selection_ranking); and the record against
-    what the audit trail kept at the close, at the packets and at the lock. Scores are read
-    only once the seed is revealed: before that they are the panel's."""
+    labels, the bids behind them, the method and the criteria against the digest published
+    before scoring; each label's qualification and weighted score from its consensus
+    (packet_score); eligibility, the draw's order and the ranking from those
+    (selection_ranking); and the record against what the audit trail kept, exactly once each,
+    at the close, at the packets and at the lock, where every bid's consensus is kept. Scores
+    are read only once the seed is revealed: before that they are the panel's."""
     opportunity = Opportunity.objects.get(pk=evaluation.opportunity_id)
     criteria = list(opportunity.criteria.all())
     packets = list(evaluation.packets.prefetch_related("consensus").order_by("label"))
+    revealed = bool(evaluation.seed_revealed_at)
     record = label_record(
         commitment=evaluation.commitment,
+        seed=evaluation.seed,
         opportunity=opportunity,
         criteria=criteria,
-        labels=[p.label for p in packets],
+        receipts=_receipt_digests(packets),
     )
     digest = label_digest(record)
-    binding = _binding_problems(evaluation, packets, digest)
+    binding = _binding_problems(evaluation, packets, record, digest, revealed=revealed)
     check = DrawCheck(
-        revealed=bool(evaluation.seed_revealed_at),
+        revealed=revealed,
         criteria=criteria,
         label_record=record,
         label_digest=digest,
@@ -801,10 +1114,16 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
     if Evaluation.commit(evaluation.seed) != evaluation.commitment:
         problems.append(_("The seed does not match the commitment published at the close."))
     problems += binding
+    unscorable = _unscorable(criteria)
+    problems += unscorable
     scores: dict[str, Decimal] = {}
+    consensus: dict[str, dict[str, Any]] = {}
     for packet in packets:
         marks = {m.criterion_id: m for m in packet.consensus.all()}
         result = PacketCheck(label=packet.label, marks=[(c, marks.get(c.pk)) for c in criteria])
+        check.packets.append(result)
+        if unscorable:
+            continue  # reported once above; nothing to compare the recorded result with
         if all(_consensus_complete(c, marks.get(c.pk)) for c in criteria):
             result.qualified, result.score = packet_score(packet, criteria)
             if result.qualified:
@@ -814,6 +1133,9 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
                 _("%(label)s: the published consensus does not cover every criterion.")
                 % {"label": packet.label}
             )
+        consensus[packet.label] = lock_packet_record(
+            marks=marks, criteria=criteria, qualified=result.qualified, score=result.score
+        )
         if (packet.qualified, packet.score) != (result.qualified, result.score):
             problems.append(
                 _(
@@ -826,7 +1148,6 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
                     "computed": _result_text(result.qualified, result.score),
                 }
             )
-        check.packets.append(result)
     eligible, order, ranking = selection_ranking(
         method=opportunity.selection_method,
         seed=evaluation.seed,
@@ -872,25 +1193,7 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
             )
             % {"recorded": evaluation.selected_label or "—", "computed": check.selected or "—"}
         )
-    locked = _recorded(evaluation, "evaluation.selected")
-    if locked is not None:
-        now = {
-            "seed": (evaluation.seed, _("seed")),
-            "eligible": (eligible, _("eligible bids")),
-            "order": (order, _("order")),
-            "selected": (check.selected, _("selected bid")),
-            "scores": ({k: str(v) for k, v in sorted(scores.items())}, _("scores")),
-        }
-        differ = [
-            str(name)
-            for key, (value, name) in now.items()
-            if key in locked and locked[key] != value
-        ]
-        if differ:
-            problems.append(
-                _("The selection recorded when the consensus was locked differs in: %(what)s.")
-                % {"what": ", ".join(differ)}
-            )
+    problems += _lock_problems(evaluation, check, scores, consensus)
     return check
 
 
@@ -906,6 +1209,7 @@ def verify_draw(evaluation: Evaluation) -> list[str]:
 def evaluation_reveal(*, actor: User, evaluation: Evaluation) -> Evaluation:
     if not permissions.can_manage_panel(actor, evaluation):
         raise PermissionDenied
+    _refuse_if_cancelled(evaluation.opportunity_id)
     evaluation = _transition(evaluation, Status.REVEALED, actor=actor, verb="evaluation.revealed")
     evaluation.revealed_at = timezone.now()
     evaluation.revealed_by = actor

@@ -28,7 +28,7 @@ from .models import ConsensusMark, Evaluation, Mark, Offer, Packet, PacketAttach
 Status = Evaluation.Status
 
 
-def _evaluation(request, pk: int) -> Evaluation:
+def _evaluation(request, pk: int, *, may=permissions.can_view_overview) -> Evaluation:
     """The evaluation of opportunity `pk`, for those who take part in it; a 404 for others."""
     evaluation = get_object_or_404(
         Evaluation.objects.select_related("opportunity").prefetch_related(
@@ -36,7 +36,7 @@ def _evaluation(request, pk: int) -> Evaluation:
         ),
         opportunity_id=pk,
     )
-    if not permissions.can_view_overview(request.user, evaluation):
+    if not may(request.user, evaluation):
         raise Http404
     return evaluation
 
@@ -68,7 +68,7 @@ def overview_view(request, pk: int):
         "is_buyer": is_buyer,
         "packet_count": evaluation.packets.count(),
         "panel_complete": services.panel_is_complete(evaluation),
-        "can_view_access_log": permissions.can_view_access_log(user),
+        "can_view_access_log": permissions.can_view_access_log(user, evaluation),
     }
     if is_buyer and evaluation.status in (Status.PANEL, Status.SCORING):
         context["appoint_form"] = AppointForm(
@@ -123,7 +123,7 @@ def make_chair_view(request, pk: int, member_pk: int):
 
 
 def declare_view(request, pk: int):
-    evaluation = _evaluation(request, pk)
+    evaluation = _evaluation(request, pk, may=permissions.can_declare)
     member = permissions.seat(request.user, evaluation)
     if member is None:
         raise Http404
@@ -400,7 +400,7 @@ def award_view(request, pk: int):
 
 def access_log_view(request, pk: int):
     evaluation = _evaluation(request, pk)
-    if not permissions.can_view_access_log(request.user):
+    if not permissions.can_view_access_log(request.user, evaluation):
         raise Http404
     packet_ids = [str(pk_) for pk_ in evaluation.packets.values_list("pk", flat=True)]
     packets = ContentType.objects.get_for_model(Packet)

@@ -12,16 +12,52 @@ It shows no bidder identity and cannot change what the workflow guards (DESIGN.m
   sort by them. Filters accept only the lookups the page offers (`BlindLookupsMixin`), since
   the admin otherwise accepts any local field in the address (`?supplier=12`).
 
+"A supplier" means anyone who is or ever was one: the supplier role held or once granted (the
+audit trail keeps the grant), a supplier profile or a bid in any status. Revoking the role must
+not make a bidder's past activity readable.
+
+Nor can the admin take over an account, which would let its holder read the bids of a supplier
+or act as a program administrator with nothing in the audit trail:
+
+- there is no password form for a user (the page answers 403 and the change page has no link
+  to it): people reset their own password through allauth, by their verified address;
+- allauth's email addresses are read-only here (which addresses an account has and whether they
+  are verified is what support needs; the owner changes them through the pages that verify them
+  and re-check the roles), and the user's own address is read-only on the user page;
+- allauth's authenticators (TOTP, recovery codes) are not registered at all: their rows hold the
+  TOTP secret and the recovery codes' seed, which even a read-only page would show, and deleting
+  one would switch off a program administrator's second factor. A lost authenticator is reset
+  by its owner with a recovery code.
+
 A technical administrator can still deactivate an account, give admin access and manage the
-skills list: none of these reveals or decides anything about a bid.
+skills list (never delete a skill: see `opportunities/admin.py`): none of these reveals or
+decides anything about a bid.
 """
 
+# Imported for their registrations, which must exist before they are replaced: this module is
+# loaded first (the marketplace app comes first in INSTALLED_APPS), and the admin's autodiscovery
+# does not run a module already imported.
+import allauth.account.admin
+import allauth.mfa.admin  # noqa: F401
+from allauth.account.models import EmailAddress, EmailConfirmation
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import Exists, OuterRef
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, CharField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
+from .models import (
+    AuditEvent,
+    Notification,
+    Role,
+    RoleGrant,
+    SupplierProfile,
+    User,
+    supplier_stake,
+)
 
 # Shown instead of a supplier wherever their identity would sit next to their activity.
 A_SUPPLIER = _("a supplier (hidden)")
@@ -55,8 +91,22 @@ class ReadOnlyAdmin(BlindLookupsMixin, admin.ModelAdmin):
         return False
 
 
-def _supplier_exists(user_field: str) -> Exists:
-    return Exists(RoleGrant.objects.filter(user=OuterRef(user_field), role=Role.SUPPLIER))
+def _ever_a_supplier(user_field: str) -> ExpressionWrapper:
+    """True when the user in `user_field` is or ever was a supplier (see the module's text)."""
+    user = OuterRef(user_field)
+    user_type = ContentType.objects.get_for_model(User)
+    once_granted = AuditEvent.objects.filter(
+        verb__in=("role.granted", "role.revoked"),
+        target_type=user_type,
+        target_id=Cast(user, CharField()),
+        data__role=Role.SUPPLIER,
+    )
+    condition = (
+        Q(Exists(RoleGrant.objects.filter(user=user, role=Role.SUPPLIER)))
+        | supplier_stake(user_field)
+        | Q(Exists(once_granted))
+    )
+    return ExpressionWrapper(condition, output_field=BooleanField())
 
 
 class RoleGrantInline(admin.TabularInline):
@@ -78,7 +128,8 @@ class UserAdmin(BlindLookupsMixin, BaseUserAdmin):
 
     Accounts are deactivated, never deleted: the confirmation page of a deletion would list the
     supplier's bids (they protect the account), and the audit trail keeps its actors. The
-    address is changed by its owner, through the email pages that verify it and re-check roles.
+    address is changed by its owner, through the email pages that verify it and re-check roles;
+    the password too, through allauth's reset: no password form here (see the module's text).
     """
 
     ordering = ("email",)
@@ -87,7 +138,7 @@ class UserAdmin(BlindLookupsMixin, BaseUserAdmin):
     list_filter = ("is_active", "is_staff", "role_grants__role")
     inlines = [RoleGrantInline]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email",)}),
         (_("Personal info"), {"fields": ("full_name", "preferred_language")}),
         (_("Technical admin access"), {"fields": ("is_active", "is_staff", "is_superuser")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
@@ -99,6 +150,28 @@ class UserAdmin(BlindLookupsMixin, BaseUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting someone's password would let the technical admin sign in as them, unaudited.
+        raise PermissionDenied
+
+
+admin.site.unregister(Authenticator)
+admin.site.unregister(EmailAddress)
+if admin.site.is_registered(EmailConfirmation):  # only without HMAC keys: it holds the keys
+    admin.site.unregister(EmailConfirmation)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(ReadOnlyAdmin):
+    """Read-only: an address decides whose account it is and, on a staff domain, the roles; a
+    change here would let the admin receive a bidder's password reset, unaudited."""
+
+    list_display = ("email", "user", "primary", "verified")
+    list_filter = ("primary", "verified")
+    search_fields = ("email",)
+    fields = ("email", "user", "primary", "verified")
+    readonly_fields = fields
 
 
 @admin.register(SupplierProfile)
@@ -146,7 +219,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .select_related("actor", "target_type")
-            .annotate(actor_is_supplier=_supplier_exists("actor"))
+            .annotate(actor_is_supplier=_ever_a_supplier("actor"))
         )
 
     @admin.display(description=_("actor"))
@@ -194,7 +267,7 @@ class NotificationAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .select_related("recipient")
-            .annotate(recipient_is_supplier=_supplier_exists("recipient"))
+            .annotate(recipient_is_supplier=_ever_a_supplier("recipient"))
         )
 
     def _blind(self, notification: Notification) -> bool:

@@ -55,6 +55,31 @@ def verified_primary_email() -> models.Exists:
     )
 
 
+def supplier_stake(user: str = "pk") -> models.Q:
+    """True when the account (`user`, a field of the outer query) has a supplier profile or a
+    bid in any status, a draft or a withdrawn one included.
+
+    Such an account has been a supplier whatever roles it holds today: revoking the role does
+    not make it fit to judge, buy or pay (DESIGN.md §4), so no staff role of it is in force.
+    Read at request time with the user, like the staff address."""
+    from django.apps import apps  # the core app does not import the higher ones (DESIGN.md §2)
+
+    bid = apps.get_model("bids", "Bid")
+    return models.Q(
+        models.Exists(SupplierProfile.objects.filter(user=models.OuterRef(user)))
+    ) | models.Q(models.Exists(bid.objects.filter(supplier=models.OuterRef(user))))
+
+
+def _staff_check_expressions() -> dict[str, models.Expression]:
+    """What `User.roles` reads besides the grants, as annotations."""
+    return {
+        "staff_email_on_file": verified_primary_email(),
+        "supplier_stake_on_file": models.ExpressionWrapper(
+            supplier_stake(), output_field=models.BooleanField()
+        ),
+    }
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -69,7 +94,7 @@ class UserManager(BaseUserManager["User"]):
             .values("roles")
         )
         return self.get_queryset().annotate(
-            role_list=models.Subquery(grants), staff_email_on_file=verified_primary_email()
+            role_list=models.Subquery(grants), **_staff_check_expressions()
         )
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> User:
@@ -143,13 +168,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The roles in force, which every permission reads (DESIGN.md §4).
 
         A staff grant gives powers only while the account's primary address is a verified
-        address on a staff domain, and never to an account that is also a supplier: a staff
-        member who moves to a personal address is suspended, and back when they re-verify a
-        government one; a supplier who slipped into a staff role keeps only the supplier role.
+        address on a staff domain, and never to an account that is or was a supplier (the
+        supplier role, a supplier profile or a bid in any status): a staff member who moves to a
+        personal address is suspended, and back when they re-verify a government one; a
+        supplier who slipped into a staff role, or had the supplier role revoked after bidding,
+        keeps no staff power.
         """
         granted = self.granted_roles
         if granted & STAFF_ROLES and (
-            Role.SUPPLIER in granted or not self.has_verified_staff_primary_email
+            Role.SUPPLIER in granted
+            or not self.has_verified_staff_primary_email
+            or self.has_supplier_stake
         ):
             return granted - STAFF_ROLES
         return granted
@@ -169,9 +198,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
         if not is_staff_email(self.email):
             return False
-        if "staff_email_on_file" in self.__dict__:  # loaded by UserManager.with_roles()
-            return bool(self.staff_email_on_file)
-        return User.objects.filter(pk=self.pk).filter(verified_primary_email()).exists()
+        return bool(self._staff_checks["staff_email_on_file"])
+
+    @cached_property
+    def has_supplier_stake(self) -> bool:
+        """A supplier profile or a bid in any status (see `supplier_stake`)."""
+        return bool(self._staff_checks["supplier_stake_on_file"])
+
+    @cached_property
+    def _staff_checks(self) -> dict[str, bool]:
+        # Loaded by UserManager.with_roles(), or read here in one query for both.
+        names = _staff_check_expressions()
+        if all(name in self.__dict__ for name in names):
+            return {name: self.__dict__[name] for name in names}
+        if self.pk is None:
+            return dict.fromkeys(names, False)
+        return User.objects.filter(pk=self.pk).values(**names).get()
 
 
 class RoleGrant(models.Model):

@@ -49,8 +49,10 @@ def can_manage_roles(user: User) -> bool:
 
 
 def is_supplier_account(user: User) -> bool:
-    """Granted the supplier role, in force or not: such an account never holds a staff role."""
-    return Role.SUPPLIER in user.granted_roles
+    """Granted the supplier role, in force or not, or holding a supplier profile or a bid in
+    any status: such an account never holds a staff role. The profile and the bids count
+    because a role can be revoked while the bid stays in the evaluation."""
+    return Role.SUPPLIER in user.granted_roles or user.has_supplier_stake
 
 
 def is_staff_account(user: User, *, verified_emails: set[str]) -> bool:
@@ -65,9 +67,9 @@ def is_staff_account(user: User, *, verified_emails: set[str]) -> bool:
 def can_hold_role(user: User, role: str, *, verified_emails: set[str]) -> bool:
     """Supplier and staff roles exclude each other in both directions (DESIGN.md §4).
 
-    Staff roles need a verified staff-domain primary email and no supplier grant: a supplier
-    who verifies a government address stays a supplier. The supplier role needs an account
-    with no staff grant and no staff address, verified or primary."""
+    Staff roles need a verified staff-domain primary email and no supplier grant, profile or
+    bid: a supplier who verifies a government address stays a supplier. The supplier role
+    needs an account with no staff grant and no staff address, verified or primary."""
     if role in STAFF_ROLES:
         return not is_supplier_account(user) and has_verified_staff_email(
             user, verified_emails=verified_emails

@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .caching import unread_count_cached
-from .models import STAFF_ROLES, JobRun, Notification, Role, User, verified_primary_email
+from .models import (
+    STAFF_ROLES,
+    JobRun,
+    Notification,
+    Role,
+    User,
+    supplier_stake,
+    verified_primary_email,
+)
 
 
 def staff_email_q() -> Q:
@@ -27,11 +35,14 @@ def staff_email_q() -> Q:
 
 def users_with_role(role: str) -> QuerySet[User]:
     """The active users who hold `role` in force (`User.roles`): a staff role counts only with
-    a verified staff-domain primary email, and never on an account that is also a supplier."""
+    a verified staff-domain primary email, and never on an account that is or was a supplier
+    (the supplier role, a supplier profile or a bid)."""
     users = User.objects.filter(role_grants__role=role, is_active=True)
     if role in STAFF_ROLES:
-        users = users.filter(staff_email_q(), verified_primary_email()).exclude(
-            role_grants__role=Role.SUPPLIER
+        users = (
+            users.filter(staff_email_q(), verified_primary_email())
+            .exclude(role_grants__role=Role.SUPPLIER)
+            .exclude(supplier_stake())
         )
     return users
 

@@ -113,6 +113,17 @@ def role_grant(*, actor: User | None, user: User, role: str) -> RoleGrant:
         raise ValidationError({"role": _("Unknown role.")})
     user = User.objects.select_for_update().get(pk=user.pk)
     if not permissions.can_hold_role(user, role, verified_emails=user_verified_emails(user=user)):
+        stake_only = Role.SUPPLIER not in user.granted_roles and user.has_supplier_stake
+        if role in STAFF_ROLES and stake_only:
+            raise ValidationError(
+                {
+                    "role": _(
+                        "This account has a supplier profile or has bid: it cannot hold a staff "
+                        "role, even without the supplier role. Nobody who has bid may evaluate, "
+                        "buy or pay."
+                    )
+                }
+            )
         if role in STAFF_ROLES and permissions.is_supplier_account(user):
             raise ValidationError(
                 {

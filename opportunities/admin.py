@@ -6,7 +6,9 @@ change what and when, re-check the guardrails and write an audit event. An admin
 none of that, so even a draft is only viewed here: its buyer edits it on the draft page, where
 the value cap and the other guardrails are checked. Guardrails are changed on the program
 admin's guardrails page (`opportunities:guardrails`), which audits the change; skills are a
-reference list that decides nothing about a bid and stay editable.
+reference list that decides nothing about a bid: added and renamed here, never deleted, since a
+deletion would take the skill out of published opportunities and people's saved alerts with no
+audit event (and its confirmation page would list those alerts' owners).
 """
 
 from django.contrib import admin
@@ -45,6 +47,9 @@ class OpportunityAdmin(ReadOnlyAdmin):
 class SkillAdmin(admin.ModelAdmin):
     list_display = ("slug", "name_en", "name_fr")
     search_fields = ("slug", "name_en", "name_fr")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Guardrails)

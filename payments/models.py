@@ -70,7 +70,10 @@ class Contract(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.opportunity_id} → {self.supplier} ({self.status})"
+        # Never the supplier, as `Bid.__str__`: this text is stored as the audit target of
+        # contract events and shown and searched in the technical admin. Not translated: it
+        # must read the same whoever acted.
+        return f"Contract {self.pk} for opportunity {self.opportunity_id} ({self.status})"
 
     def get_status_display(self) -> str:  # lists show it on every row: see choice_label
         return choice_label(self.Status, self.status)

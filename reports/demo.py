@@ -35,7 +35,13 @@ from django.utils import timezone
 from bids.models import Answer, Bid, Receipt
 from bids.services import content_digest
 from evaluation.models import ConsensusMark, Evaluation, Mark, Offer, Packet, PanelMember
-from evaluation.services import LABEL_ALPHABET, label_digest, label_record, selection_ranking
+from evaluation.services import (
+    LABEL_ALPHABET,
+    label_digest,
+    label_record,
+    lock_packet_record,
+    selection_ranking,
+)
 from marketplace.models import AuditEvent, Role, RoleGrant, SupplierProfile, User
 from marketplace.services import SUPPLIER_PROFILE_FIELDS
 from opportunities.demo import CRITERIA, SKILLS
@@ -466,6 +472,7 @@ class _BidPlan:
     scores: tuple[int, int] = (0, 0)
     packet: Packet | None = None
     digest: str = ""
+    consensus: list[ConsensusMark] = field(default_factory=list)
 
 
 class _History:
@@ -482,6 +489,7 @@ class _History:
         self.rows: dict[type[models.Model], list[models.Model]] = defaultdict(list)
         self.events: list[_Event] = []
         self.bid_plans: list[_BidPlan] = []
+        self.draws: list[tuple[Evaluation, Opportunity, list[Criterion], list[_BidPlan]]] = []
         self.awarded: dict[str, int] = defaultdict(int)  # supplier email → cents
         self.first_bids: dict[str, dt.datetime] = {}
         self.certification = str(CERTIFICATION)
@@ -790,7 +798,7 @@ class _History:
         evaluation.labels_bound_at = closes + 20 * SECOND
         self.event(closes + 20 * SECOND, "evaluation.labels_bound", None, evaluation,
                    E.PREPARING, label_digest=_Ref(evaluation, "label_digest"),
-                   labels=sorted(labels))  # fmt: skip
+                   labels=sorted(labels), record=_Ref(evaluation, "_label_record"))  # fmt: skip
         self.move(closes + 20 * SECOND, "evaluation.packets_ready", None, evaluation,
                   E.PREPARING, E.PANEL, packets=len(plans))  # fmt: skip
         self.move(closes + 21 * SECOND, "opportunity.evaluating", None, opportunity, S.CLOSED,
@@ -832,10 +840,8 @@ class _History:
         """The panel declares, marks and agrees; the chair locks; the buyer reveals, awards."""
         S, E, B = Opportunity.Status, Evaluation.Status, Bid.Status
         eligible, order, ranking = self._select(plan, opportunity, evaluation, plans)
-        evaluation.label_digest = label_digest(label_record(
-            commitment=evaluation.commitment, opportunity=opportunity, criteria=criteria,
-            labels=[p.packet.label for p in plans],
-        ))  # fmt: skip
+        # The digest binds the receipts' digests and the criteria's keys: set in save().
+        self.draws.append((evaluation, opportunity, criteria, plans))
         chair, other = self.rng.sample(self.evaluators, 2)
         members = []
         for number, evaluator in enumerate((chair, other), start=1):
@@ -873,9 +879,10 @@ class _History:
         for i, bid_plan in enumerate(plans, start=1):
             recorded = m["consensus"] + i * (60 // (len(plans) + 1)) * MINUTE
             for criterion in criteria:
-                self.add(self._mark(ConsensusMark, criterion, bid_plan, chair,
-                                    packet=bid_plan.packet, recorded_by=chair,
-                                    recorded_at=recorded))  # fmt: skip
+                bid_plan.consensus.append(self.add(self._mark(
+                    ConsensusMark, criterion, bid_plan, chair, packet=bid_plan.packet,
+                    recorded_by=chair, recorded_at=recorded,
+                )))  # fmt: skip
             self.event(recorded, "consensus.recorded", chair, evaluation, E.CONSENSUS,
                        packet=bid_plan.packet.label,
                        criteria=[_Ref(c) for c in criteria])  # fmt: skip
@@ -887,19 +894,21 @@ class _History:
         evaluation.selected_label = ranking[0] if ranking else ""
         evaluation.seed_revealed_at = evaluation.locked_at = locked
         evaluation.locked_by = chair
+        scores = {p.packet.label: str(_score(p.scores)) for p in plans if p.passes}
+        lock = dict(seed=evaluation.seed, eligible=eligible, order=order,
+                    selected=evaluation.selected_label, scores=scores,
+                    packets=_Ref(evaluation, "_lock_packets"))  # fmt: skip
         if plan == NO_QUALIFIED:
             for bid_plan in plans:
                 bid_plan.bid.status = B.DISQUALIFIED
             evaluation.status, evaluation.status_changed_at = E.UNSUCCESSFUL, locked
             self.move(locked, "evaluation.unsuccessful", chair, evaluation, E.CONSENSUS,
-                      E.UNSUCCESSFUL)  # fmt: skip
+                      E.UNSUCCESSFUL, **lock)  # fmt: skip
             self.move(locked + SECOND, "opportunity.unsuccessful", chair, opportunity,
                       S.EVALUATING, S.UNSUCCESSFUL, reason="no qualified bid")  # fmt: skip
             return
-        scores = {p.packet.label: str(_score(p.scores)) for p in plans if p.passes}
         self.move(locked, "evaluation.selected", chair, evaluation, E.CONSENSUS, E.SELECTED,
-                  seed=evaluation.seed, eligible=eligible, order=order, selected=ranking[0],
-                  scores=scores)  # fmt: skip
+                  **lock)  # fmt: skip
         evaluation.revealed_at, evaluation.revealed_by = m["revealed"], buyer
         self.move(m["revealed"], "evaluation.revealed", buyer, evaluation, E.SELECTED,
                   E.REVEALED)  # fmt: skip
@@ -1066,6 +1075,7 @@ class _History:
             plan.digest = content_digest(content)
             self.add(Receipt(bid=bid, number=1, submitted_at=bid.submitted_at,
                              digest=plan.digest, content=content))  # fmt: skip
+        self._bind_draws()
         for model in (Receipt, Evaluation, Packet, PanelMember, Mark, ConsensusMark, Offer):
             self._bulk(model)
         self._bulk(Contract, check=True)
@@ -1087,6 +1097,24 @@ class _History:
             )
             for event in sorted(events, key=lambda event: event.at)
         )
+
+    def _bind_draws(self) -> None:
+        """Once the criteria have their keys and the receipts their digests: the label record
+        each draw published before scoring, and each bid's consensus as its lock recorded it
+        (evaluation.services.label_record and lock_packet_record, as the services do)."""
+        for evaluation, opportunity, criteria, plans in self.draws:
+            evaluation._label_record = label_record(
+                commitment=evaluation.commitment, seed=evaluation.seed, opportunity=opportunity,
+                criteria=criteria, receipts={p.packet.label: p.digest for p in plans},
+            )  # fmt: skip
+            evaluation.label_digest = label_digest(evaluation._label_record)
+            evaluation._lock_packets = {
+                p.packet.label: lock_packet_record(
+                    marks={mark.criterion.pk: mark for mark in p.consensus}, criteria=criteria,
+                    qualified=p.packet.qualified, score=p.packet.score,
+                )
+                for p in sorted(plans, key=lambda p: p.packet.label)
+            }  # fmt: skip
 
     def _people_events(self) -> list[_Event]:
         events = []

@@ -9,11 +9,13 @@ import logging
 import re
 
 import pytest
+from allauth.account.models import EmailAddress, EmailConfirmation
+from allauth.mfa.models import Authenticator
 from django.apps import apps as django_apps
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from pypdf import PdfWriter
 
@@ -31,10 +33,10 @@ from evaluation.models import (
 from marketplace import services as marketplace_services
 from marketplace.models import AuditEvent, Notification, Role, SupplierProfile, User
 from opportunities import services as opportunity_services
-from opportunities.models import Criterion, Guardrails, Opportunity
+from opportunities.models import Alert, Criterion, Guardrails, Opportunity, Skill
 from reports.models import SelfIdentification
 from tests.bids.conftest import fill
-from tests.factories import OpportunityFactory, StaffFactory, UserFactory
+from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -618,3 +620,190 @@ def test_the_migration_rewrites_old_audit_texts_that_named_the_bidder(program_ad
     assert texts[user_event.pk] == EMAIL
     for event in AuditEvent.objects.filter(target_type=bid_type):
         assert_blind(event.target_repr, event.verb)
+
+
+# --- A former supplier stays hidden ---------------------------------------------------------
+
+
+def _revoke_supplier_role(program_admin, user) -> None:
+    marketplace_services.role_revoke(actor=program_admin, user=user, role=Role.SUPPLIER)
+    assert not User.objects.with_roles().get(pk=user.pk).granted_roles
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_revoking_the_supplier_role_does_not_make_the_bidder_visible_in_the_admin(
+    admin_client, bids, bidder, program_admin, language
+):
+    """Blindness is about who is or was a supplier, not about the role held today."""
+    _revoke_supplier_role(program_admin, bidder)
+    assert Notification.objects.filter(recipient=bidder).exists()
+    for page in admin_pages(bids, bidder):
+        response = admin_client.get(f"/{language}/{page}")
+        assert response.status_code == 200, page
+        assert_blind(response.content.decode(), page)
+    body = admin_client.get(f"/{language}/admin/marketplace/notification/").content.decode()
+    assert {"en": "a supplier (hidden)", "fr": "un fournisseur (masqué)"}[language] in body
+
+
+@pytest.mark.parametrize(
+    "history",
+    ["role_granted_once", "profile_only", "bid_only"],
+)
+def test_anyone_who_ever_was_a_supplier_is_hidden_in_notifications_and_the_audit_trail(
+    admin_client, program_admin, history
+):
+    """The role granted once (the audit trail keeps it), a profile, or a bid: each is enough."""
+    person = marketplace_services.user_create(
+        email=EMAIL, password=None, full_name=FULL_NAME, email_verified=True
+    )
+    if history == "role_granted_once":
+        marketplace_services.user_signup_complete(user=person)  # the supplier role, audited
+        _revoke_supplier_role(program_admin, person)
+    elif history == "profile_only":
+        SupplierProfile.objects.create(
+            user=person,
+            legal_name=LEGAL_NAME,
+            contact_name=FULL_NAME,
+            email=EMAIL,
+            phone="613-555-0177",
+            province="ON",
+            postal_code="K1A 0B1",
+        )
+    else:
+        Bid.objects.create(opportunity=OpportunityFactory(), supplier=person)
+    notification = Notification.objects.create(
+        recipient=person, kind="opportunity.closed", language="en", dedupe_key="x"
+    )
+    event = AuditEvent.objects.create(actor=person, verb="opportunity.watched")
+    pages = [
+        "admin/marketplace/notification/",
+        f"admin/marketplace/notification/{notification.pk}/change/",
+        "admin/marketplace/auditevent/?verb__exact=opportunity.watched",
+        f"admin/marketplace/auditevent/{event.pk}/change/",
+    ]
+    for page in pages:
+        body = admin_client.get(f"/en/{page}").content.decode()
+        assert_blind(body, page)
+        assert "a supplier (hidden)" in body, page
+
+
+def test_staff_who_never_were_suppliers_are_still_named_in_the_admin(admin_client, program_admin):
+    """The rule hides suppliers only: a program admin's events and notices keep their name."""
+    event = AuditEvent.objects.create(actor=program_admin, verb="opportunity.published")
+    notification = Notification.objects.create(
+        recipient=program_admin, kind="opportunity.submitted", language="en", dedupe_key="y"
+    )
+    for page in (
+        f"admin/marketplace/auditevent/{event.pk}/change/",
+        f"admin/marketplace/notification/{notification.pk}/change/",
+    ):
+        assert program_admin.email in admin_client.get(f"/en/{page}").content.decode(), page
+
+
+# --- No account takeover ---------------------------------------------------------------------
+
+NEW_PASSWORD = "Tech-admin-chose-this-1!"
+
+
+@pytest.mark.parametrize("who", ["bidder", "program_admin"])
+def test_the_admin_cannot_set_anyones_password(admin_client, bidder, program_admin, who):
+    """Setting a password would let the technical admin sign in as a bidder (and read their
+    bids) or as a program admin, with nothing in the audit trail: people reset their own."""
+    person = {"bidder": bidder, "program_admin": program_admin}[who]
+    before = User.objects.get(pk=person.pk).password
+    page = f"/en/admin/marketplace/user/{person.pk}/password/"
+    assert admin_client.get(page).status_code == 403
+    form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"}
+    assert admin_client.post(page, form).status_code == 403
+    assert User.objects.get(pk=person.pk).password == before
+    change = admin_client.get(f"/en/admin/marketplace/user/{person.pk}/change/")
+    assert change.status_code == 200
+    assert "password/" not in change.content.decode()
+    assert not Client().login(email=person.email, password=NEW_PASSWORD)
+
+
+def test_allauth_email_addresses_are_read_only_in_the_admin(admin_client, bidder):
+    """Re-pointing a bidder's verified address would send their password reset to the admin."""
+    address = EmailAddress.objects.get(user=bidder)
+    before = EmailAddress.objects.values().get(pk=address.pk)
+    assert admin_client.get("/en/admin/account/emailaddress/").status_code == 200
+    page = f"/en/admin/account/emailaddress/{address.pk}/change/"
+    assert admin_client.get(page).status_code == 200  # viewable
+    form = {"user": bidder.pk, "email": "root-inbox@example.org", "verified": "on", "primary": "on"}
+    assert admin_client.post(page, form).status_code == 403
+    assert admin_client.post("/en/admin/account/emailaddress/add/", form).status_code == 403
+    delete = f"/en/admin/account/emailaddress/{address.pk}/delete/"
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    # allauth's own "mark as verified" action is gone too.
+    unverified = EmailAddress.objects.create(user=bidder, email="other@example.org")
+    admin_client.post(
+        "/en/admin/account/emailaddress/",
+        {"action": "make_verified", "_selected_action": [unverified.pk]},
+    )
+    unverified.refresh_from_db()
+    assert not unverified.verified
+    assert EmailAddress.objects.values().get(pk=address.pk) == before
+
+
+def test_authenticators_are_not_in_the_admin(admin_client, program_admin):
+    """A TOTP row holds the secret; deleting one switches a program admin's second factor off."""
+    totp = Authenticator.objects.create(
+        user=program_admin, type=Authenticator.Type.TOTP, data={"secret": "x"}
+    )
+    assert not admin.site.is_registered(Authenticator)
+    assert admin_client.get("/en/admin/mfa/authenticator/").status_code == 404
+    delete = f"/en/admin/mfa/authenticator/{totp.pk}/delete/"
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 404
+    assert Authenticator.objects.filter(pk=totp.pk).exists()
+
+
+def test_no_registered_admin_can_change_an_address_a_password_or_an_authenticator(superuser):
+    request = RequestFactory().get("/en/admin/")
+    request.user = superuser
+    for model in (Authenticator, EmailConfirmation):
+        assert not admin.site.is_registered(model), model
+    address_admin = admin.site._registry[EmailAddress]
+    for obj in (None, EmailAddress()):
+        assert not address_admin.has_add_permission(request)
+        assert not address_admin.has_change_permission(request, obj)
+        assert not address_admin.has_delete_permission(request, obj)
+    user_admin = admin.site._registry[User]
+    assert "email" in user_admin.get_readonly_fields(request, superuser)
+    fields = [
+        f
+        for _name, options in user_admin.get_fieldsets(request, superuser)
+        for f in options["fields"]
+    ]
+    assert "password" not in fields
+    for model, model_admin in admin.site._registry.items():
+        for inline in model_admin.inlines:
+            assert inline.model not in (EmailAddress, Authenticator), (model, inline)
+
+
+# --- Skills --------------------------------------------------------------------------------
+
+
+def test_a_skill_cannot_be_deleted_in_the_admin_but_can_be_renamed(admin_client, program_admin):
+    """Deleting would take the skill out of published opportunities and saved alerts, unaudited;
+    its confirmation page would list the alerts' owners."""
+    opportunity = published(program_admin)
+    skill = SkillFactory()
+    opportunity.skills.add(skill)
+    alert = Alert.objects.create(user=UserFactory())
+    alert.skills.add(skill)
+    delete = f"/en/admin/opportunities/skill/{skill.pk}/delete/"
+    assert admin_client.get(delete).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    admin_client.post(
+        "/en/admin/opportunities/skill/",
+        {"action": "delete_selected", "_selected_action": [skill.pk], "post": "yes"},
+    )
+    assert Skill.objects.filter(pk=skill.pk).exists()
+    assert list(opportunity.skills.all()) == [skill] and list(alert.skills.all()) == [skill]
+    response = admin_client.post(
+        f"/en/admin/opportunities/skill/{skill.pk}/change/",
+        {"slug": skill.slug, "name_en": "Renamed", "name_fr": "Renommée"},
+    )
+    assert response.status_code == 302
+    skill.refresh_from_db()
+    assert skill.name_en == "Renamed"

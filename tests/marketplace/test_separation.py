@@ -11,10 +11,14 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from bids import services as bid_services
+from bids.models import Bid
 from evaluation.models import PanelMember
 from marketplace import services
-from marketplace.models import AuditEvent, Notification, Role, RoleGrant, User
+from marketplace.models import STAFF_ROLES, AuditEvent, Notification, Role, RoleGrant, User
 from marketplace.selectors import users_with_role
+from opportunities import services as opportunity_services
+from tests.bids.conftest import fill
 from tests.evaluation.conftest import close_with_bids, seat_panel
 from tests.factories import (
     BidFactory,
@@ -110,6 +114,76 @@ def test_no_staff_role_is_granted_to_a_supplier_with_a_verified_gc_primary_addre
     assert fresh(supplier).granted_roles == {Role.SUPPLIER}
 
 
+STAKE_REFUSED = "This account has a supplier profile or has bid: it cannot hold a staff role"
+
+
+def _published(program_admin):
+    draft = OpportunityFactory()
+    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+
+
+def _former_supplier_with_a_live_bid(client, program_admin):
+    """The attack as found: a supplier bids, a program administrator revokes their supplier
+    role, and they add, verify and make primary a gc.ca address through allauth's pages."""
+    mole = SupplierProfileFactory(legal_name="Mole Works Inc.").user
+    opportunity = _published(program_admin)
+    bid = bid_services.bid_start(supplier=mole, opportunity=opportunity)
+    fill(bid, mole)
+    bid_services.bid_submit(supplier=mole, bid=bid)
+    services.role_revoke(actor=program_admin, user=mole, role=Role.SUPPLIER)
+    client.force_login(mole)
+    add_and_verify_email(client, "mole@esdc-edsc.gc.ca")
+    make_primary(client, "mole@esdc-edsc.gc.ca")
+    assert fresh(mole).email == "mole@esdc-edsc.gc.ca" and fresh(mole).granted_roles == set()
+    return mole, opportunity
+
+
+@pytest.mark.parametrize("role", sorted(STAFF_ROLES))
+def test_a_former_supplier_with_a_live_bid_is_refused_every_staff_role(client, program_admin, role):
+    mole, _opportunity = _former_supplier_with_a_live_bid(client, program_admin)
+    with pytest.raises(ValidationError, match=STAKE_REFUSED):
+        services.role_grant(actor=program_admin, user=mole, role=role)
+    with pytest.raises(ValidationError, match=STAKE_REFUSED):
+        services.role_grant(actor=None, user=mole, role=role)  # the command line too
+    assert fresh(mole).granted_roles == set()
+    assert not AuditEvent.objects.filter(
+        verb="role.granted", target_id=str(mole.pk), data__role=role
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", STAKE_REFUSED),
+        ("fr", "Ce compte a un profil de fournisseur ou a déjà présenté une soumission"),
+    ],
+)
+def test_the_role_page_refuses_a_former_supplier_a_staff_role_in_both_languages(
+    client, program_admin, language, message
+):
+    mole, _opportunity = _former_supplier_with_a_live_bid(client, program_admin)
+    client.force_login(program_admin)
+    response = client.post(f"/{language}/program/users/{mole.pk}/grant/", {"role": "evaluator"})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not RoleGrant.objects.filter(user=mole).exists()
+
+
+def test_an_account_whose_supplier_role_was_revoked_before_any_profile_or_bid_may_be_staff(
+    client, program_admin
+):
+    """A public servant who first signed up with a personal address, never bid and never
+    filled a profile: nothing to keep them from a staff role once the role is revoked."""
+    person = SupplierFactory(email="ana@example.com")
+    services.role_revoke(actor=program_admin, user=person, role=Role.SUPPLIER)
+    client.force_login(person)
+    add_and_verify_email(client, "ana@esdc-edsc.gc.ca")
+    make_primary(client, "ana@esdc-edsc.gc.ca")
+    services.role_grant(actor=program_admin, user=person, role=Role.EVALUATOR)
+    assert fresh(person).roles == {Role.EVALUATOR}
+
+
 def test_grant_role_command_refuses_a_supplier_a_staff_role():
     supplier = SupplierFactory(email="mole@esdc-edsc.gc.ca")
     with pytest.raises(CommandError, match="This account is a supplier"):
@@ -161,6 +235,44 @@ def test_an_account_holding_supplier_and_staff_grants_has_only_supplier_powers(c
     body = client.get("/en/dashboard/").content.decode()
     assert "Your staff roles are suspended" in body
     assert "this account is a supplier" in body
+
+
+@pytest.mark.parametrize("status", [s for s, _label in Bid.Status.choices])
+def test_staff_grants_of_an_account_with_a_bid_in_any_status_give_no_power(client, status):
+    """Rows written around the rules (a grant from before them, the database): a bid anywhere,
+    in any status, leaves the staff grants suspended at every request."""
+    staff = StaffFactory(roles=[Role.PROGRAM_ADMIN, Role.EVALUATOR, Role.CARD_HOLDER])
+    client.force_login(staff)
+    assert client.get("/en/program/users/").status_code == 200
+    BidFactory(supplier=staff, status=status)
+    assert fresh(staff).roles == frozenset()
+    assert fresh(staff).suspended_staff_roles == {
+        Role.PROGRAM_ADMIN,
+        Role.EVALUATOR,
+        Role.CARD_HOLDER,
+    }
+    assert client.get("/en/program/users/").status_code == 403
+    for role in (Role.PROGRAM_ADMIN, Role.EVALUATOR, Role.CARD_HOLDER):
+        assert staff not in users_with_role(role)
+    assert "Your staff roles are suspended" in client.get("/en/dashboard/").content.decode()
+
+
+def test_staff_grants_of_an_account_with_a_supplier_profile_give_no_power(client):
+    staff = StaffFactory(roles=[Role.PROGRAM_ADMIN])
+    SupplierProfileFactory(user=staff)
+    assert fresh(staff).roles == frozenset()
+    assert staff not in users_with_role(Role.PROGRAM_ADMIN)
+    client.force_login(staff)
+    assert client.get("/en/program/users/").status_code == 403
+
+
+def test_staff_powers_read_outside_the_request_see_a_bid_as_well():
+    """A user loaded without `with_roles()` reads the same rule, in one query."""
+    staff = StaffFactory(roles=[Role.BUYER])
+    BidFactory(supplier=staff)
+    plain = User.objects.get(pk=staff.pk)
+    assert plain.roles == frozenset()
+    assert plain.has_supplier_stake and plain.has_verified_staff_primary_email
 
 
 def test_staff_powers_need_the_verified_primary_address_at_every_request(client):
@@ -342,19 +454,76 @@ def test_separation_report_lists_each_broken_rule_once_and_exits_non_zero(capsys
 
     status, lines = _check(capsys)
     assert status == 1
+    # The accounts first, in the order of their ids; then the rows.
+    accounts = sorted(
+        [
+            (
+                evaluator.pk,
+                f"staff-with-bid: user {evaluator.pk} <{evaluator.email}> holds staff roles "
+                f"(evaluator) and bid {panel_bid.pk} (withdrawn) on opportunity {opportunity.pk}",
+            ),
+            (
+                mixed.pk,
+                f"supplier-and-staff: user {mixed.pk} <mixed@esdc-edsc.gc.ca> holds the supplier "
+                "role and a staff role (evaluator,supplier)",
+            ),
+            (
+                personal.pk,
+                f"staff-without-verified-staff-email: user {personal.pk} <personal@example.com> "
+                "holds staff roles (buyer) without a verified staff-domain primary email",
+            ),
+            (
+                unverified.pk,
+                f"staff-without-verified-staff-email: user {unverified.pk} "
+                "<unverified@esdc-edsc.gc.ca> holds staff roles (buyer) without a verified "
+                "staff-domain primary email",
+            ),
+            (
+                other.buyer_id,
+                f"staff-with-bid: user {other.buyer_id} <{other.buyer.email}> holds staff roles "
+                f"(buyer) and bid {buyer_bid.pk} (draft) on opportunity {other.pk}",
+            ),
+        ]
+    )
     assert lines == [
-        f"supplier-and-staff: user {mixed.pk} <mixed@esdc-edsc.gc.ca> holds the supplier role "
-        "and a staff role (evaluator,supplier)",
-        f"staff-without-verified-staff-email: user {personal.pk} <personal@example.com> holds "
-        "staff roles (buyer) without a verified staff-domain primary email",
-        f"staff-without-verified-staff-email: user {unverified.pk} <unverified@esdc-edsc.gc.ca> "
-        "holds staff roles (buyer) without a verified staff-domain primary email",
+        *(line for _pk, line in accounts),
         f"bidder-on-panel: opportunity {opportunity.pk}: panel member user {evaluator.pk} "
         f"<{evaluator.email}> has bid {panel_bid.pk} (withdrawn) on it",
         f"buyer-on-panel: opportunity {opportunity.pk}: its buyer, user "
         f"{opportunity.buyer_id} <{opportunity.buyer.email}>, sits on its panel",
         f"buyer-bid: opportunity {other.pk}: its buyer, user {other.buyer_id} "
         f"<{other.buyer.email}>, has bid {buyer_bid.pk} (draft) on it",
+    ]
+
+
+def test_separation_report_finds_a_former_supplier_given_staff_roles_around_the_rules(
+    capsys, client, program_admin
+):
+    """The attack as found, with the grants written directly as the service now refuses them:
+    the report names the account, its bid and its profile."""
+    mole, opportunity = _former_supplier_with_a_live_bid(client, program_admin)
+    for role in (Role.EVALUATOR, Role.PROGRAM_ADMIN, Role.CARD_HOLDER):
+        RoleGrant.objects.create(user=mole, role=role)
+    bid = mole.bids.get()
+    status, lines = _check(capsys)
+    assert status == 1
+    assert lines == [
+        f"staff-with-supplier-profile: user {mole.pk} <mole@esdc-edsc.gc.ca> holds staff roles "
+        "(card_holder,evaluator,program_admin) and has a supplier profile",
+        f"staff-with-bid: user {mole.pk} <mole@esdc-edsc.gc.ca> holds staff roles "
+        f"(card_holder,evaluator,program_admin) and bid {bid.pk} (submitted) on opportunity "
+        f"{opportunity.pk}",
+    ]
+
+
+def test_separation_report_lists_every_bid_of_a_staff_account_in_any_status(capsys):
+    staff = StaffFactory(roles=[Role.BUYER])
+    bids = [BidFactory(supplier=staff, status=status) for status in ("draft", "withdrawn")]
+    _status, lines = _check(capsys)
+    assert lines == [
+        f"staff-with-bid: user {staff.pk} <{staff.email}> holds staff roles (buyer) and bid "
+        f"{bid.pk} ({bid.status}) on opportunity {bid.opportunity_id}"
+        for bid in bids
     ]
 
 

@@ -1,8 +1,12 @@
 """Delivery and acceptance: terms, delivery, changes, certification (FAA s. 34), default."""
 
 import datetime as dt
+import importlib
+import re
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -15,7 +19,7 @@ from marketplace.models import AuditEvent, Role
 from opportunities.models import Opportunity
 from payments import services
 from payments.models import Contract
-from tests.factories import StaffFactory, SupplierProfileFactory
+from tests.factories import StaffFactory, SupplierProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +259,75 @@ def test_a_delivery_can_carry_a_pdf_for_the_parties_only(awarded, client):
     assert response.status_code == 200 and b"".join(response.streaming_content) == stored
     client.force_login(SupplierProfileFactory().user)
     assert client.get(download).status_code == 404
+
+
+# --- A contract's text names no one ------------------------------------------------------------
+
+
+def test_a_contracts_text_and_its_audit_events_name_no_one(awarded, client):
+    """Stored as the audit target of contract events, shown and searched in the admin: like a
+    bid's, the text says which contract and which opportunity, never who won."""
+    opportunity, contract = awarded
+    email = contract.supplier.email
+    assert (
+        str(contract)
+        == f"Contract {contract.pk} for opportunity {opportunity.pk} (awaiting_acceptance)"
+    )
+    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    events = AuditEvent.objects.for_target(contract)
+    assert {"contract.created"} <= set(events.values_list("verb", flat=True))
+    for event in events:
+        assert email not in event.target_repr
+        assert re.fullmatch(
+            rf"Contract {contract.pk} for opportunity {opportunity.pk} \([a-z_]+\)",
+            event.target_repr,
+        )
+    root = UserFactory(email="root@esdc-edsc.gc.ca", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    found = client.get("/en/admin/marketplace/auditevent/", {"q": email, "all": ""})
+    assert not [e for e in found.context["cl"].result_list if e.verb.startswith("contract.")]
+    for event in events:
+        page = client.get(f"/en/admin/marketplace/auditevent/{event.pk}/change/").content.decode()
+        assert email not in page
+
+
+def test_the_migration_rewrites_old_contract_texts_that_named_the_supplier(awarded):
+    migration = importlib.import_module(
+        "marketplace.migrations.0006_audit_contract_text_without_identity"
+    )
+    opportunity, contract = awarded
+    email = contract.supplier.email
+    contract_type = ContentType.objects.get_for_model(Contract)
+    old = AuditEvent.objects.create(
+        verb="contract.accepted",
+        target_type=contract_type,
+        target_id=str(contract.pk),
+        target_repr=f"{opportunity.pk} → {email} (in_progress)",
+    )
+    cut = AuditEvent.objects.create(
+        verb="contract.delivered",
+        target_type=contract_type,
+        target_id=str(contract.pk),
+        target_repr=f"{opportunity.pk} → {'q' * 250}{email} (delivered)"[:255],
+    )
+    gone = AuditEvent.objects.create(
+        verb="contract.created",
+        target_type=contract_type,
+        target_id="999999",
+        target_repr=f"{'q' * 250}{email}"[:255],
+    )
+    user_event = AuditEvent.objects.create(
+        verb="user.created",
+        target_type=ContentType.objects.get_for_model(contract.supplier),
+        target_id=str(contract.supplier_id),
+        target_repr=email,
+    )
+    migration.forwards(django_apps, None)
+    migration.forwards(django_apps, None)  # a second run changes nothing
+    texts = dict(AuditEvent.objects.values_list("pk", "target_repr"))
+    assert texts[old.pk] == f"Contract {contract.pk} for opportunity {opportunity.pk} (in_progress)"
+    assert texts[cut.pk] == f"Contract {contract.pk} for opportunity {opportunity.pk}"
+    assert texts[gone.pk] == "Contract 999999"
+    assert texts[user_event.pk] == email  # about the account itself: it names no contract
+    for event in AuditEvent.objects.filter(target_type=contract_type):
+        assert email not in event.target_repr

@@ -11,8 +11,9 @@ from evaluation.services import LABEL_RECORD_HEADER, draw_check
 class Command(BaseCommand):
     help = (
         "Check the draw of an opportunity step by step: the seed against the commitment, the "
-        "labels against the digest published before scoring, eligibility and the selection "
-        "against the published consensus scores and method. Fails on any mismatch."
+        "labels, the bids behind them and the criteria against the digest published before "
+        "scoring, eligibility and the selection against the published consensus scores and "
+        "method, and all of it against the audit trail. Fails on any mismatch."
     )
 
     def add_arguments(self, parser):
@@ -38,15 +39,18 @@ class Command(BaseCommand):
         out("3. The digest of the labels, published before scoring")
         out("   rule: SHA-256 of this UTF-8 text, every line ending with a line feed:")
         out(f'   "{LABEL_RECORD_HEADER}"; "commitment <commitment>"; "method <code>";')
-        out('   "margin <points or none>"; per criterion in order "criterion <n> mandatory" or')
-        out('   "criterion <n> rated weight <w> max <m>"; per bid "label <label>", sorted by')
-        out("   character code (LC_ALL=C sort)")
+        out('   "margin <points or none>"; per criterion in order "criterion <n> id <id> mandatory')
+        out('   en <E> fr <F>" or "criterion <n> id <id> rated weight <w> max <m> en <E> fr <F>",')
+        out("   <E> and <F> the SHA-256 of its English and French texts; per bid, sorted by")
+        out('   character code (LC_ALL=C sort), "label <label> receipt <R>", <R> the SHA-256 of')
+        out('   "<seed>:<label>:<SHA-256 digest on the last receipt of the bid behind it>"')
         for line in check.label_record.splitlines():
             out(f"   | {line}")
         out(f"   published       {evaluation.label_digest or '(none)'}")
         out(f"   recomputed      {check.label_digest}")
         method = evaluation.opportunity.selection_method
         margin = evaluation.opportunity.draw_margin_points
+        margin = "none" if margin is None else margin
         out(f"4. Each bid's result from its consensus (method {method}, margin {margin})")
         out("   qualified: passes every mandatory criterion; score: sum of weight x score / max,")
         out("   x 100 / sum of weights, to the hundredth")

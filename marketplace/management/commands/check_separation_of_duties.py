@@ -8,13 +8,14 @@ the command exits with status 1 when there is any, 0 when the data is clean.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
-from marketplace.models import STAFF_ROLES, Role, RoleGrant, User
+from marketplace.models import STAFF_ROLES, Role, RoleGrant, SupplierProfile, User
 
 
 def _roles(user: User) -> str:
@@ -27,9 +28,19 @@ def separation_of_duties_findings() -> Iterator[str]:
     Bid = apps.get_model("bids", "Bid")
     PanelMember = apps.get_model("evaluation", "PanelMember")
 
-    staff = User.objects.with_roles().filter(
-        pk__in=RoleGrant.objects.filter(role__in=STAFF_ROLES).values("user")
+    staff_ids = RoleGrant.objects.filter(role__in=STAFF_ROLES).values("user")
+    staff = (
+        User.objects.with_roles()
+        .filter(pk__in=staff_ids)
+        .annotate(has_supplier_profile=Exists(SupplierProfile.objects.filter(user=OuterRef("pk"))))
     )
+    bids_of = defaultdict(list)  # one query for every staff account's bids, in any status
+    for user_id, bid_id, opportunity_id, status in (
+        Bid.objects.filter(supplier__in=staff_ids)
+        .order_by("supplier_id", "pk")
+        .values_list("supplier_id", "pk", "opportunity_id", "status")
+    ):
+        bids_of[user_id].append((bid_id, opportunity_id, status))
     for user in staff.order_by("pk"):
         if Role.SUPPLIER in user.granted_roles:
             yield (
@@ -40,6 +51,17 @@ def separation_of_duties_findings() -> Iterator[str]:
             yield (
                 f"staff-without-verified-staff-email: user {user.pk} <{user.email}> holds "
                 f"staff roles ({_roles(user)}) without a verified staff-domain primary email"
+            )
+        # Whatever roles it holds now: a revoked supplier role leaves the profile and the bids.
+        if user.has_supplier_profile:
+            yield (
+                f"staff-with-supplier-profile: user {user.pk} <{user.email}> holds staff roles "
+                f"({_roles(user)}) and has a supplier profile"
+            )
+        for bid_id, opportunity_id, status in bids_of[user.pk]:
+            yield (
+                f"staff-with-bid: user {user.pk} <{user.email}> holds staff roles "
+                f"({_roles(user)}) and bid {bid_id} ({status}) on opportunity {opportunity_id}"
             )
 
     bidders_on_panels = (
@@ -80,7 +102,8 @@ def separation_of_duties_findings() -> Iterator[str]:
 class Command(BaseCommand):
     help = (
         "Report accounts and rows that break separation of duties: supplier and staff roles "
-        "together, staff roles without a verified staff-domain primary email, bidders or the "
+        "together, staff roles on an account with a supplier profile or a bid in any status, "
+        "staff roles without a verified staff-domain primary email, bidders or the "
         "buyer on an opportunity's panel, bids by an opportunity's buyer. Exits 1 if any."
     )
 
