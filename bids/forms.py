@@ -13,6 +13,13 @@ from .models import Bid
 ANSWER_PREFIX = "answer_"
 
 
+class SecondarySubmit(Submit):
+    """A button of lesser weight. Submit's own "btn-primary" with an outline class on top drew
+    blue text on a blue button: the label could not be read."""
+
+    field_classes = "btn btn-outline-primary"
+
+
 class BidForm(forms.Form):
     """The working copy of a bid. Every field is optional here: a draft may be incomplete;
     what a submission needs is checked by bids.services.submission_problems."""
@@ -86,7 +93,7 @@ class BidForm(forms.Form):
                 'aria-live="polite"></p>'
             ),
             Div(
-                Submit("action_save", _("Save draft"), css_class="btn-outline-primary me-2"),
+                SecondarySubmit("action_save", _("Save draft"), css_class="me-2"),
                 Submit("action_submit", _("Submit bid")),
                 css_class="mb-3",
             ),
@@ -129,6 +136,4 @@ class AttachmentForm(forms.Form):
         }
         self.helper = FormHelper()
         self.helper.form_action = reverse("bids:attachment_add", args=[bid.pk])
-        self.helper.layout = Layout(
-            "file", Submit("upload", _("Upload"), css_class="btn-outline-primary")
-        )
+        self.helper.layout = Layout("file", SecondarySubmit("upload", _("Upload")))

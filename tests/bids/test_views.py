@@ -264,3 +264,16 @@ def test_the_bid_list_is_for_suppliers_and_shows_only_their_own(client, draft_bi
 def test_terms_page_is_public(client, terms_version):
     page = client.get(reverse("bids:terms"))
     assert page.status_code == 200 and terms_version in page.content.decode()
+
+
+def test_the_save_and_upload_buttons_can_be_read(client, opportunity, supplier):
+    """Their outline style once sat on top of a filled one: blue text on a blue button."""
+    import re
+
+    client.force_login(supplier)
+    bid = services.bid_start(supplier=supplier, opportunity=opportunity)
+    page = client.get(reverse("bids:edit", args=[bid.pk])).content.decode()
+    for name in ("action_save", "upload"):
+        button = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group()
+        classes = re.search(r'class="([^"]*)"', button).group(1).split()
+        assert "btn-outline-primary" in classes and "btn-primary" not in classes
