@@ -10,26 +10,15 @@ and attachments are not registered. Filters accept only the status (`BlindLookup
 
 from django.contrib import admin
 
-from marketplace.admin import ReadOnlyAdmin
+from marketplace.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import Bid, Receipt
 
 
-class ReceiptInline(admin.TabularInline):
+class ReceiptInline(ReadOnlyInline):
     model = Receipt
     fields = ("number", "submitted_at", "digest")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Bid)

@@ -78,7 +78,7 @@ class BlindLookupsMixin:
         return super().lookup_allowed(lookup, value, request)
 
 
-class ReadOnlyAdmin(BlindLookupsMixin, admin.ModelAdmin):
+class ViewOnlyMixin:
     """Viewable only: every change to these rows has a service that checks and audits it."""
 
     def has_add_permission(self, request, obj=None):
@@ -89,6 +89,17 @@ class ReadOnlyAdmin(BlindLookupsMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ViewOnlyMixin, BlindLookupsMixin, admin.ModelAdmin):
+    """A page of rows that only the workflow's services change."""
+
+
+class ReadOnlyInline(ViewOnlyMixin, admin.TabularInline):
+    """Rows shown under their parent, changed only by the workflow's services."""
+
+    extra = 0
+    can_delete = False
 
 
 def _ever_a_supplier(user_field: str) -> ExpressionWrapper:
@@ -109,17 +120,12 @@ def _ever_a_supplier(user_field: str) -> ExpressionWrapper:
     return ExpressionWrapper(condition, output_field=BooleanField())
 
 
-class RoleGrantInline(admin.TabularInline):
+class RoleGrantInline(ReadOnlyInline):
     model = RoleGrant
     fk_name = "user"
-    extra = 0
     fields = ("role", "granted_by", "granted_at")
     # Roles change through the role management page, which checks the staff-domain rule.
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(User)

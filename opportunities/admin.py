@@ -13,26 +13,15 @@ audit event (and its confirmation page would list those alerts' owners).
 
 from django.contrib import admin
 
-from marketplace.admin import ReadOnlyAdmin
+from marketplace.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import Criterion, Guardrails, Opportunity, Skill
 
 
-class CriterionInline(admin.TabularInline):
+class CriterionInline(ReadOnlyInline):
     model = Criterion
-    extra = 0
-    can_delete = False
     fields = ("position", "kind", "text_en", "text_fr", "weight", "max_score", "word_limit")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Opportunity)
