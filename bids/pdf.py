@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import pikepdf
 from django.conf import settings
 from django.utils.translation import gettext as _
+from fontTools.cffLib import CFFFontSet
+from fontTools.ttLib import TTFont
 from pikepdf import Array, Dictionary, Name, Stream
 from pypdf import PdfReader
 
@@ -270,7 +272,7 @@ def _measure(pdf: pikepdf.Pdf) -> None:
                 )
             continue
         if any(name in IMAGE_FILTERS for name in names):
-            raise _unusual()  # image coding on what is not an image
+            continue  # a page thumbnail and the like: never read here, and left out of the copy
         data = obj.read_raw_bytes()
         for name in names:
             data = _decode(data, name, left)
@@ -417,42 +419,81 @@ def _tokens(contents) -> int:
     for stream in streams:
         if isinstance(stream, Stream):
             data = stream.read_bytes()
-            total += sum(data.count(mark) for mark in (b" ", b"\n", b"\r", b"(", b"[", b"/", b"<"))
+            total += sum(
+                data.count(mark) for mark in (b" ", b"\t", b"\n", b"\r", b"(", b"[", b"/", b"<")
+            )
     return total
+
+
+def _inline_image(instruction) -> tuple[bytes | None, list[str]]:
+    """A JPEG placed inline, as content-stream bytes without its EXIF and other segments (None
+    for any other inline image, kept as it is), and the names and strings of its dictionary."""
+    image = instruction.iimage
+    head = image.unparse().split(b"\nID\n", 1)[0]
+    said = [head.decode("latin-1").replace("/", " ")]
+    if not any("DCT" in str(name) for name in image.filters):
+        return None, said
+    return head + b"\nID\n" + _strip_jpeg(image.read_raw_bytes()) + b"\nEI", said
+
+
+def _font_map_cost(holder, sizes: dict) -> int:
+    """Bytes of font maps (ToUnicode) a text reader decodes for this page or form: each font
+    used there has its map read again, however many fonts share one."""
+    resources = holder.obj.get("/Resources") if isinstance(holder, pikepdf.Page) else None
+    if resources is None and isinstance(holder, Stream):
+        resources = holder.stream_dict.get("/Resources")
+    fonts = resources.get("/Font") if isinstance(resources, Dictionary) else None
+    cost = 0
+    for font in fonts.values() if isinstance(fonts, Dictionary) else ():
+        mapping = font.get("/ToUnicode") if isinstance(font, Dictionary) else None
+        if isinstance(mapping, Stream):
+            if mapping.objgen not in sizes:
+                sizes[mapping.objgen] = len(mapping.read_bytes())
+            cost += sizes[mapping.objgen]
+    return cost
 
 
 def _rewrite_contents(copy: pikepdf.Pdf) -> str:
     """Each content stream parsed and written again: comments dropped, marked-content
     properties (/ActualText, /Alt…) dropped with their dictionaries, inline JPEG pictures
-    refused (they would keep their EXIF). Returns the text the operators draw, as codes: a
-    second reading of the page text that a lying font map cannot hide."""
+    stripped like the others. Returns what the operators carry as text: the codes they draw (a
+    second reading of the page text that a lying font map cannot hide), and every other string
+    and name they hold, where a name can hide too."""
     shown: list[str] = []
-    operations = 0
+    said: list[str] = []
+    operations = font_maps = 0
+    sizes: dict = {}
     done: set[tuple[int, int]] = set()
     for holder, stream in _content_streams(copy):
         if stream is not None:
             if stream.objgen in done:
                 continue
             done.add(stream.objgen)
-        # Counted cheaply before parsing: a few kilobytes can hold millions of operations.
+        # Counted cheaply before parsing: a few kilobytes can hold millions of operations, or
+        # make a text reader decode one big font map for every font of every page.
         estimate = _tokens(holder.obj.get("/Contents") if stream is None else stream)
-        if operations + estimate // 2 > settings.BID_ATTACHMENT_MAX_OPERATIONS:
+        font_maps += _font_map_cost(holder, sizes)
+        if (
+            operations + estimate // 2 > settings.BID_ATTACHMENT_MAX_OPERATIONS
+            or font_maps > settings.BID_ATTACHMENT_MAX_FONT_MAP_BYTES
+        ):
             raise _too_complex()
         instructions = pikepdf.parse_content_stream(holder)
         operations += len(instructions)
         if operations > settings.BID_ATTACHMENT_MAX_OPERATIONS:
             raise _too_complex()
-        rewritten = []
+        pieces: list[bytes] = []
+        run: list = []
         for instruction in instructions:
             if isinstance(instruction, pikepdf.ContentStreamInlineImage):
-                if any("DCT" in str(f) for f in instruction.iimage.filters):
-                    raise PdfRefused(
-                        _(
-                            "This PDF places a JPEG picture in an unusual way (inline). Save or "
-                            "print it to a new PDF and retry."
-                        )
-                    )
-                rewritten.append(instruction)
+                replaced, words = _inline_image(instruction)
+                said.extend(words)
+                if replaced is not None:
+                    pieces.append(pikepdf.unparse_content_stream(run))
+                    pieces.append(replaced)
+                    run = []
+                    continue
+                run.append(instruction)
                 continue
             operator = str(instruction.operator)
             operands = list(instruction.operands)
@@ -461,17 +502,25 @@ def _rewrite_contents(copy: pikepdf.Pdf) -> str:
                 instruction = pikepdf.ContentStreamInstruction(
                     operands[:1], pikepdf.Operator(plain)
                 )
-            elif operator in TEXT_OPERATORS and len(operands) > TEXT_OPERATORS[operator]:
+                operands = operands[:1]
+            if operator in TEXT_OPERATORS and len(operands) > TEXT_OPERATORS[operator]:
                 shown.append(_shown(operands[TEXT_OPERATORS[operator]]))
-            rewritten.append(instruction)
-        data = pikepdf.unparse_content_stream(rewritten)
+            else:
+                said.extend(_shown(operand) for operand in operands)
+                said.extend(_name(operand)[1:] for operand in operands if isinstance(operand, Name))
+            run.append(instruction)
+        pieces.append(pikepdf.unparse_content_stream(run))
+        data = b"\n".join(pieces)
         if stream is None:
             holder.obj.Contents = copy.make_stream(data)
         else:
             stream.write(data)
     drawn = " ".join(shown)
+    if len(drawn) + sum(map(len, said)) > settings.BID_ATTACHMENT_MAX_TEXT:
+        raise PdfRefused(_("This PDF holds too much text to check. Split it and retry."))
+    names = "\n".join(CAMEL_CASE.sub(" ", word) for word in said if word)
     # Letters drawn one by one from right to left read backwards in the stream.
-    return drawn + "\n" + drawn[::-1]
+    return drawn + "\n" + drawn[::-1] + "\n" + names
 
 
 def _text(content: bytes, copy: pikepdf.Pdf) -> str:
@@ -503,9 +552,47 @@ def _text(content: bytes, copy: pikepdf.Pdf) -> str:
         differences = entries.get("/Differences")
         if isinstance(differences, Array):
             names.extend(_name(glyph) for glyph in differences if isinstance(glyph, Name))
+        parts.extend(_font_words(entries))
         # "/ABCDEF+MapleLeafSans": the subset tag apart, and the words of a run-together name.
         parts.extend(CAMEL_CASE.sub(" ", name[1:].replace("+", " ")) for name in names)
     return "\n".join(parts)
+
+
+HEX_STRING = re.compile(rb"<[0-9A-Fa-f\s]*>")
+
+
+def _font_words(entries: Dictionary) -> list[str]:
+    """The words a font carries besides its glyphs: its map's comments and registry, a Type 1
+    program's notice, and the name table (copyright, designer, family) of a TrueType or
+    OpenType program, where a supplier's own brand font names them."""
+    words = []
+    mapping = entries.get("/ToUnicode")
+    if isinstance(mapping, Stream):
+        # The codes and characters of the map are hexadecimal; only the rest is words.
+        words.append(HEX_STRING.sub(b" ", mapping.read_bytes()).decode("latin-1"))
+    program = entries.get("/FontFile")
+    if isinstance(program, Stream):  # Type 1: the clear-text part holds /Notice and /FullName
+        clear = int(program.stream_dict.get("/Length1", 0)) or None
+        words.append(program.read_bytes()[:clear].decode("latin-1"))
+    for key in ("/FontFile2", "/FontFile3"):
+        program = entries.get(key)
+        if isinstance(program, Stream):
+            words.extend(_font_names(program.read_bytes()))
+    return words
+
+
+def _font_names(data: bytes) -> list[str]:
+    try:
+        if data[:1] in (b"\x00", b"O", b"t") or data[:4] == b"true":
+            font = TTFont(io.BytesIO(data), lazy=True)
+            return [record.toUnicode() for record in font["name"].names] if "name" in font else []
+        fonts = CFFFontSet()
+        fonts.decompile(io.BytesIO(data), None)
+        top = fonts[fonts.fontNames[0]]
+        return [str(getattr(top, key, "")) for key in ("Notice", "Copyright", "FullName",
+                                                       "FamilyName")]  # fmt: skip
+    except Exception:  # a program fontTools cannot read: its glyphs are still checked
+        return []
 
 
 def _readable(text: str) -> str:

@@ -289,7 +289,11 @@ BID_ATTACHMENT_MAX_COUNT = 3
 BID_ATTACHMENT_MAX_PAGES = 40
 BID_ATTACHMENT_MAX_OBJECTS = 20_000
 BID_ATTACHMENT_MAX_NODES = 200_000  # objects with the dictionaries and arrays nested in them
-BID_ATTACHMENT_MAX_OPERATIONS = 150_000  # drawing operations of all the pages together
+# Drawing operations of all the pages together: a browser's print draws one letter an operation
+# at some sizes, so a dense 40-page proposal needs a few hundred thousand.
+BID_ATTACHMENT_MAX_OPERATIONS = 400_000
+BID_ATTACHMENT_MAX_TEXT = 2_000_000  # characters drawn, strings and names in the drawing
+BID_ATTACHMENT_MAX_FONT_MAP_BYTES = 16 * 1024 * 1024  # font maps read, counted once a font a page
 BID_ATTACHMENT_MAX_EXPANDED_BYTES = 60 * 1024 * 1024  # what is read: pages, fonts, profiles
 BID_ATTACHMENT_MAX_IMAGE_PIXELS = 60_000_000  # per image; images are not decoded here
 # The version of the bid terms (IP and licence) a supplier accepts; bids/terms.py holds the text.

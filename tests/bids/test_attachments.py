@@ -621,17 +621,118 @@ def test_marked_content_properties_comments_and_made_up_resources_are_left_out()
     assert "Technical proposal" in PdfReader(io.BytesIO(clean.content)).pages[0].extract_text()
 
 
-def test_an_inline_jpeg_is_refused_and_an_adobe_segment_keeps_only_its_colour_flags():
+def test_inline_and_adobe_jpeg_segments_are_stripped():
     jpeg = jpeg_with_exif("Aurelie Tremblay")
     inline = HELVETICA + b"q 80 0 0 80 72 500 cm BI /W 16 /H 16 /CS /RGB /BPC 8 /F /DCT ID "
-    with pytest.raises(PdfRefused, match="inline"):
-        clean_pdf(page_pdf(inline + jpeg + b"\nEI Q\n"))
+    clean = clean_pdf(page_pdf(inline + jpeg + b"\nEI Q\n"))
+    assert_clean_for_evaluators(clean.content)
+    assert PdfReader(io.BytesIO(clean.content)).pages[0].images[0].image.size == (16, 16)
     payload = b"Adobe\x00\x64\x00\x00\x00\x00\x01 Aurelie Tremblay"
     segment = b"\xff\xee" + (len(payload) + 2).to_bytes(2, "big") + payload
     clean = clean_pdf(with_image(text_pdf(), jpeg[:2] + segment + jpeg[2:]))
     assert_clean_for_evaluators(clean.content)
     picture = PdfReader(io.BytesIO(clean.content)).pages[0].images[0].image
     assert picture.size == (16, 16)
+
+
+def _brand_font(family: str) -> bytes:
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder([".notdef"])
+    builder.setupCharacterMap({})
+    builder.setupGlyf({".notdef": TTGlyphPen(None).glyph()})
+    builder.setupHorizontalMetrics({".notdef": (500, 0)})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable(
+        {"familyName": "Brand", "styleName": "Regular", "copyright": f"(c) {family}"}
+    )
+    builder.setupOS2()
+    builder.setupPost()
+    output = io.BytesIO()
+    builder.save(output)
+    return output.getvalue()
+
+
+HIDING_PLACES = {
+    "a brand font's name table": None,
+    "a marked-content tag": b"/AurelieTremblay BMC " + HELVETICA + b" EMC",
+    "a string of an unknown operator": b"BX (Aurelie Tremblay) zz EX " + HELVETICA,
+    "a font map's comments": "map",
+    "an inline image's dictionary": b"BI /W 1 /H 1 /CS /G /BPC 8 /AurelieTremblay 1 ID \x00\nEI",
+}
+
+
+@pytest.mark.parametrize("place", HIDING_PLACES, ids=HIDING_PLACES.keys())
+def test_a_name_hidden_where_no_viewer_shows_it_is_found_too(place, supplier):
+    content = HIDING_PLACES[place]
+
+    def font(pdf):
+        helvetica = pdf.pages[0].obj.Resources.Font.F1
+        if place == "a font map's comments":
+            helvetica.ToUnicode = pdf.make_stream(b"%% Aurelie Tremblay\n" + LYING_MAP)
+        else:
+            helvetica.FontDescriptor = pikepdf.Dictionary(
+                Type=pikepdf.Name.FontDescriptor,
+                FontName=pikepdf.Name("/Brand"),
+                FontFile2=pdf.make_stream(_brand_font("Aurelie Tremblay")),
+            )
+
+    data = page_pdf(content if isinstance(content, bytes) else HELVETICA)
+    if not isinstance(content, bytes):
+        data = edit(data, font)
+    with pytest.raises(PdfRefused, match="names you"):
+        clean_pdf(data, identity=services.supplier_identity(supplier))
+
+
+def test_page_thumbnails_are_accepted_and_left_out():
+    def thumbnail(pdf):
+        picture = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(picture, "JPEG")
+        stream = pikepdf.Stream(pdf, picture.getvalue())
+        stream.Filter, stream.Width, stream.Height = pikepdf.Name.DCTDecode, 8, 8
+        stream.ColorSpace, stream.BitsPerComponent = pikepdf.Name.DeviceRGB, 8
+        pdf.pages[0].obj.Thumb = stream
+
+    assert_clean_for_evaluators(clean_pdf(edit(text_pdf(), thumbnail)).content)
+
+
+def test_a_dense_proposal_drawn_a_letter_at_a_time_is_accepted():
+    """A browser's print to PDF draws one letter an operation at some font sizes."""
+    letters = "We will audit every form against WCAG 2.1 AA and fix what we find. " * 35
+    page = (
+        b"BT /F1 10 Tf "
+        + b"".join(b"(%s) Tj 5 0 Td " % letter.encode() for letter in letters)
+        + b"ET"
+    )
+    with pikepdf.open(io.BytesIO(page_pdf(page))) as pdf:
+        for _ in range(29):
+            pdf.pages.append(pdf.pages[0])
+        output = io.BytesIO()
+        pdf.save(output)
+    assert clean_pdf(output.getvalue()).pages == 30  # about 140,000 operations
+
+
+def test_too_much_drawn_text_or_shared_font_maps_are_refused(settings):
+    settings.BID_ATTACHMENT_MAX_TEXT = 100_000
+    with pytest.raises(PdfRefused, match="too much text"):
+        clean_pdf(page_pdf(b"BT /F1 1 Tf (" + b"a" * 200_000 + b") Tj ET"))
+    settings.BID_ATTACHMENT_MAX_FONT_MAP_BYTES = 50_000
+
+    def shared_map(pdf):
+        mapping = pdf.make_stream(LYING_MAP + b"\n%" + b" " * 20_000)
+        fonts = pdf.pages[0].obj.Resources.Font
+        for number in range(2, 6):
+            fonts[f"/F{number}"] = pikepdf.Dictionary(
+                Type=pikepdf.Name.Font,
+                Subtype=pikepdf.Name.Type1,
+                BaseFont=pikepdf.Name.Helvetica,
+                ToUnicode=mapping,
+            )
+
+    with pytest.raises(PdfRefused, match="too complex"):
+        clean_pdf(edit(text_pdf(), shared_map))
 
 
 def test_many_operations_or_nested_objects_are_refused_quickly(settings):
