@@ -11,7 +11,11 @@ What we store, and what evaluators receive, is a new document made with pikepdf 
 pages alone: each page keeps only what draws it (content, resources, boxes, rotation), so
 annotations, comments, links, form fields, outlines, the document catalogue's actions and names,
 and every metadata entry (document information, XMP on the document, pages, images and fonts)
-stay behind; JPEG images lose their EXIF, XMP, comment and other application segments.
+stay behind; every content stream is parsed and written again (comments and marked-content
+properties dropped); JPEG images, inline ones too, lose their EXIF, XMP, comment and other
+application segments. The identity check reads the copy as a reader could: its page text (by
+pypdf, a second parser), the codes its operators draw, its strings, and the names and words its
+fonts, images and layers carry.
 """
 
 from __future__ import annotations
