@@ -444,13 +444,6 @@ def identity_matches(texts: Iterable[str], tokens: list[IdentityToken]) -> list[
     return findings
 
 
-def identity_findings(texts: Iterable[str], tokens: list[IdentityToken]) -> list[IdentityToken]:
-    """The tokens that occur in any of `texts`, once each, in token order."""
-    texts = list(texts)
-    found = {id(token) for text in texts for _start, _end, token in _spans(text, tokens)}
-    return [token for token in tokens if id(token) in found]
-
-
 REDACTED = "[redacted]"  # stored in packets; pages show it in the reader's language
 
 

@@ -133,9 +133,32 @@ def bid_save_draft(
     return bid
 
 
-def submission_problems(bid: Bid) -> dict[str, list[str]]:
-    """What stops this working copy from being submitted, by form field; empty when nothing."""
-    problems: dict[str, list[str]] = {}
+def attachment_problems(bid: Bid) -> dict[str, list[str]]:
+    """The attachments that name the supplier as their profile stands now (checked at upload,
+    and again at submission: the profile may have changed since, a new trading name). Reading
+    the files' text takes time: `bid_submit` does it before it takes any lock."""
+    identity = strong(supplier_identity(bid.supplier))
+    problems: list[str] = []
+    for attachment in bid.attachments.filter(removed_at__isnull=True):
+        found = identity_matches([attachment.text], identity)
+        if found:
+            problems.append(
+                _(
+                    "The attachment %(name)s names you: %(found)s. Remove it and attach a copy "
+                    "without these."
+                )
+                % {
+                    "name": attachment.name,
+                    "found": ", ".join(_("“%(word)s”") % {"word": f.value} for f in found[:10]),
+                }
+            )
+    return {"attachments": problems} if problems else {}
+
+
+def submission_problems(bid: Bid, *, attachments_checked: bool = False) -> dict[str, list[str]]:
+    """What stops this working copy from being submitted, by form field; empty when nothing.
+    `attachments_checked`: the caller has run `attachment_problems` already (outside its lock)."""
+    problems: dict[str, list[str]] = {} if attachments_checked else attachment_problems(bid)
     answers = {a.criterion_id: a.text for a in bid.answers.all()}
     for criterion in bid.opportunity.criteria.all():
         text = answers.get(criterion.pk, "").strip()
@@ -161,21 +184,6 @@ def submission_problems(bid: Bid) -> dict[str, list[str]]:
             problems[name] = [_("You must confirm this to bid.")]
     if bid.terms_version != settings.BID_TERMS_VERSION:
         problems["accept_terms"] = [_("Accept the terms to submit your bid.")]
-    # Checked at upload, and again now: the profile may have changed since (a new trading name).
-    identity = strong(supplier_identity(bid.supplier))
-    for attachment in bid.attachments.filter(removed_at__isnull=True):
-        found = identity_matches([attachment.text], identity)
-        if found:
-            problems.setdefault("attachments", []).append(
-                _(
-                    "The attachment %(name)s names you: %(found)s. Remove it and attach a copy "
-                    "without these."
-                )
-                % {
-                    "name": attachment.name,
-                    "found": ", ".join(_("“%(word)s”") % {"word": f.value} for f in found[:10]),
-                }
-            )
     return problems
 
 
@@ -215,8 +223,9 @@ def _latest_addendum(opportunity: Opportunity) -> int:
 def bid_submit(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> Receipt:
     """Submit the working copy. The deadline check and the write share one transaction that
     holds the opportunity's lock: fully in before the close, or refused."""
+    checked = attachment_problems(bid)
     bid = _locked_bid(supplier=supplier, bid=bid, now=now)
-    problems = submission_problems(bid)
+    problems = {**checked, **submission_problems(bid, attachments_checked=True)}
     if problems:
         raise ValidationError(problems)
     moment = bid.checked_at

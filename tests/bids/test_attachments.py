@@ -879,3 +879,20 @@ def test_the_bid_form_tells_suppliers_what_happens_to_their_files(draft_bid, sup
 def make_pdf() -> bytes:
     """An ordinary one-page PDF, for tests elsewhere that need any acceptable attachment."""
     return text_pdf()
+
+
+def test_a_submission_reads_its_attachments_before_it_locks_the_opportunity(
+    draft_bid, supplier, monkeypatch
+):
+    """Reading a file's text takes time; under the lock it would hold up everyone's bids."""
+    services.attachment_add(supplier=supplier, bid=draft_bid, upload=upload(text_pdf()))
+    order = []
+    checks, lock = services.attachment_problems, services._locked_bid
+    monkeypatch.setattr(
+        services, "attachment_problems", lambda bid: order.append("files") or checks(bid)
+    )
+    monkeypatch.setattr(
+        services, "_locked_bid", lambda **kwargs: order.append("lock") or lock(**kwargs)
+    )
+    services.bid_submit(supplier=supplier, bid=draft_bid)
+    assert order == ["files", "lock"]
