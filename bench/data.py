@@ -293,9 +293,10 @@ class Generator:
         started = time.monotonic()
         with self.connection.cursor() as cursor:
             # This session's commits only (nothing else writes here); bigger sorts for the
-            # index builds.
+            # index builds, which may take longer than a request's statement limit (settings).
             cursor.execute("SET synchronous_commit TO off")
             cursor.execute("SET maintenance_work_mem TO '512MB'")
+            cursor.execute("SET statement_timeout TO 0")
         for label, step in (
             ("indexes and foreign keys dropped for the load", self.indexes_drop),
             ("people", self.people),

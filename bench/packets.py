@@ -163,6 +163,7 @@ def sealed_opportunity(*, buyer, suppliers, rng: random.Random, title: str = "")
                 Receipt(
                     bid=bid,
                     number=1,
+                    received_at=bid.submitted_at,
                     submitted_at=bid.submitted_at,
                     digest=content_digest(bid_data),
                     content=bid_data,

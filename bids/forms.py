@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.once import FormOnce
+
 from .models import Bid
 
 ANSWER_PREFIX = "answer_"
@@ -92,6 +94,7 @@ class BidForm(forms.Form):
                 '<p class="text-body-secondary" id="autosave-status" role="status" '
                 'aria-live="polite"></p>'
             ),
+            FormOnce(),
             Div(
                 SecondarySubmit("action_save", _("Save draft"), css_class="me-2"),
                 Submit("action_submit", _("Submit bid")),
@@ -136,4 +139,4 @@ class AttachmentForm(forms.Form):
         }
         self.helper = FormHelper()
         self.helper.form_action = reverse("bids:attachment_add", args=[bid.pk])
-        self.helper.layout = Layout("file", SecondarySubmit("upload", _("Upload")))
+        self.helper.layout = Layout("file", FormOnce(), SecondarySubmit("upload", _("Upload")))

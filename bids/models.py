@@ -165,11 +165,13 @@ class Attachment(models.Model):
 
 
 class Receipt(models.Model):
-    """One submission, exactly as acknowledged: the content and its SHA-256 digest."""
+    """One submission, exactly as acknowledged: the content and its SHA-256 digest, when the
+    request reached the server (what the deadline is judged by) and when it was recorded."""
 
     bid = models.ForeignKey(Bid, on_delete=models.PROTECT, related_name="receipts")
     number = models.PositiveSmallIntegerField()
-    submitted_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    submitted_at = models.DateTimeField()  # recorded: the moment of the write, just before commit
     digest = models.CharField(max_length=64)
     content = models.JSONField()
 

@@ -21,12 +21,13 @@ from marketplace.models import SupplierProfile, User
 from marketplace.permissions import is_supplier
 from marketplace.services import audit_event_record, notification_send
 from opportunities.models import Opportunity
-from opportunities.services import notice_context
+from opportunities.services import notice_context, opportunity_hold_shared
 
 from . import permissions
 from .identity import IdentityToken, identity_matches, identity_tokens, strong
 from .models import Answer, Attachment, Bid, Receipt
-from .pdf import CleanPdf, PdfRefused, clean_pdf
+from .pdf import CleanPdf, PdfRefused
+from .pdf_worker import PdfCheckFailed, check_pdf
 
 Status = Bid.Status
 
@@ -36,20 +37,28 @@ def word_count(text: str) -> int:
 
 
 def _open_opportunity(
-    opportunity_id: int, *, bidder: User, now: dt.datetime | None = None
+    opportunity_id: int,
+    *,
+    bidder: User,
+    arrived_at: dt.datetime | None = None,
 ) -> tuple[Opportunity, dt.datetime]:
-    """Lock the opportunity, then check that it still takes bids at this moment, and that the
-    bidder is not its buyer (who never bids on it, whatever roles they hold: DESIGN.md §4).
+    """Lock the opportunity (shared: bids never wait for each other), then check that it took
+    bids when the request arrived, and that the bidder is not its buyer (who never bids on it,
+    whatever roles they hold: DESIGN.md §4).
 
-    The close (opportunities.services.opportunity_close) takes the same lock, so a change
-    racing the deadline lands wholly before the close or is refused. The time is read after
-    the lock is held: waiting for the lock cannot carry a change past the deadline."""
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+    The deadline is judged by arrival (`arrived_at`, the request's `arrived_at`; now when not
+    given): a request that reached the server in time is never refused because something else
+    held it up, and one that arrived late always is. The close takes the exclusive lock, and
+    the scheduler runs it `BID_CLOSE_GRACE_SECONDS` after the deadline, once every request that
+    arrived in time has been answered; a change is wholly in before the close or refused."""
+    opportunity_hold_shared(opportunity_id)
+    opportunity = Opportunity.objects.get(pk=opportunity_id)
     if permissions.is_opportunity_buyer(bidder, opportunity):
         raise ValidationError(_("You are the buyer of this opportunity: you cannot bid on it."))
-    now = now or timezone.now()
-    if not opportunity.accepts_bids_at(now):
-        if opportunity.closes_at and now >= opportunity.closes_at:
+    now = timezone.now()
+    arrived_at = min(arrived_at or now, now)
+    if not opportunity.accepts_bids_at(arrived_at):
+        if opportunity.closes_at and arrived_at >= opportunity.closes_at:
             raise ValidationError(
                 _("This opportunity closed at %(time)s (Eastern time): bids can no longer change.")
                 % {
@@ -58,25 +67,37 @@ def _open_opportunity(
                     )
                 }
             )
+        if opportunity.status != Opportunity.Status.PUBLISHED and opportunity.closed_at:
+            raise ValidationError(
+                _(
+                    "The bids of this opportunity were sealed at its close: bids can no longer "
+                    "change."
+                )
+            )
         raise ValidationError(_("This opportunity does not take bids."))
-    return opportunity, now
+    return opportunity, arrived_at
 
 
-def _locked_bid(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> Bid:
-    """The bid, locked, with its opportunity locked and open. Sets `bid.checked_at`."""
+def _locked_bid(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = None) -> Bid:
+    """The bid, locked, with its opportunity held and open at the request's arrival. Sets
+    `bid.checked_at`: the arrival time the deadline was judged by."""
     if not permissions.is_bidder(supplier, bid):
         raise PermissionDenied
-    opportunity, checked_at = _open_opportunity(bid.opportunity_id, bidder=supplier, now=now)
+    opportunity, checked_at = _open_opportunity(
+        bid.opportunity_id, bidder=supplier, arrived_at=arrived_at
+    )
     locked = Bid.objects.select_for_update().get(pk=bid.pk)
     locked.opportunity = opportunity
     if locked.status == Status.SEALED:
         raise ValidationError(_("This bid is sealed and can no longer be changed."))
-    locked.checked_at = checked_at  # the moment the deadline was checked, under the lock
+    locked.checked_at = checked_at
     return locked
 
 
 @transaction.atomic
-def bid_start(*, supplier: User, opportunity: Opportunity) -> Bid:
+def bid_start(
+    *, supplier: User, opportunity: Opportunity, arrived_at: dt.datetime | None = None
+) -> Bid:
     """The supplier's bid on this opportunity: their existing one, or a new draft."""
     if not is_supplier(supplier):
         raise PermissionDenied  # staff are not bidders at all, the buyer included
@@ -87,7 +108,7 @@ def bid_start(*, supplier: User, opportunity: Opportunity) -> Bid:
     if existing is not None:
         return existing
     profile = SupplierProfile.objects.filter(user=supplier).first()
-    opportunity, now = _open_opportunity(opportunity.pk, bidder=supplier)
+    opportunity, now = _open_opportunity(opportunity.pk, bidder=supplier, arrived_at=arrived_at)
     if not permissions.can_bid(supplier, opportunity, now=now, profile=profile):
         raise PermissionDenied
     bid, created = Bid.objects.get_or_create(opportunity=opportunity, supplier=supplier)
@@ -107,10 +128,11 @@ def bid_save_draft(
     attest_can_be_paid_by_card: bool = False,
     attest_no_conflict: bool = False,
     accept_terms: bool = False,
+    arrived_at: dt.datetime | None = None,
 ) -> Bid:
     """Save the working copy as it stands (over-long answers included: nothing typed is lost;
     the limits apply when submitting)."""
-    bid = _locked_bid(supplier=supplier, bid=bid)
+    bid = _locked_bid(supplier=supplier, bid=bid, arrived_at=arrived_at)
     now = bid.checked_at
     criteria = {c.pk: c for c in bid.opportunity.criteria.all()}
     unknown = set(answers) - set(criteria)
@@ -220,21 +242,32 @@ def _latest_addendum(opportunity: Opportunity) -> int:
 
 
 @transaction.atomic
-def bid_submit(*, supplier: User, bid: Bid, now: dt.datetime | None = None) -> Receipt:
-    """Submit the working copy. The deadline check and the write share one transaction that
-    holds the opportunity's lock: fully in before the close, or refused."""
+def bid_submit(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = None) -> Receipt:
+    """Submit the working copy. Judged by when the request arrived (`arrived_at`; now when not
+    given): in time, it is recorded whatever held it up since; late, it is refused. The check
+    and the write share one transaction holding the opportunity against the close: fully in
+    before the close, or refused. The receipt keeps both times: arrival and recording."""
     checked = attachment_problems(bid)
-    bid = _locked_bid(supplier=supplier, bid=bid, now=now)
+    bid = _locked_bid(supplier=supplier, bid=bid, arrived_at=arrived_at)
     problems = {**checked, **submission_problems(bid, attachments_checked=True)}
     if problems:
         raise ValidationError(problems)
     moment = bid.checked_at
     content = bid_content(bid)
+    last = bid.last_receipt
+    if (
+        bid.status == Status.SUBMITTED
+        and last is not None
+        and last.digest == content_digest(content)
+        and bid.confirmed_addendum == _latest_addendum(bid.opportunity)
+    ):
+        return last  # this very submission, sent again (a double click): it stands as it was
     number = (bid.receipts.aggregate(top=Max("number"))["top"] or 0) + 1
     receipt = Receipt.objects.create(
         bid=bid,
         number=number,
-        submitted_at=moment,
+        received_at=moment,
+        submitted_at=timezone.now(),
         digest=content_digest(content),
         content=content,
     )
@@ -265,8 +298,8 @@ def _bid_context(bid: Bid, **extra: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def bid_withdraw(*, supplier: User, bid: Bid) -> Bid:
-    bid = _locked_bid(supplier=supplier, bid=bid)
+def bid_withdraw(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = None) -> Bid:
+    bid = _locked_bid(supplier=supplier, bid=bid, arrived_at=arrived_at)
     now = bid.checked_at
     if bid.status != Status.SUBMITTED:
         raise ValidationError(_("Only a submitted bid can be withdrawn."))
@@ -284,12 +317,15 @@ def bid_withdraw(*, supplier: User, bid: Bid) -> Bid:
 
 
 @transaction.atomic
-def bid_confirm(*, supplier: User, bid: Bid) -> Bid:
+def bid_confirm(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = None) -> Bid:
     """After an addendum: the supplier keeps their submitted bid as it is."""
-    bid = _locked_bid(supplier=supplier, bid=bid)
+    bid = _locked_bid(supplier=supplier, bid=bid, arrived_at=arrived_at)
     if bid.status != Status.SUBMITTED:
         raise ValidationError(_("Only a submitted bid can be confirmed."))
-    bid.confirmed_addendum = _latest_addendum(bid.opportunity)
+    latest = _latest_addendum(bid.opportunity)
+    if bid.confirmed_addendum == latest:
+        return bid  # confirmed already (a double click): nothing more to record
+    bid.confirmed_addendum = latest
     bid.save(update_fields=["confirmed_addendum"])
     audit_event_record(
         actor=supplier,
@@ -311,15 +347,16 @@ def checked_pdf(
     """An uploaded PDF checked by content and rebuilt from its pages alone (what evaluators will
     receive), and the name to show for it. Raises ValidationError with a clear message when it is
     refused — also, for a bid, when its text names the supplier (`identity`; a delivery after
-    the award has no one left to hide from)."""
+    the award has no one left to hide from). The file is read in a child process within the
+    time and memory limits of the settings (bids/pdf_worker.py), never in this one."""
     if upload.size > settings.BID_ATTACHMENT_MAX_BYTES:
         raise ValidationError(
             _("This file is larger than %(size)s MB.")
             % {"size": settings.BID_ATTACHMENT_MAX_BYTES // (1024 * 1024)}
         )
     try:
-        pdf = clean_pdf(upload.read(), identity=identity)
-    except PdfRefused as refused:
+        pdf = check_pdf(upload.read(), identity=identity)
+    except (PdfRefused, PdfCheckFailed) as refused:
         raise ValidationError(str(refused)) from refused
     name = upload.name or ""
     display_name = (name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "document")[:150]
@@ -328,21 +365,57 @@ def checked_pdf(
     return pdf, display_name
 
 
-def attachment_add(*, supplier: User, bid: Bid, upload: File) -> Attachment:
+def attachment_add(
+    *, supplier: User, bid: Bid, upload: File, arrived_at: dt.datetime | None = None
+) -> Attachment:
     """Attach an uploaded PDF (checked, rebuilt, free of the supplier's identity) to the working
     copy. The file is read and rebuilt before any lock is taken: however slow a file is to
-    check, nobody else's save, submission or the close waits on it."""
+    check, nobody else's save, submission or the close waits on it; the deadline is judged by
+    when the request arrived (`arrived_at`), not by when the check ended."""
     if not settings.BID_ATTACHMENTS_ENABLED:
         raise PermissionDenied
     if not permissions.is_bidder(supplier, bid):
         raise PermissionDenied
     pdf, display_name = checked_pdf(upload, identity=supplier_identity(supplier))
-    return _attachment_store(supplier=supplier, bid=bid, pdf=pdf, display_name=display_name)
+    return _attachment_store(
+        supplier=supplier, bid=bid, pdf=pdf, display_name=display_name, arrived_at=arrived_at
+    )
+
+
+def _attachment_store(
+    *,
+    supplier: User,
+    bid: Bid,
+    pdf: CleanPdf,
+    display_name: str,
+    arrived_at: dt.datetime | None = None,
+) -> Attachment:
+    """Write the file, then record it under the locks (nobody waits on the disk); the file is
+    deleted again when the record is refused."""
+    attachment = Attachment(
+        bid=bid, name=display_name, size=len(pdf.content), sha256=pdf.sha256, text=pdf.text
+    )
+    attachment.file.save("upload.pdf", ContentFile(pdf.content), save=False)
+    try:
+        recorded = _attachment_record(
+            supplier=supplier, attachment=attachment, arrived_at=arrived_at
+        )
+    except BaseException:
+        attachment.file.delete(save=False)
+        raise
+    if recorded.pk != attachment.pk:  # the same file was already there
+        attachment.file.delete(save=False)
+    return recorded
 
 
 @transaction.atomic
-def _attachment_store(*, supplier: User, bid: Bid, pdf: CleanPdf, display_name: str) -> Attachment:
-    bid = _locked_bid(supplier=supplier, bid=bid)
+def _attachment_record(
+    *, supplier: User, attachment: Attachment, arrived_at: dt.datetime | None
+) -> Attachment:
+    bid = _locked_bid(supplier=supplier, bid=attachment.bid, arrived_at=arrived_at)
+    same = bid.attachments.filter(removed_at__isnull=True, sha256=attachment.sha256).first()
+    if same is not None:
+        return same  # the same file sent twice (a double click): attached once
     if bid.attachments.filter(removed_at__isnull=True).count() >= (
         settings.BID_ATTACHMENT_MAX_COUNT
     ):
@@ -350,27 +423,30 @@ def _attachment_store(*, supplier: User, bid: Bid, pdf: CleanPdf, display_name: 
             _("A bid can have at most %(count)s attachments. Remove one first.")
             % {"count": settings.BID_ATTACHMENT_MAX_COUNT}
         )
-    attachment = Attachment(
-        bid=bid, name=display_name, size=len(pdf.content), sha256=pdf.sha256, text=pdf.text
-    )
-    attachment.file.save("upload.pdf", ContentFile(pdf.content), save=False)
+    attachment.bid = bid
     attachment.save()
     audit_event_record(
         actor=supplier,
         verb="bid.attachment_added",
         target=bid,
-        data={"attachment": attachment.pk, "sha256": pdf.sha256},
+        data={"attachment": attachment.pk, "sha256": attachment.sha256},
     )
     return attachment
 
 
 @transaction.atomic
-def attachment_remove(*, supplier: User, bid: Bid, attachment: Attachment) -> None:
-    bid = _locked_bid(supplier=supplier, bid=bid)
-    if attachment.bid_id != bid.pk or attachment.removed_at is not None:
+def attachment_remove(
+    *, supplier: User, bid: Bid, attachment: Attachment, arrived_at: dt.datetime | None = None
+) -> None:
+    bid = _locked_bid(supplier=supplier, bid=bid, arrived_at=arrived_at)
+    if attachment.bid_id != bid.pk:
         raise PermissionDenied
     # Kept on disk: a receipt may name it, and what was submitted must stay provable.
-    Attachment.objects.filter(pk=attachment.pk).update(removed_at=timezone.now())
+    removed = Attachment.objects.filter(pk=attachment.pk, removed_at__isnull=True).update(
+        removed_at=timezone.now()
+    )
+    if not removed:
+        return  # removed already (a double click): nothing more to record
     audit_event_record(
         actor=supplier,
         verb="bid.attachment_removed",

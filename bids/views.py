@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -22,6 +24,12 @@ from . import permissions, services
 from .forms import AttachmentForm, BidForm
 from .identity import identity_matches
 from .models import Attachment, Bid, Receipt
+from .pdf_worker import check_admitted
+
+
+def _arrival(request) -> dt.datetime:
+    """When the request reached the server: the deadline is judged by it (DESIGN.md §3)."""
+    return getattr(request, "arrived_at", None) or timezone.now()
 
 
 def _own_bid(request, pk: int) -> Bid:
@@ -41,7 +49,9 @@ def _refused(request, bid: Bid, error: ValidationError):
 def bid_start_view(request, opportunity_pk: int):
     opportunity = get_object_or_404(Opportunity.objects.public(), pk=opportunity_pk)
     try:
-        bid = services.bid_start(supplier=request.user, opportunity=opportunity)
+        bid = services.bid_start(
+            supplier=request.user, opportunity=opportunity, arrived_at=_arrival(request)
+        )
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -108,7 +118,7 @@ def _edit_context(bid: Bid, form: BidForm, **extra):
 
 def bid_edit_view(request, pk: int):
     bid = _own_bid(request, pk)
-    if not permissions.can_change_bid(request.user, bid, now=timezone.now()):
+    if not permissions.can_change_bid(request.user, bid, now=_arrival(request)):
         messages.error(request, _("This opportunity is closed: your bid can no longer change."))
         return redirect("bids:detail", pk=bid.pk)
     if request.method != "POST":
@@ -149,6 +159,7 @@ def _save_draft(request, bid: Bid, form: BidForm) -> Bid:
         attest_can_be_paid_by_card=data.get("attest_can_be_paid_by_card", False),
         attest_no_conflict=data.get("attest_no_conflict", False),
         accept_terms=data.get("accept_terms", False),
+        arrived_at=_arrival(request),
     )
 
 
@@ -172,7 +183,7 @@ def _submit(request, bid: Bid):
         )
         return redirect("bids:edit", pk=bid.pk)
     try:
-        receipt = services.bid_submit(supplier=request.user, bid=bid)
+        receipt = services.bid_submit(supplier=request.user, bid=bid, arrived_at=_arrival(request))
     except ValidationError as error:
         return _refused(request, bid, error)
     return redirect("bids:receipt", pk=bid.pk, number=receipt.number)
@@ -221,8 +232,12 @@ def bid_withdraw_view(request, pk: int):
     bid = _own_bid(request, pk)
     if request.method == "POST":
         try:
-            services.bid_withdraw(supplier=request.user, bid=bid)
+            services.bid_withdraw(supplier=request.user, bid=bid, arrived_at=_arrival(request))
         except ValidationError as error:
+            if Bid.objects.filter(pk=bid.pk, status=Bid.Status.WITHDRAWN).exists():
+                # Withdrawn already (a double click, another tab): where the withdrawal lands.
+                messages.info(request, _("Your bid is already withdrawn."))
+                return redirect("bids:detail", pk=bid.pk)
             return _refused(request, bid, error)
         messages.success(
             request, _("Your bid was withdrawn. You can submit it again until the deadline.")
@@ -235,7 +250,7 @@ def bid_withdraw_view(request, pk: int):
 def bid_confirm_view(request, pk: int):
     bid = _own_bid(request, pk)
     try:
-        services.bid_confirm(supplier=request.user, bid=bid)
+        services.bid_confirm(supplier=request.user, bid=bid, arrived_at=_arrival(request))
     except ValidationError as error:
         return _refused(request, bid, error)
     messages.success(request, _("Your bid stands as submitted."))
@@ -251,7 +266,14 @@ def attachment_add_view(request, pk: int):
             messages.error(request, message)
         return redirect("bids:edit", pk=bid.pk)
     try:
-        services.attachment_add(supplier=request.user, bid=bid, upload=form.cleaned_data["file"])
+        # Counted and one at a time per person before the file is read (bids/pdf_worker.py).
+        with check_admitted(who=request.user.pk):
+            services.attachment_add(
+                supplier=request.user,
+                bid=bid,
+                upload=form.cleaned_data["file"],
+                arrived_at=_arrival(request),
+            )
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -263,9 +285,12 @@ def attachment_add_view(request, pk: int):
 @require_POST
 def attachment_remove_view(request, pk: int, attachment_pk: int):
     bid = _own_bid(request, pk)
-    attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid, removed_at__isnull=True)
+    # One removed already (a double click, another tab) lands where its removal did.
+    attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid)
     try:
-        services.attachment_remove(supplier=request.user, bid=bid, attachment=attachment)
+        services.attachment_remove(
+            supplier=request.user, bid=bid, attachment=attachment, arrived_at=_arrival(request)
+        )
     except ValidationError as error:
         return _refused(request, bid, error)
     messages.success(request, _("The file was removed from your bid."))

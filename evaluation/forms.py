@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import Role, User
+from marketplace.once import FormOnce
 from marketplace.selectors import users_with_role
 from opportunities.models import Criterion
 
@@ -30,7 +31,9 @@ class AppointForm(forms.Form):
         )
         self.helper = FormHelper()
         self.helper.form_action = action
-        self.helper.layout = Layout("evaluator", "is_chair", Submit("appoint", _("Appoint")))
+        self.helper.layout = Layout(
+            "evaluator", "is_chair", FormOnce(), Submit("appoint", _("Appoint"))
+        )
 
 
 class DeclarationForm(forms.Form):
@@ -53,7 +56,7 @@ class DeclarationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
-        self.helper.layout = Layout("conflict", "note", Submit("declare", _("Declare")))
+        self.helper.layout = Layout("conflict", "note", FormOnce(), Submit("declare", _("Declare")))
 
 
 class MarksForm(forms.Form):

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from bids.identity import IdentityToken, identity_tokens, redact
 from bids.models import Attachment, Bid, Receipt
-from bids.pdf import PdfRefused, clean_pdf
+from bids.pdf import CleanPdf, PdfRefused, clean_pdf
+from bids.pdf_worker import PdfCheckFailed, check_pdf
 from marketplace import notifications as notices
 from marketplace.models import AuditEvent, Role, SupplierProfile, User
 from marketplace.services import audit_event_record, notification_send, notification_send_each
@@ -256,6 +257,17 @@ def evaluation_build_packets(*, opportunity: Opportunity) -> int:
     return len(bids)
 
 
+def _rebuilt(content: bytes, tokens: list[IdentityToken]) -> CleanPdf:
+    """The stored copy checked and rebuilt in a child process within the check's limits
+    (bids/pdf_worker.py): it came from a supplier's file, and a crash here would take the
+    worker down, then again the task redelivered to the next. Should the checking process be
+    unable to run (logged), the copy is checked here as it was before, not withheld for it."""
+    try:
+        return check_pdf(content, identity=tokens)
+    except PdfCheckFailed:
+        return clean_pdf(content, identity=tokens)
+
+
 def _packet_attachment(
     packet: Packet, number: int, item: dict[str, Any], tokens: list[IdentityToken]
 ) -> PacketAttachment:
@@ -266,7 +278,7 @@ def _packet_attachment(
     with original.file.open("rb") as handle:
         content = handle.read()
     try:
-        rebuilt = clean_pdf(content, identity=tokens)
+        rebuilt = _rebuilt(content, tokens)
     except PdfRefused as refused:
         audit_event_record(
             actor=None,
@@ -337,6 +349,8 @@ def panel_make_chair(*, actor: User, member: PanelMember) -> PanelMember:
         raise PermissionDenied
     if evaluation.status not in (Status.PANEL, Status.SCORING) or not member.active:
         raise ValidationError(_("This member cannot chair the panel now."))
+    if PanelMember.objects.filter(pk=member.pk, is_chair=True).exists():
+        return PanelMember.objects.get(pk=member.pk)  # the chair already (a repeated click)
     evaluation.panel.update(is_chair=False)
     PanelMember.objects.filter(pk=member.pk).update(is_chair=True)
     audit_event_record(
@@ -556,6 +570,12 @@ def consensus_save(
             errors[f"{field}_{criterion_id}"] = message
     if errors:
         raise ValidationError(errors)
+    recorded = {m.criterion_id: m for m in packet.consensus.all()}
+    if values and all(
+        _same_mark(recorded.get(criterion_id), criteria[criterion_id], value)
+        for criterion_id, value in values.items()
+    ):
+        return list(recorded.values())  # the same consensus again: nothing to record
     saved = []
     for criterion_id, value in values.items():
         mark, _created = ConsensusMark.objects.update_or_create(
@@ -577,6 +597,17 @@ def consensus_save(
         data={"packet": packet.label, "criteria": sorted(values)},
     )
     return saved
+
+
+def _same_mark(mark: ConsensusMark | None, criterion: Criterion, value: MarkInput) -> bool:
+    """Whether the recorded consensus `mark` already says what `value` says."""
+    if mark is None:
+        return False
+    if criterion.kind == Criterion.Kind.MANDATORY:
+        wanted = (value.passed, None)
+    else:
+        wanted = (None, value.score)
+    return (mark.passed, mark.score, mark.rationale) == (*wanted, value.rationale.strip())
 
 
 def draw_key(seed: str, label: str) -> str:

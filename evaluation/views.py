@@ -139,6 +139,10 @@ def declare_view(request, pk: int):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
+            member.refresh_from_db()
+            if member.declaration != PanelMember.Declaration.PENDING:
+                # Declared already (a double click, another tab): where the declaration lands.
+                return redirect("evaluation:packets", pk=pk) if member.active else _back(evaluation)
             form.add_error(None, error)
         else:
             if form.cleaned_data["conflict"]:
@@ -363,6 +367,10 @@ def lock_view(request, pk: int):
     try:
         evaluation = services.evaluation_lock(chair=request.user, evaluation=evaluation)
     except ValidationError as error:
+        if Evaluation.objects.filter(pk=evaluation.pk, locked_at__isnull=False).exists():
+            # Locked already (a double click, another tab): where the lock lands.
+            messages.info(request, _("The consensus is already locked."))
+            return _back(evaluation)
         for message in error.messages:
             messages.error(request, message)
         return redirect("evaluation:consensus", pk=pk)
@@ -370,13 +378,19 @@ def lock_view(request, pk: int):
     return _back(evaluation)
 
 
-def _buyer_step(request, pk: int, step, success: str = ""):
+def _buyer_step(request, pk: int, step, success: str, *, done: Q, already: str):
+    """The buyer's `step`. Done already (`done` holds: a double click, another tab), it lands
+    where the step does, saying so."""
     evaluation = _evaluation(request, pk)
     if not permissions.can_manage_panel(request.user, evaluation):
         raise Http404
     try:
         step(actor=request.user, evaluation=evaluation)
     except ValidationError as error:
+        if Evaluation.objects.filter(done, pk=evaluation.pk).exists():
+            # Done already (a double click, another tab): where the step lands, saying so.
+            messages.info(request, already)
+            return _back(evaluation)
         return _back(evaluation, error, request)
     if success:
         messages.success(request, success)
@@ -385,7 +399,14 @@ def _buyer_step(request, pk: int, step, success: str = ""):
 
 @require_POST
 def reveal_view(request, pk: int):
-    return _buyer_step(request, pk, services.evaluation_reveal)
+    return _buyer_step(
+        request,
+        pk,
+        services.evaluation_reveal,
+        "",
+        done=Q(revealed_at__isnull=False),
+        already=_("The identities are already revealed."),
+    )
 
 
 @require_POST
@@ -395,6 +416,8 @@ def award_view(request, pk: int):
         pk,
         services.evaluation_award,
         _("Awarded. Every bidder was told, with their debrief."),
+        done=Q(offers__isnull=False),
+        already=_("This opportunity is already awarded."),
     )
 
 

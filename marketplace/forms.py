@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .models import STAFF_ROLES, Role, SupplierProfile
+from .once import FormOnce
 from .services import SUPPLIER_PROFILE_FIELDS
 
 
@@ -120,6 +121,7 @@ class SupplierProfileForm(forms.ModelForm):
                     _("Evaluators never see these details: bids are anonymized before evaluation."),
                 )
             ),
+            FormOnce(),
             Submit("save", _("Save profile")),
         )
 
@@ -134,7 +136,7 @@ class RoleGrantForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_action = action
-        self.helper.layout = Layout("role", Submit("grant", _("Grant role")))
+        self.helper.layout = Layout("role", FormOnce(), Submit("grant", _("Grant role")))
 
 
 class UserSearchForm(forms.Form):
@@ -148,7 +150,7 @@ class PreferredLanguageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_action = reverse_lazy("marketplace:preferred_language")
-        self.helper.layout = Layout("preferred_language", Submit("save", _("Save")))
+        self.helper.layout = Layout("preferred_language", FormOnce(), Submit("save", _("Save")))
 
 
 class NotificationPreferencesForm(forms.Form):
@@ -163,4 +165,4 @@ class NotificationPreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["emailed"].choices = [(kind.code, kind.label) for kind in kinds]
         self.helper = FormHelper()
-        self.helper.layout = Layout("emailed", Submit("save", _("Save my choices")))
+        self.helper.layout = Layout("emailed", FormOnce(), Submit("save", _("Save my choices")))

@@ -87,11 +87,17 @@ def user_create(
 def user_set_preferred_language(*, user: User, language: str) -> User:
     if language not in dict(settings.LANGUAGES):
         raise ValidationError({"preferred_language": _("Choose English or French.")})
-    User.objects.filter(pk=user.pk).update(preferred_language=language)
-    user.preferred_language = language
-    audit_event_record(
-        actor=user, verb="user.language_changed", target=user, data={"language": language}
+    # Conditional, so that saving the same choice twice (a double click) records one change.
+    changed = (
+        User.objects.filter(pk=user.pk)
+        .exclude(preferred_language=language)
+        .update(preferred_language=language)
     )
+    user.preferred_language = language
+    if changed:
+        audit_event_record(
+            actor=user, verb="user.language_changed", target=user, data={"language": language}
+        )
     return user
 
 
@@ -247,6 +253,9 @@ def supplier_profile_save(*, actor: User, user: User, **fields: Any) -> Supplier
     unknown = set(fields) - set(SUPPLIER_PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown supplier profile fields: {sorted(unknown)}")
+    # The person's row first: two first saves at once (a double click) then make one profile,
+    # the second finding the first's instead of breaking the one-profile rule.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     profile = SupplierProfile.objects.select_for_update().filter(user=user).first()
     created = profile is None
     if created:
@@ -263,8 +272,10 @@ def supplier_profile_save(*, actor: User, user: User, **fields: Any) -> Supplier
     if len(profile.postal_code) == 6:
         profile.postal_code = f"{profile.postal_code[:3]} {profile.postal_code[3:]}"
     profile.full_clean()
-    profile.save()
     changed = sorted(name for name in fields if getattr(profile, name) != before[name])
+    if not created and not changed:
+        return profile  # the same answers again: nothing to save or record
+    profile.save()
     audit_event_record(
         actor=actor,
         verb="supplier_profile.created" if created else "supplier_profile.updated",
@@ -493,6 +504,14 @@ def notification_preferences_save(*, user: User, emailed_kinds: Iterable[str]) -
     if wanted - set(CATALOGUE):
         raise ValidationError(_("Unknown kind of notification."))
     opt_outs = sorted(optional - wanted)
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()  # one save at a time
+    before = set(
+        NotificationOptOut.objects.filter(user=user, kind__in=optional).values_list(
+            "kind", flat=True
+        )
+    )
+    if before == set(opt_outs):
+        return opt_outs  # the same choices again: nothing to change or record
     NotificationOptOut.objects.filter(user=user, kind__in=optional & wanted).delete()
     NotificationOptOut.objects.bulk_create(
         [NotificationOptOut(user=user, kind=kind) for kind in opt_outs], ignore_conflicts=True
@@ -524,10 +543,21 @@ def notification_retry(*, actor: User, notification: Notification) -> None:
 
     if not permissions.can_operate(actor):
         raise PermissionDenied
-    updated = Notification.objects.filter(
-        pk=notification.pk, status__in=(Delivery.FAILED, Delivery.GAVE_UP, Delivery.PENDING)
-    ).update(status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now())
+    now = timezone.now()
+    grace = dt.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+    # A pending one is retried only when it is stuck, not when a retry (or its first sending)
+    # has just queued it: a second "send again" (a double click) sends nothing more.
+    queued_just_now = models.Q(status=Delivery.PENDING, attempts=0, next_attempt_at__gt=now - grace)
+    updated = (
+        Notification.objects.filter(
+            pk=notification.pk, status__in=(Delivery.FAILED, Delivery.GAVE_UP, Delivery.PENDING)
+        )
+        .exclude(queued_just_now)
+        .update(status=Delivery.PENDING, attempts=0, next_attempt_at=now)
+    )
     if not updated:
+        if Notification.objects.filter(pk=notification.pk, status=Delivery.PENDING).exists():
+            raise ValidationError(_("This notification is already waiting to be sent."))
         raise ValidationError(_("This notification was already sent."))
     audit_event_record(actor=actor, verb="notification.retried", target=notification)
     notifications_enqueue([notification.pk])
@@ -544,6 +574,8 @@ def notifications_retry_given_up(*, actor: User) -> int:
         .filter(status=Delivery.GAVE_UP)
         .values_list("pk", flat=True)
     )
+    if not ids:
+        return 0  # none left (another click took them): nothing to record
     Notification.objects.filter(pk__in=ids).update(
         status=Delivery.PENDING, attempts=0, next_attempt_at=timezone.now()
     )

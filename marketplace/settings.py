@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "marketplace.middleware.ArrivalMiddleware",
     "marketplace.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -113,6 +114,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.StaffMFARequiredMiddleware",
+    # A lock or statement timeout is a 503 "nothing was saved, try again", never a 500.
+    "marketplace.middleware.DatabaseBusyMiddleware",
+    # Last: a form's one-time key is claimed only by a request that reaches its view.
+    "marketplace.middleware.FormOnceMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -143,9 +148,38 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Nothing waits forever (issue 19): a statement that waits this long for a row or table lock,
+# or runs this long, is cancelled; the request answers "busy, nothing was saved, try again"
+# (marketplace.middleware.DatabaseBusyMiddleware). Seconds; 0 = no limit. PostgreSQL only.
+# `manage.py migrate` lifts the statement limit for its own connection (index builds).
+DATABASE_LOCK_TIMEOUT = float(env_str("DATABASE_LOCK_TIMEOUT", "5"))
+DATABASE_STATEMENT_TIMEOUT = float(env_str("DATABASE_STATEMENT_TIMEOUT", "30"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several threads (runserver, live-server tests) share one file; wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # Several threads (runserver, live-server tests) share one file; wait this long
+            # for the write lock instead of failing.
+            "timeout": 20,
+            # Every transaction takes the write lock when it begins, so it waits (`timeout`) for
+            # the writer before it; two that begin by reading and then write at once would
+            # otherwise fail at once with "database is locked" (a double click).
+            "transaction_mode": "IMMEDIATE",
+            # Write-ahead log: pages keep reading while a write commits, instead of waiting for
+            # the file's exclusive lock. (An in-memory database ignores it.)
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
+    )
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    _limits = " ".join(
+        f"-c {name}={int(seconds * 1000)}"
+        for name, seconds in (
+            ("lock_timeout", DATABASE_LOCK_TIMEOUT),
+            ("statement_timeout", DATABASE_STATEMENT_TIMEOUT),
+        )
+    )
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Set when each connection starts (libpq `options`), after any the URL gave.
+    _options["options"] = f"{_options.get('options', '')} {_limits}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "marketplace.User"
 
@@ -218,6 +252,9 @@ ACCOUNT_RATE_LIMITS = {
 # above what one person does by hand; a bid refused this way stays saved as a draft.
 QUESTION_RATE_LIMIT = (10, 3600)
 BID_SUBMISSION_RATE_LIMIT = (20, 600)
+# PDF files sent to be checked (bid attachments and delivery files together), refused ones too;
+# beyond it nothing is read. One check per person runs at a time (bids/pdf_worker.py).
+BID_ATTACHMENT_RATE_LIMIT = (10, 600)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ESDC Micro-acquisitions"
@@ -281,6 +318,16 @@ OCDS_OCID_PREFIX = env_str("OCDS_OCID_PREFIX", "ocds-xxxxxx-esdc-ma")
 
 # --- Bids ------------------------------------------------------------------------------------
 
+# The deadline is judged by when a request reached the server (marketplace.middleware.
+# ArrivalMiddleware; DESIGN.md §3). The close seals the bids this long after the deadline, once
+# every request that arrived in time has been answered: longer than any request may run (the
+# web server's timeout, the statement and lock timeouts, the PDF check's limit).
+BID_CLOSE_GRACE_SECONDS = int(env_str("BID_CLOSE_GRACE_SECONDS", "60"))
+# Behind a proxy that stamps when it received each request (nginx: `proxy_set_header
+# X-Request-Start "t=${msec}";`), the META key of that header, e.g. HTTP_X_REQUEST_START: time
+# spent queueing for a web worker then counts as arrived. Trusted at most this far back.
+REQUEST_ARRIVAL_HEADER = env_str("REQUEST_ARRIVAL_HEADER", "")
+REQUEST_ARRIVAL_MAX_WAIT_SECONDS = 30
 BID_ATTACHMENTS_ENABLED = env_bool("BID_ATTACHMENTS_ENABLED", True)
 BID_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 BID_ATTACHMENT_MAX_COUNT = 3
@@ -296,6 +343,12 @@ BID_ATTACHMENT_MAX_TEXT = 2_000_000  # characters drawn, strings and names in th
 BID_ATTACHMENT_MAX_FONT_MAP_BYTES = 16 * 1024 * 1024  # font maps read, counted once a font a page
 BID_ATTACHMENT_MAX_EXPANDED_BYTES = 60 * 1024 * 1024  # what is read: pages, fonts, profiles
 BID_ATTACHMENT_MAX_IMAGE_PIXELS = 60_000_000  # per image; images are not decoded here
+# Each file is checked in a process of its own (bids/pdf_worker.py), stopped after this many
+# seconds (wall clock and CPU) and refused: a hostile file holds a web worker no longer.
+BID_ATTACHMENT_CHECK_SECONDS = 10
+# The checking process's address space: Django and the PDF libraries take about 120 MB of it
+# before the file; the heaviest acceptable files measured stay under 300 MB.
+BID_ATTACHMENT_CHECK_MEMORY_BYTES = 1024 * 1024 * 1024
 # The version of the bid terms (IP and licence) a supplier accepts; bids/terms.py holds the text.
 BID_TERMS_VERSION = "2026-11"
 

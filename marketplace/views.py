@@ -33,8 +33,9 @@ from .forms import (
     SupplierProfileForm,
     UserSearchForm,
 )
+from .middleware import busy_response, database_busy
 from .mixins import PredicateRequiredMixin
-from .models import AuditEvent, Notification, Role, SupplierProfile, User
+from .models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from .notifications import CATALOGUE, kinds_for, unsubscribe_read
 
 # While the database restarts or fails over, every request that needs it fails alike: a short,
@@ -46,6 +47,8 @@ def server_error(request):
     """handler500: a 503 when the database could not be reached (a restart, a failover),
     the 500 page otherwise. Called while the exception is being handled, so it can see it."""
     error = sys.exc_info()[1]
+    if database_busy(error):  # raised outside a view (DatabaseBusyMiddleware answers those)
+        return busy_response()
     if isinstance(error, (OperationalError, InterfaceError)):
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
         response["Retry-After"] = str(DATABASE_UNAVAILABLE_RETRY_SECONDS)
@@ -279,9 +282,18 @@ def role_grant_view(request, pk: int):
     managed = get_object_or_404(User, pk=pk)
     form = RoleGrantForm(request.POST, action=reverse("marketplace:role_grant", args=[managed.pk]))
     if form.is_valid():
+        role = form.cleaned_data["role"]
         try:
-            services.role_grant(actor=request.user, user=managed, role=form.cleaned_data["role"])
+            services.role_grant(actor=request.user, user=managed, role=role)
         except ValidationError as error:
+            if RoleGrant.objects.filter(user=managed, role=role).exists():
+                # Granted already (a double click, another tab): where the grant lands.
+                messages.info(
+                    request,
+                    _("%(email)s already has the role “%(role)s”.")
+                    % {"email": managed.email, "role": Role(role).label},
+                )
+                return _role_action_redirect(managed.pk)
             form.add_error(None, error.message_dict.get("role", error.messages))
         else:
             messages.success(
@@ -304,6 +316,14 @@ def role_revoke_view(request, pk: int, role: str):
     try:
         services.role_revoke(actor=request.user, user=managed, role=role)
     except ValidationError as error:
+        if role in Role.values and not RoleGrant.objects.filter(user=managed, role=role).exists():
+            # Removed already (a double click, another tab): the same confirmation.
+            messages.info(
+                request,
+                _("%(email)s no longer has the role “%(role)s”.")
+                % {"email": managed.email, "role": Role(role).label},
+            )
+            return _role_action_redirect(managed.pk)
         for message in error.messages:
             messages.error(request, message)
     else:

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.forms import ModelMultipleChoiceField, form_row, https_url_fields
+from marketplace.once import FormOnce
 
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
 from .selectors import SORTS, OpportunityFilters
@@ -219,7 +220,9 @@ class CancelForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.layout = Layout(
-            "reason", Submit("cancel", _("Cancel the opportunity"), css_class="btn-danger")
+            "reason",
+            FormOnce(),
+            Submit("cancel", _("Cancel the opportunity"), css_class="btn-danger"),
         )
 
 
@@ -286,7 +289,7 @@ class AlertForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.layout = Layout(
-            "skills", "types", "frequency", Submit("save", _("Save my alert"))
+            "skills", "types", "frequency", FormOnce(), Submit("save", _("Save my alert"))
         )
 
 
@@ -316,6 +319,7 @@ class GuardrailsForm(forms.Form):
             "min_open_business_days",
             "allowed_types",
             "split_window_days",
+            FormOnce(),
             Submit("save", _("Save the guardrails")),
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -296,12 +298,22 @@ class Opportunity(models.Model):
         return status in self.TRANSITIONS[self.status]
 
     def accepts_bids_at(self, moment) -> bool:
-        """Server time is the authority: open means published and strictly before the close."""
+        """Server time is the authority: open means published and `moment` (when the request
+        arrived) strictly before the close."""
         return (
             self.status == self.Status.PUBLISHED
             and self.closes_at is not None
             and moment < self.closes_at
         )
+
+    @property
+    def seals_at(self):
+        """When the scheduler closes it and seals the bids: the deadline, plus the time every
+        request that arrived before it needs to be answered (settings.BID_CLOSE_GRACE_SECONDS;
+        DESIGN.md §3)."""
+        if self.closes_at is None:
+            return None
+        return self.closes_at + dt.timedelta(seconds=settings.BID_CLOSE_GRACE_SECONDS)
 
 
 class Criterion(models.Model):

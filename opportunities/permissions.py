@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from marketplace.models import Role, User
 from marketplace.permissions import has_role
 
@@ -24,14 +26,25 @@ def can_review(user: User) -> bool:
     return has_role(user, Role.PROGRAM_ADMIN)
 
 
+def is_canceller(user: User, opportunity: Opportunity) -> bool:
+    """Whose decision a cancellation is, whatever the status: its buyer, a program admin."""
+    return is_owning_buyer(user, opportunity) or has_role(user, Role.PROGRAM_ADMIN)
+
+
 def can_cancel(user: User, opportunity: Opportunity) -> bool:
+    return is_canceller(user, opportunity) and opportunity.can_transition_to(
+        Opportunity.Status.CANCELLED
+    )
+
+
+def can_amend(user: User, opportunity: Opportunity, *, now=None) -> bool:
+    """The buyer changes a published opportunity until its deadline, not after (the bids are
+    judged by then, though the close seals them a grace later: DESIGN.md §3)."""
     return (
-        is_owning_buyer(user, opportunity) or has_role(user, Role.PROGRAM_ADMIN)
-    ) and opportunity.can_transition_to(Opportunity.Status.CANCELLED)
-
-
-def can_amend(user: User, opportunity: Opportunity) -> bool:
-    return is_owning_buyer(user, opportunity) and opportunity.status == Opportunity.Status.PUBLISHED
+        is_owning_buyer(user, opportunity)
+        and opportunity.status == Opportunity.Status.PUBLISHED
+        and opportunity.accepts_bids_at(now or timezone.now())
+    )
 
 
 def can_ask_question(user: User, opportunity: Opportunity, *, now) -> bool:

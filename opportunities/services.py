@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,14 +115,15 @@ def _submitted_bidders(opportunity: Opportunity):
 
 
 def _schedule_close(opportunity: Opportunity) -> None:
-    """After commit, have a worker close the opportunity at its deadline.
+    """After commit, have a worker close the opportunity once its deadline has passed and the
+    requests that arrived before it are answered (`Opportunity.seals_at`).
 
     A task scheduled for an earlier deadline finds it still open and does nothing; the beat
     sweeper covers a message the broker lost.
     """
     from .tasks import opportunity_close_at_deadline
 
-    enqueue_on_commit(opportunity_close_at_deadline, opportunity.pk, eta=opportunity.closes_at)
+    enqueue_on_commit(opportunity_close_at_deadline, opportunity.pk, eta=opportunity.seals_at)
 
 
 def publication_problems(opportunity: Opportunity, *, now: dt.datetime | None = None) -> list[str]:
@@ -214,6 +215,26 @@ def _apply_fields(opportunity: Opportunity, fields: dict[str, Any]) -> None:
             setattr(opportunity, name, value)
 
 
+# A draft, an addendum or a question identical to one the same person made this recently is
+# the same one sent twice (a double click, a replayed form, a second tab): the first is
+# returned, no second one is made.
+REPEAT_SECONDS = 600
+
+
+def _same_fields(opportunity: Opportunity, fields: dict[str, Any]) -> bool:
+    if "skills" in fields and set(fields["skills"]) != set(opportunity.skills.all()):
+        return False
+    return all(
+        getattr(opportunity, name) == value for name, value in fields.items() if name != "skills"
+    )
+
+
+def _repeated_draft(buyer: User, fields: dict[str, Any]) -> Opportunity | None:
+    since = timezone.now() - dt.timedelta(seconds=REPEAT_SECONDS)
+    recent = Opportunity.objects.filter(buyer=buyer, status=Status.DRAFT, created_at__gte=since)
+    return next((draft for draft in recent if _same_fields(draft, fields)), None)
+
+
 @transaction.atomic
 def opportunity_create(*, buyer: User, **fields: Any) -> Opportunity:
     if not permissions.can_create_opportunity(buyer):
@@ -221,6 +242,11 @@ def opportunity_create(*, buyer: User, **fields: Any) -> Opportunity:
     opportunity = Opportunity(buyer=buyer)
     _apply_fields(opportunity, fields)
     opportunity.full_clean()
+    # One creation at a time per buyer, so that two copies sent at once find each other.
+    User.objects.select_for_update(no_key=True).filter(pk=buyer.pk).first()
+    repeated = _repeated_draft(buyer, fields)
+    if repeated is not None:
+        return repeated
     opportunity.save()
     if "skills" in fields:
         opportunity.skills.set(fields["skills"])
@@ -235,6 +261,8 @@ def opportunity_update_draft(
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if not permissions.can_edit_draft(actor, opportunity):
         raise PermissionDenied
+    if _same_fields(opportunity, fields):
+        return opportunity  # the same values again (a repeated save): nothing to record
     _apply_fields(opportunity, fields)
     opportunity.full_clean()
     opportunity.save()
@@ -261,6 +289,12 @@ def criterion_save(
         setattr(criterion, name, value)
     if criterion.kind == Criterion.Kind.MANDATORY:
         criterion.weight = criterion.max_score = None
+    if criterion.pk is None and fields:
+        # The same new criterion sent twice (the form saved twice) is added once.
+        names = {*fields, "weight", "max_score"}
+        same = opportunity.criteria.filter(**{name: getattr(criterion, name) for name in names})
+        if (existing := same.first()) is not None:
+            return existing
     criterion.full_clean()
     criterion.save()
     return criterion
@@ -366,7 +400,10 @@ def opportunity_publish(
 
 @transaction.atomic
 def opportunity_close(*, opportunity: Opportunity, now: dt.datetime | None = None) -> Opportunity:
-    """Close at the deadline (the system acts). Refused before the deadline."""
+    """Close (the system acts): seal the submitted bids and open the evaluation. Refused before
+    the deadline. The scheduler calls it at `seals_at`, a grace after the deadline, so that a
+    bid which arrived in time but was still being answered is in; it waits here for any bid
+    still being written (they hold the row shared, this takes it exclusively)."""
     now = now or timezone.now()
     locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if locked.closes_at is None or now < locked.closes_at:
@@ -524,8 +561,12 @@ def opportunity_amend(
 ) -> Addendum:
     """Change a published opportunity; every change is a numbered, bilingual addendum."""
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-    if not permissions.can_amend(actor, opportunity):
+    if not permissions.is_owning_buyer(actor, opportunity) or (
+        opportunity.status != Status.PUBLISHED
+    ):
         raise PermissionDenied
+    if not permissions.can_amend(actor, opportunity):
+        raise ValidationError(_("The deadline has passed: this opportunity can no longer change."))
     unknown = set(fields) - set(AMENDABLE_FIELDS) - {"skills"}
     if unknown:
         raise TypeError(f"Fields that cannot be amended: {sorted(unknown)}")
@@ -538,6 +579,14 @@ def opportunity_amend(
     if "skills" in fields and set(fields["skills"]) != set(opportunity.skills.all()):
         changed.append("skills")
     if not changed:
+        latest = opportunity.addenda.order_by("-number").first()
+        if (
+            latest is not None
+            and latest.created_by_id == actor.pk
+            and (latest.note_en, latest.note_fr) == (note_en.strip(), note_fr.strip())
+            and latest.created_at >= timezone.now() - dt.timedelta(seconds=REPEAT_SECONDS)
+        ):
+            return latest  # this very amendment, sent again: it is published already
         raise ValidationError(_("Nothing was changed."))
     _apply_fields(opportunity, fields)
     opportunity.full_clean()
@@ -562,11 +611,42 @@ def opportunity_amend(
 # --- Questions and answers ------------------------------------------------------------------------
 
 
+def opportunity_hold_shared(opportunity_id: int) -> None:
+    """Hold the opportunity's row against change until this transaction ends, without holding
+    up the others doing the same (bids, questions): on PostgreSQL a `FOR SHARE` row lock, which
+    any number of them hold at once, and which the close's exclusive lock (`FOR UPDATE`) waits
+    for, and makes them wait for; a deadline checked under it stays the deadline.
+    SQLite has one writer at a time anyway (its write lock is taken when the transaction
+    begins: settings, `transaction_mode`)."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    table, key = Opportunity._meta.db_table, Opportunity._meta.pk.column
+    with connection.cursor() as cursor:
+        # Names from the model, the id a bound parameter.
+        cursor.execute(
+            f"SELECT 1 FROM {quote(table)} WHERE {quote(key)} = %s FOR SHARE",  # noqa: S608
+            [opportunity_id],
+        )
+
+
 @transaction.atomic
-def question_ask(*, asker: User, opportunity: Opportunity, text: str) -> Question:
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-    if not permissions.can_ask_question(asker, opportunity, now=timezone.now()):
+def question_ask(
+    *, asker: User, opportunity: Opportunity, text: str, arrived_at: dt.datetime | None = None
+) -> Question:
+    """A supplier's question, judged by when it arrived (`arrived_at`, as bids are)."""
+    opportunity_hold_shared(opportunity.pk)
+    opportunity = Opportunity.objects.get(pk=opportunity.pk)
+    now = timezone.now()
+    if not permissions.can_ask_question(asker, opportunity, now=min(arrived_at or now, now)):
         raise ValidationError(_("Questions are closed for this opportunity."))
+    # One question at a time per asker, so that the same one sent twice at once is asked once.
+    User.objects.select_for_update(no_key=True).filter(pk=asker.pk).first()
+    repeated = opportunity.questions.filter(
+        asker=asker, text=text.strip(), created_at__gte=now - dt.timedelta(seconds=REPEAT_SECONDS)
+    ).first()
+    if repeated is not None:
+        return repeated
     question = Question(opportunity=opportunity, asker=asker, text=text.strip())
     question.full_clean()
     question.save()
@@ -595,6 +675,10 @@ def question_answer(
         raise PermissionDenied
     if not answer_en.strip() or not answer_fr.strip():
         raise ValidationError(_("Answer in English and in French."))
+    if question.answered_at is not None:
+        if (question.answer_en, question.answer_fr) == (answer_en.strip(), answer_fr.strip()):
+            return question  # the same answer sent twice: published once
+        raise ValidationError(_("This question is already answered."))
     question.answer_en = answer_en.strip()
     question.answer_fr = answer_fr.strip()
     question.answered_by = actor
@@ -631,14 +715,20 @@ def question_answer(
 
 
 @transaction.atomic
-def watch_toggle(*, user: User, opportunity: Opportunity) -> bool:
-    """Start or stop watching; returns whether the user now watches it."""
+def watch_toggle(*, user: User, opportunity: Opportunity, watching: bool | None = None) -> bool:
+    """Start or stop watching: `watching` is the state wanted (the page's button says which, so
+    that pressing it twice gives that state, not its opposite); None turns it over. Returns
+    whether the user now watches it."""
     if not permissions.can_watch(user, opportunity):
         raise PermissionDenied
-    deleted, _rows = Watch.objects.filter(user=user, opportunity=opportunity).delete()
-    if deleted:
+    if watching is None:
+        deleted, _rows = Watch.objects.filter(user=user, opportunity=opportunity).delete()
+        if deleted:
+            return False
+    elif not watching:
+        Watch.objects.filter(user=user, opportunity=opportunity).delete()
         return False
-    Watch.objects.create(user=user, opportunity=opportunity)
+    Watch.objects.get_or_create(user=user, opportunity=opportunity)
     return True
 
 
@@ -646,7 +736,15 @@ def watch_toggle(*, user: User, opportunity: Opportunity) -> bool:
 def alert_save(*, user: User, skills: list, types: list[str], frequency: str) -> Alert:
     if not permissions.can_subscribe_to_alerts(user):
         raise PermissionDenied
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()  # one save at a time
     alert, created = Alert.objects.get_or_create(user=user)
+    unchanged = (
+        not created
+        and (alert.types, alert.frequency) == (sorted(set(types)), frequency)
+        and set(alert.skills.all()) == set(skills)
+    )
+    if unchanged:
+        return alert  # the same alert saved again: nothing to record
     alert.types = sorted(set(types))
     alert.frequency = frequency
     alert.full_clean()
@@ -663,8 +761,9 @@ def alert_save(*, user: User, skills: list, types: list[str], frequency: str) ->
 
 @transaction.atomic
 def alert_delete(*, user: User) -> None:
-    Alert.objects.filter(user=user).delete()
-    audit_event_record(actor=user, verb="alert.deleted", target=user)
+    deleted, _rows = Alert.objects.filter(user=user).delete()
+    if deleted:  # a second delete (a double click) finds nothing and records nothing
+        audit_event_record(actor=user, verb="alert.deleted", target=user)
 
 
 @transaction.atomic
@@ -676,6 +775,8 @@ def guardrails_update(*, actor: User, **fields: Any) -> Guardrails:
         raise TypeError(f"Unknown guardrails: {sorted(set(fields) - allowed)}")
     guardrails = Guardrails.objects.select_for_update().get(pk=Guardrails.current().pk)
     before = {name: getattr(guardrails, name) for name in fields}
+    if before == fields:
+        return guardrails  # the same values saved again: nothing to record
     for name, value in fields.items():
         setattr(guardrails, name, value)
     guardrails.updated_by = actor

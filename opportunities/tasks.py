@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,13 +28,22 @@ logger = logging.getLogger(__name__)
 Status = Opportunity.Status
 
 
-@shared_task(acks_late=True, time_limit=60, soft_time_limit=45)
+@shared_task(
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=45,
+    # The close waits for bids being written; past the lock timeout it tries again.
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=5,
+)
 def opportunity_close_at_deadline(opportunity_id: int) -> bool:
-    """Close one opportunity whose deadline has passed. A second run is a no-op."""
+    """Close one opportunity once its deadline and grace have passed (`seals_at`). A second run
+    is a no-op; an early one too (the sweeper closes it on time)."""
     from .services import opportunity_close
 
     opportunity = Opportunity.objects.filter(pk=opportunity_id, status=Status.PUBLISHED).first()
-    if opportunity is None:
+    if opportunity is None or opportunity.seals_at is None or timezone.now() < opportunity.seals_at:
         return False
     try:
         opportunity_close(opportunity=opportunity)
@@ -47,11 +56,19 @@ def opportunity_close_at_deadline(opportunity_id: int) -> bool:
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 @scheduled_job
 def opportunities_close_due() -> int:
-    """Beat sweeper: close every published opportunity whose deadline has passed."""
+    """Beat sweeper: close every published opportunity whose deadline and grace have passed.
+    One that cannot be closed now (its row busy past the lock timeout) waits for the next run."""
     due = Opportunity.objects.filter(
-        status=Status.PUBLISHED, closes_at__lte=timezone.now()
+        status=Status.PUBLISHED,
+        closes_at__lte=timezone.now() - dt.timedelta(seconds=settings.BID_CLOSE_GRACE_SECONDS),
     ).values_list("pk", flat=True)
-    return sum(opportunity_close_at_deadline(pk) for pk in due)
+    closed = 0
+    for pk in due:
+        try:
+            closed += opportunity_close_at_deadline(pk)
+        except OperationalError:
+            logger.warning("Opportunity %s could not be closed yet: its row is busy", pk)
+    return closed
 
 
 # --- Alerts: fan-out in chunks ------------------------------------------------------------------

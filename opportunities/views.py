@@ -254,11 +254,18 @@ class OpportunityUpdateView(TemplateView):
 @require_POST
 def opportunity_submit_view(request, pk: int):
     opportunity = _own_draft(request, pk)
+    if opportunity.status != Opportunity.Status.DRAFT:
+        # Submitted already (a double click, another tab): where the submission lands.
+        messages.info(request, _("This opportunity is already submitted."))
+        return redirect("opportunities:detail", pk=pk)
     try:
         services.opportunity_submit_for_review(actor=request.user, opportunity=opportunity)
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as error:
+        if Opportunity.objects.filter(pk=pk).exclude(status=Opportunity.Status.DRAFT).exists():
+            messages.info(request, _("This opportunity is already submitted."))
+            return redirect("opportunities:detail", pk=pk)
         for message in error.messages:
             messages.error(request, message)
         return redirect("opportunities:edit", pk=pk)
@@ -272,19 +279,40 @@ class OpportunityCancelView(FormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.opportunity = selectors.opportunity_get_visible(user=request.user, pk=kwargs["pk"])
+        if self._cancelled_already():
+            return self._already()
         if not permissions.can_cancel(request.user, self.opportunity):
             raise Http404
         return super().dispatch(request, *args, **kwargs)
+
+    def _cancelled_already(self) -> bool:
+        """A cancel sent again (a double click, another tab) lands where the first did."""
+        if self.request.method != "POST":
+            return False
+        opportunity = Opportunity.objects.get(pk=self.opportunity.pk)
+        return opportunity.status == Opportunity.Status.CANCELLED and permissions.is_canceller(
+            self.request.user, opportunity
+        )
+
+    def _already(self):
+        messages.info(self.request, _("The opportunity is already cancelled."))
+        return redirect("opportunities:detail", pk=self.opportunity.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(opportunity=self.opportunity, **kwargs)
 
     def form_valid(self, form):
-        services.opportunity_cancel(
-            actor=self.request.user,
-            opportunity=self.opportunity,
-            reason=form.cleaned_data["reason"],
-        )
+        try:
+            services.opportunity_cancel(
+                actor=self.request.user,
+                opportunity=self.opportunity,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            if self._cancelled_already():
+                return self._already()
+            form.add_error(None, error)
+            return self.form_invalid(form)
         messages.success(self.request, _("The opportunity was cancelled."))
         return redirect("opportunities:detail", pk=self.opportunity.pk)
 
@@ -327,13 +355,27 @@ class ReviewView(PredicateRequiredMixin, TemplateView):
         return context
 
 
-def _review_action(request, pk: int, action) -> HttpResponseBase:
+def _review_action(request, pk: int, action, *, done: str, already: str) -> HttpResponseBase:
+    """Review step `action` on an opportunity in review. One already moved on to `done` (the
+    same step sent twice: a double click, another tab) lands where the step does, saying so."""
     if not permissions.can_review(request.user):
         raise PermissionDenied
-    opportunity = get_object_or_404(Opportunity, pk=pk, status=Opportunity.Status.IN_REVIEW)
+    opportunity = get_object_or_404(Opportunity, pk=pk)
+
+    def moved_on() -> bool:
+        return Opportunity.objects.filter(pk=pk, status=done).exists()
+
+    if opportunity.status != Opportunity.Status.IN_REVIEW:
+        if not moved_on():
+            raise Http404
+        messages.info(request, already)
+        return redirect("opportunities:review_queue")
     try:
         action(opportunity)
     except ValidationError as error:
+        if moved_on():
+            messages.info(request, already)
+            return redirect("opportunities:review_queue")
         for message in error.messages:
             messages.error(request, message)
         return redirect("opportunities:review", pk=pk)
@@ -353,7 +395,13 @@ def opportunity_publish_view(request, pk: int):
         )
         messages.success(request, _("Published: “%(title)s”.") % {"title": opportunity.title})
 
-    return _review_action(request, pk, publish)
+    return _review_action(
+        request,
+        pk,
+        publish,
+        done=Opportunity.Status.PUBLISHED,
+        already=_("This opportunity is already published."),
+    )
 
 
 @require_POST
@@ -368,7 +416,13 @@ def opportunity_request_changes_view(request, pk: int):
         )
         messages.success(request, _("Sent back to the buyer with your note."))
 
-    return _review_action(request, pk, request_changes)
+    return _review_action(
+        request,
+        pk,
+        request_changes,
+        done=Opportunity.Status.DRAFT,
+        already=_("This opportunity is already back with its buyer."),
+    )
 
 
 # --- Changes after publishing, questions, watching, alerts ---------------------------------------
@@ -381,7 +435,15 @@ class OpportunityAmendView(BuyerRequiredMixin, FormView):
     def dispatch(self, request, *args, **kwargs):
         self.opportunity = get_object_or_404(Opportunity, pk=kwargs["pk"], buyer=request.user)
         if not permissions.can_amend(request.user, self.opportunity):
-            raise Http404
+            opportunity = self.opportunity
+            if opportunity.status != Opportunity.Status.PUBLISHED or opportunity.accepts_bids_at(
+                timezone.now()
+            ):
+                raise Http404
+            messages.error(
+                request, _("The deadline has passed: this opportunity can no longer change.")
+            )
+            return redirect("opportunities:detail", pk=self.opportunity.pk)
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
@@ -430,7 +492,10 @@ def question_ask_view(request, pk: int):
         return redirect("opportunities:detail", pk=pk)
     try:
         services.question_ask(
-            asker=request.user, opportunity=opportunity, text=form.cleaned_data["text"]
+            asker=request.user,
+            opportunity=opportunity,
+            text=form.cleaned_data["text"],
+            arrived_at=getattr(request, "arrived_at", None),
         )
     except ValidationError as error:
         for message in error.messages:
@@ -463,8 +528,11 @@ def question_answer_view(request, pk: int, question_pk: int):
 @require_POST
 def watch_toggle_view(request, pk: int):
     opportunity = selectors.opportunity_get_visible(user=request.user, pk=pk)
+    wanted = {"yes": True, "no": False}.get(request.POST.get("watching", ""))
     try:
-        watching = services.watch_toggle(user=request.user, opportunity=opportunity)
+        watching = services.watch_toggle(
+            user=request.user, opportunity=opportunity, watching=wanted
+        )
     except PermissionDenied:
         raise Http404 from None
     messages.success(

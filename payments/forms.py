@@ -7,13 +7,15 @@ from crispy_forms.layout import Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.once import FormOnce
+
 from .models import Payment
 
 
 def _helper(action: str, *fields, label) -> FormHelper:
     helper = FormHelper()
     helper.form_action = action
-    helper.layout = Layout(*fields, Submit("submit", label))
+    helper.layout = Layout(*fields, FormOnce(), Submit("submit", label))
     return helper
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from bids.pdf import CleanPdf
 from bids.services import checked_pdf
 from marketplace import notifications as notices
 from marketplace.i18n import format_money
@@ -173,12 +174,12 @@ def contract_accept_terms(*, supplier: User, contract: Contract) -> Contract:
     return contract
 
 
-@transaction.atomic
 def contract_deliver(
     *, supplier: User, contract: Contract, url: str, notes: str, upload: File | None = None
 ) -> Contract:
     """The work, as a link, notes and optionally a PDF (checked and stripped like bid
-    attachments, kept out of public reach)."""
+    attachments, kept out of public reach). The file is checked before the transaction starts:
+    however slow it is to read, no row waits on it."""
     if not permissions.is_contract_supplier(supplier, contract):
         raise PermissionDenied
     if not url.strip():
@@ -191,6 +192,20 @@ def contract_deliver(
             checked = checked_pdf(upload)
         except ValidationError as refused:
             raise ValidationError({"file": refused.messages}) from refused
+    return _contract_deliver_record(
+        supplier=supplier, contract=contract, url=url, notes=notes, checked=checked
+    )
+
+
+@transaction.atomic
+def _contract_deliver_record(
+    *,
+    supplier: User,
+    contract: Contract,
+    url: str,
+    notes: str,
+    checked: tuple[CleanPdf, str] | None,
+) -> Contract:
     contract = _transition(contract, Status.DELIVERED, actor=supplier, verb="contract.delivered")
     contract.delivery_url = url.strip()
     contract.delivery_notes = notes.strip()
@@ -679,6 +694,8 @@ def payment_confirm_receipt(*, supplier: User, payment: Payment) -> Payment:
     if not permissions.is_contract_supplier(supplier, payment.contract):
         raise PermissionDenied
     locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if locked.status == PStatus.PAID and locked.confirmed_at is not None:
+        return locked  # confirmed already (a double click): nothing more to record
     if locked.status not in (PStatus.RECORDED, PStatus.DISPUTED):
         raise ValidationError(_("There is no recorded payment to confirm."))
     paid = _payment_paid(locked, actor=supplier, kind="receipt_confirmed")
@@ -971,6 +988,14 @@ def card_limit_set(
         raise ValidationError(
             {"per_transaction": _("The single-purchase limit cannot exceed the monthly limit.")}
         )
+    # The card holder's row first: two saves at once (a double click) take turns.
+    User.objects.select_for_update(no_key=True).filter(pk=card_holder.pk).first()
+    current = CardLimit.objects.filter(card_holder=card_holder).first()
+    if current is not None and (current.per_transaction_cents, current.monthly_cents) == (
+        per_transaction_cents,
+        monthly_cents,
+    ):
+        return current  # the same limits saved again: nothing to record
     limit, _created = CardLimit.objects.update_or_create(
         card_holder=card_holder,
         defaults={

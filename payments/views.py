@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 import stripe
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from bids.pdf_worker import check_admitted
 from marketplace.forms import add_service_errors
 from marketplace.models import Role, User
 from marketplace.permissions import has_role, is_program_admin, is_supplier
@@ -125,13 +127,16 @@ def accept_terms_view(request, pk: int):
 @require_POST
 def deliver_view(request, pk: int):
     def act(contract, data):
-        services.contract_deliver(
-            supplier=request.user,
-            contract=contract,
-            url=data["delivery_url"],
-            notes=data["notes"],
-            upload=data.get("file") or None,
-        )
+        upload = data.get("file") or None
+        # A file is counted and checked one at a time per person, like bid attachments.
+        with check_admitted(who=request.user.pk, field="file") if upload else nullcontext():
+            services.contract_deliver(
+                supplier=request.user,
+                contract=contract,
+                url=data["delivery_url"],
+                notes=data["notes"],
+                upload=upload,
+            )
         messages.success(request, _("Delivered. The buyer was told."))
 
     return _act(request, pk, act, DeliveryForm, "delivery_form")

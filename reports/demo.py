@@ -1073,8 +1073,9 @@ class _History:
                 "attachments": [],
             }
             plan.digest = content_digest(content)
-            self.add(Receipt(bid=bid, number=1, submitted_at=bid.submitted_at,
-                             digest=plan.digest, content=content))  # fmt: skip
+            self.add(Receipt(bid=bid, number=1, received_at=bid.submitted_at,
+                             submitted_at=bid.submitted_at, digest=plan.digest,
+                             content=content))  # fmt: skip
         self._bind_draws()
         for model in (Receipt, Evaluation, Packet, PanelMember, Mark, ConsensusMark, Offer):
             self._bulk(model)

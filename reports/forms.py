@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.forms import form_row
+from marketplace.once import FormOnce
 from opportunities.models import OpportunityType
 
 from . import selectors
@@ -36,6 +37,7 @@ class SelfIdentificationForm(forms.Form):
         self.helper = FormHelper()
         self.helper.layout = Layout(
             Fieldset(_("Your answers (optional)"), "groups", "consent"),
+            FormOnce(),
             Submit("save", _("Save my answers")),
         )
 

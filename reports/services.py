@@ -49,7 +49,11 @@ def self_identification_save(
         raise ValidationError(
             {"consent": _("Tick the consent box to save your answers, or choose no group.")}
         )
+    # The person's row first: two first saves at once (a double click) make one record.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     record = SelfIdentification.objects.select_for_update().filter(user=user).first()
+    if record is not None and record.groups == chosen:
+        return record  # the same answers again: their consent stands, nothing to record
     if record is None:
         record = SelfIdentification(user=user)
     record.groups = chosen

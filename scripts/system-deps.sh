@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs when they are missing: Chromium (browser
 # tests), PostgreSQL and Redis (the real services the suite runs against), Node.js/npm, wrk
-# (the page benchmark).
+# (the page benchmark), nginx (the proxy in front of gunicorn).
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,8 @@ command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the page benchmark's load generator (bench/)
+# the proxy of the production stack, run by tests/test_production_stack.py
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then

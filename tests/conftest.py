@@ -1,4 +1,7 @@
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -12,6 +15,28 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "marketpla
 # Playwright's sync API runs an event loop in the test thread; the ORM calls our browser tests
 # make around it are still synchronous and safe (DESIGN.md §9).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, the test database is a file (in memory-backed /dev/shm where there is one),
+    as the embedded default's is, not Django's in-memory one: that one shares a cache between
+    connections, where two threads at once get "database table is locked" at once instead of
+    waiting for the write lock (tests/test_double_submit.py posts from two threads). A private
+    folder per test run, so runs side by side do not meet."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3" or database.get("TEST", {}).get("NAME"):
+        yield
+        return
+    memory = Path("/dev/shm")  # noqa: S108 - a private folder is made in it, below
+    folder = Path(
+        tempfile.mkdtemp(prefix="marketplace-test-", dir=memory if memory.is_dir() else None)
+    )
+    database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+    yield
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -60,8 +60,9 @@ class Site:
     def grow(self, times: int) -> None:
         for _ in range(times):
             other = self._publish(skills=[self.skill, SkillFactory()])
+            asked = self.opportunity.questions.count()  # a new question each time: one is once
             opportunity_services.question_ask(
-                asker=self.supplier, opportunity=self.opportunity, text="Is a fork allowed?"
+                asker=self.supplier, opportunity=self.opportunity, text=f"Is fork {asked} allowed?"
             )
             bid = bid_services.bid_start(supplier=self.supplier, opportunity=other)
             fill(bid, self.supplier)

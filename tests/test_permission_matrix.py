@@ -316,9 +316,9 @@ EXPECTED: dict[str, str] = {
     "evaluation:submit": "login 404 404 refused 404 404 404 404 404 404",
     "evaluation:consensus": "login 404 404 ok 404 404 404 404 404 404",
     "evaluation:consensus_packet": "login 404 404 ok 404 404 404 404 404 404",
-    "evaluation:lock": "login 404 404 refused 404 404 404 404 404 404",
-    "evaluation:reveal": "login refused 404 404 404 404 404 404 404 404",
-    "evaluation:award": "login refused 404 404 404 404 404 404 404 404",
+    "evaluation:lock": "login 404 404 ok 404 404 404 404 404 404",  # locked already: said so
+    "evaluation:reveal": "login ok 404 404 404 404 404 404 404 404",  # revealed already
+    "evaluation:award": "login ok 404 404 404 404 404 404 404 404",  # awarded already
     "evaluation:access_log": "login 404 404 404 404 404 ok 404 404 404",
     "evaluation:offer_decline": "login 404 404 404 404 404 404 refused 404 404",
     "payments:detail": "login ok 404 404 404 ok ok ok 404 404",

@@ -819,10 +819,18 @@ def test_a_palette_string_puts_no_nul_in_the_stored_text(draft_bid, supplier):
 
 
 def test_at_most_three_attachments(draft_bid, supplier):
-    for _ in range(3):
-        services.attachment_add(supplier=supplier, bid=draft_bid, upload=upload(text_pdf()))
+    for number in range(3):
+        part = upload(text_pdf(f"Our approach, part {number}."))
+        services.attachment_add(supplier=supplier, bid=draft_bid, upload=part)
     with pytest.raises(ValidationError, match="at most 3"):
         services.attachment_add(supplier=supplier, bid=draft_bid, upload=upload(text_pdf()))
+
+
+def test_the_same_file_sent_twice_is_attached_once(draft_bid, supplier):
+    first = services.attachment_add(supplier=supplier, bid=draft_bid, upload=upload(text_pdf()))
+    again = services.attachment_add(supplier=supplier, bid=draft_bid, upload=upload(text_pdf()))
+    assert again == first
+    assert draft_bid.attachments.filter(removed_at__isnull=True).count() == 1
 
 
 def test_a_removed_attachment_stays_available_to_the_receipt_that_names_it(draft_bid, supplier):

@@ -1,17 +1,27 @@
 """Submissions racing the close, on PostgreSQL with real row locks (DESIGN.md §3)."""
 
 import datetime as dt
+import io
+import secrets
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from functools import partial
 
+import pikepdf
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
-from django.utils import timezone
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from bids import services
 from bids.models import Bid, Receipt
 from opportunities import services as opportunity_services
+from opportunities import tasks as opportunity_tasks
 from opportunities.models import Opportunity
 from tests.bids.conftest import fill
 from tests.factories import SupplierProfileFactory
@@ -87,3 +97,165 @@ def test_no_submission_is_accepted_after_the_close_and_none_before_it_is_lost(op
         Opportunity.Status.CLOSED,
         Opportunity.Status.EVALUATING,
     )
+
+
+# --- Judged by arrival, through the WSGI stack ------------------------------------------------
+
+
+def _many_pages(count: int) -> bytes:
+    """A small file of many empty pages: cheap to send, costly to read (the issue's attack)."""
+    pdf = pikepdf.new()
+    for _ in range(count):
+        pdf.add_blank_page()
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+    return out.getvalue()
+
+
+class Browser:
+    """One person's requests to the live server: their session, a CSRF secret, no redirects
+    followed (the answer itself is what the test reads)."""
+
+    def __init__(self, base: str, user) -> None:
+        client = Client()
+        client.force_login(user)
+        self.base = base
+        self.csrf = secrets.token_hex(16)  # a 32-character secret, sent as cookie and field
+        self.cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={self.csrf}"
+
+    def post(self, path: str, body: bytes, content_type: str) -> tuple[int, str]:
+        request = urllib.request.Request(  # noqa: S310 (the live server, http)
+            self.base + path,
+            data=body,
+            method="POST",
+            headers={"Cookie": self.cookie, "Content-Type": content_type},
+        )
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=60) as response:  # nosec B310: the live server
+                return response.status, response.headers.get("Location", "")
+        except urllib.error.HTTPError as answer:
+            return answer.code, answer.headers.get("Location", "")
+
+    def submit(self, bid: Bid) -> tuple[int, str]:
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": self.csrf}).encode()
+        with translation.override("en"):
+            path = reverse("bids:submit", args=[bid.pk])
+        return self.post(path, body, "application/x-www-form-urlencoded")
+
+    def upload(self, bid: Bid, data: bytes) -> tuple[int, str]:
+        boundary = secrets.token_hex(12)
+        body = (
+            (
+                f"--{boundary}\r\nContent-Disposition: form-data; "
+                f'name="csrfmiddlewaretoken"\r\n\r\n{self.csrf}\r\n'
+                f"--{boundary}\r\nContent-Disposition: form-data; "
+                f'name="file"; filename="proposal.pdf"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        with translation.override("en"):
+            path = reverse("bids:attachment_add", args=[bid.pk])
+        return self.post(path, body, f"multipart/form-data; boundary={boundary}")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_time_submissions_get_receipts_whatever_holds_them_up(
+    opportunity, live_server, settings, monkeypatch
+):
+    """A hostile upload in flight, three suppliers submitting in the last seconds (one of them
+    held up past the deadline inside the server), one late: the three get receipts, judged by
+    when they arrived; the late one is refused; the close runs on time, after the grace."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (run by `make test` with DATABASE_URL set)")
+    settings.BID_CLOSE_GRACE_SECONDS = 4
+    hostile_pdf = _many_pages(47_000)
+    suppliers = [SupplierProfileFactory().user for _ in range(5)]
+    bids = [
+        fill(services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
+        for supplier in suppliers
+    ]
+    on_time, late, hostile = bids[:3], bids[3], bids[4]
+    browsers = {bid.pk: Browser(live_server.url, bid.supplier) for bid in bids}
+    closes_at = timezone.now() + dt.timedelta(seconds=5)
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        closes_at=closes_at, question_deadline=closes_at - dt.timedelta(seconds=4)
+    )
+    opportunity.refresh_from_db()
+    held_up = on_time[2].pk
+    checked = services.attachment_problems
+
+    def slow_for_one(bid: Bid):
+        if bid.pk == held_up:  # a busy server: this request reaches the lock after the close
+            time.sleep((closes_at - timezone.now()).total_seconds() + 1.5)
+        return checked(bid)
+
+    monkeypatch.setattr(services, "attachment_problems", slow_for_one)
+    answers: dict[str, tuple[int, str]] = {}
+
+    def at(moment: dt.datetime, name: str, send) -> threading.Thread:
+        def run() -> None:
+            time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))
+            try:
+                answers[name] = send()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def close() -> tuple[int, str]:
+        return (
+            int(opportunity_tasks.opportunity_close_at_deadline(opportunity.pk)),
+            "",
+        )
+
+    second = dt.timedelta(seconds=1)
+    threads = [
+        *(
+            at(
+                closes_at - 3 * second + i * 0.2 * second,
+                f"hostile {i}",
+                lambda: browsers[hostile.pk].upload(hostile, hostile_pdf),
+            )
+            for i in range(3)
+        ),
+        *(
+            at(
+                closes_at - (1.5 - 0.5 * i) * second,
+                f"on time {i}",
+                partial(browsers[b.pk].submit, b),
+            )
+            for i, b in enumerate(on_time)
+        ),
+        at(closes_at + 0.3 * second, "late", partial(browsers[late.pk].submit, late)),
+        at(opportunity.seals_at + 0.05 * second, "close", close),
+    ]
+    for thread in threads:
+        thread.join(timeout=90)
+
+    for name, (status, _location) in answers.items():
+        assert status < 500, name
+    for i, bid in enumerate(on_time):
+        status, location = answers[f"on time {i}"]
+        receipt = Receipt.objects.get(bid=bid)
+        assert (status, location) == (302, f"/en/bids/{bid.pk}/receipts/1/")
+        assert receipt.received_at < closes_at  # judged by arrival
+        assert receipt.submitted_at >= receipt.received_at
+    held = Receipt.objects.get(bid_id=held_up)
+    assert held.submitted_at > closes_at > held.received_at  # recorded late, arrived in time
+    assert answers["late"][0] == 302 and not Receipt.objects.filter(bid=late).exists()
+    assert not hostile.attachments.exists()  # refused, nothing written
+    assert answers["close"] == (1, "")
+    closed = Opportunity.objects.get(pk=opportunity.pk)
+    assert dt.timedelta(0) <= closed.closed_at - closed.seals_at < dt.timedelta(seconds=2)
+    sealed = set(Bid.objects.filter(status=Bid.Status.SEALED).values_list("pk", flat=True))
+    assert sealed == {bid.pk for bid in on_time}

@@ -77,7 +77,7 @@ def test_submission_gives_a_receipt_whose_digest_matches_the_content(
     )
     draft_bid.refresh_from_db()
     assert draft_bid.status == Status.SUBMITTED
-    assert draft_bid.submitted_at == receipt.submitted_at
+    assert draft_bid.submitted_at == receipt.received_at <= receipt.submitted_at
     [email] = mail.outbox
     assert email.to == [supplier.email]
     assert email.subject == f"Bid received: {draft_bid.opportunity.title_en}"

@@ -11,6 +11,7 @@ import io
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -225,10 +226,12 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     for email, _language, *_ in SUPPLIERS:
         assert any(receipts[email].digest in m.body for m in _mail_to(email)), email
 
-    # 6. The deadline passes; the scheduler's sweeper closes and seals (beat runs it every 30 s).
+    # 6. The deadline and the close's grace pass (bids that arrived in time are answered
+    # meanwhile); the scheduler's sweeper closes and seals (beat runs it every 30 s).
+    grace = dt.timedelta(seconds=settings.BID_CLOSE_GRACE_SECONDS)
     Opportunity.objects.filter(pk=opportunity.pk).update(
-        question_deadline=timezone.now() - dt.timedelta(minutes=2),
-        closes_at=timezone.now() - dt.timedelta(seconds=1),
+        question_deadline=timezone.now() - grace - dt.timedelta(minutes=2),
+        closes_at=timezone.now() - grace - dt.timedelta(seconds=1),
     )
     call_command("run_scheduled_jobs", "close-due-opportunities", stdout=io.StringIO())
     opportunity.refresh_from_db()

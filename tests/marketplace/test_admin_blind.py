@@ -588,9 +588,7 @@ def test_bidding_and_the_close_log_no_identity(program_admin, bidder, caplog):
 
 
 def test_the_migration_rewrites_old_audit_texts_that_named_the_bidder(program_admin, bidder):
-    migration = importlib.import_module(
-        "marketplace.migrations.0005_audit_texts_without_identity"
-    )
+    migration = importlib.import_module("marketplace.migrations.0005_audit_texts_without_identity")
     opportunity = published(program_admin)
     bid = bid_services.bid_start(supplier=bidder, opportunity=opportunity)
     bid_type = ContentType.objects.get_for_model(Bid)

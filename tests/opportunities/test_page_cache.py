@@ -5,6 +5,7 @@ down."""
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -129,7 +130,10 @@ def test_an_answer_and_an_addendum_show_at_once_on_the_cached_detail(
 def test_a_posting_closed_by_the_scheduler_shows_closed_at_once(
     client, django_capture_on_commit_callbacks
 ):
-    due = published(title_en="Deadline passed", closes_at=timezone.now() - dt.timedelta(seconds=5))
+    grace = dt.timedelta(seconds=settings.BID_CLOSE_GRACE_SECONDS)
+    due = published(
+        title_en="Deadline passed", closes_at=timezone.now() - grace - dt.timedelta(seconds=5)
+    )
     url = f"/en/opportunities/{due.pk}/"
     assert "Deadline passed" in client.get(url).content.decode()
     listing = "/en/opportunities/?status=all"

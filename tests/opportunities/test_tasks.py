@@ -27,7 +27,8 @@ def _publish_closing_in(seconds: float, program_admin) -> Opportunity:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_scheduled_task_closes_the_opportunity_at_its_deadline(program_admin):
+def test_scheduled_task_closes_the_opportunity_at_its_deadline(program_admin, settings):
+    settings.BID_CLOSE_GRACE_SECONDS = 2  # bids that arrived in time are answered meanwhile
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         opportunity = _publish_closing_in(3, program_admin)
         time.sleep(1)
@@ -41,16 +42,20 @@ def test_scheduled_task_closes_the_opportunity_at_its_deadline(program_admin):
             time.sleep(0.1)
     # Closed; with no bid, the evaluation then marks it unsuccessful (on the same worker).
     assert opportunity.status in (Status.CLOSED, Status.UNSUCCESSFUL)
-    assert opportunity.closed_at >= opportunity.closes_at
-    # "At the deadline": within a couple of seconds, not on some later request or sweep.
-    assert opportunity.closed_at - opportunity.closes_at < dt.timedelta(seconds=3)
+    assert opportunity.closed_at >= opportunity.seals_at
+    # At the deadline and its grace: within a couple of seconds, not on some later sweep.
+    assert opportunity.closed_at - opportunity.seals_at < dt.timedelta(seconds=3)
 
 
 @pytest.mark.django_db
-def test_sweeper_closes_overdue_opportunities_once(program_admin):
+def test_sweeper_closes_overdue_opportunities_once(program_admin, settings):
+    settings.BID_CLOSE_GRACE_SECONDS = 1
     opportunity = _publish_closing_in(0.2, program_admin)
     still_open = OpportunityFactory(status=Status.PUBLISHED)
     time.sleep(0.3)
+    assert tasks.opportunities_close_due() == 0  # past the deadline, within the grace
+    assert tasks.opportunity_close_at_deadline(opportunity.pk) is False  # an early task too
+    time.sleep(1)
     assert tasks.opportunities_close_due() == 1
     assert tasks.opportunities_close_due() == 0  # a second run is a no-op
     opportunity.refresh_from_db()

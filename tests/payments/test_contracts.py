@@ -292,9 +292,7 @@ def test_a_contracts_text_and_its_audit_events_name_no_one(awarded, client):
 
 
 def test_the_migration_rewrites_old_contract_texts_that_named_the_supplier(awarded):
-    migration = importlib.import_module(
-        "marketplace.migrations.0005_audit_texts_without_identity"
-    )
+    migration = importlib.import_module("marketplace.migrations.0005_audit_texts_without_identity")
     opportunity, contract = awarded
     email = contract.supplier.email
     contract_type = ContentType.objects.get_for_model(Contract)
