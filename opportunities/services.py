@@ -625,7 +625,7 @@ def opportunity_hold_shared(opportunity_id: int) -> None:
     with connection.cursor() as cursor:
         # Names from the model, the id a bound parameter.
         cursor.execute(
-            f"SELECT 1 FROM {quote(table)} WHERE {quote(key)} = %s FOR SHARE",  # noqa: S608
+            f"SELECT 1 FROM {quote(table)} WHERE {quote(key)} = %s FOR SHARE",  # noqa: S608  # nosec B608
             [opportunity_id],
         )
 
