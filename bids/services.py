@@ -50,32 +50,39 @@ def _open_opportunity(
     given): a request that reached the server in time is never refused because something else
     held it up, and one that arrived late always is. The close takes the exclusive lock, and
     the scheduler runs it `BID_CLOSE_GRACE_SECONDS` after the deadline, once every request that
-    arrived in time has been answered; a change is wholly in before the close or refused."""
+    arrived in time has been answered; a change is wholly in before the close or refused.
+
+    A request that arrived late is refused before it takes any lock (a deadline passed does not
+    come back: nobody may amend it then), so late requests, however many, never stand between
+    the close and its lock."""
+    now = timezone.now()
+    arrived_at = min(arrived_at or now, now)
+    _refuse_unless_open(Opportunity.objects.get(pk=opportunity_id), arrived_at)
     opportunity_hold_shared(opportunity_id)
     opportunity = Opportunity.objects.get(pk=opportunity_id)
     if permissions.is_opportunity_buyer(bidder, opportunity):
         raise ValidationError(_("You are the buyer of this opportunity: you cannot bid on it."))
-    now = timezone.now()
-    arrived_at = min(arrived_at or now, now)
-    if not opportunity.accepts_bids_at(arrived_at):
-        if opportunity.closes_at and arrived_at >= opportunity.closes_at:
-            raise ValidationError(
-                _("This opportunity closed at %(time)s (Eastern time): bids can no longer change.")
-                % {
-                    "time": formats.date_format(
-                        timezone.localtime(opportunity.closes_at), "DATETIME_FORMAT"
-                    )
-                }
-            )
-        if opportunity.status != Opportunity.Status.PUBLISHED and opportunity.closed_at:
-            raise ValidationError(
-                _(
-                    "The bids of this opportunity were sealed at its close: bids can no longer "
-                    "change."
-                )
-            )
-        raise ValidationError(_("This opportunity does not take bids."))
+    _refuse_unless_open(opportunity, arrived_at)
     return opportunity, arrived_at
+
+
+def _refuse_unless_open(opportunity: Opportunity, arrived_at: dt.datetime) -> None:
+    if opportunity.accepts_bids_at(arrived_at):
+        return
+    if opportunity.closes_at and arrived_at >= opportunity.closes_at:
+        raise ValidationError(
+            _("This opportunity closed at %(time)s (Eastern time): bids can no longer change.")
+            % {
+                "time": formats.date_format(
+                    timezone.localtime(opportunity.closes_at), "DATETIME_FORMAT"
+                )
+            }
+        )
+    if opportunity.status != Opportunity.Status.PUBLISHED and opportunity.closed_at:
+        raise ValidationError(
+            _("The bids of this opportunity were sealed at its close: bids can no longer change.")
+        )
+    raise ValidationError(_("This opportunity does not take bids."))
 
 
 def _locked_bid(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = None) -> Bid:

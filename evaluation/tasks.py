@@ -6,7 +6,7 @@ import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +19,15 @@ from opportunities.models import Opportunity
 from .models import Evaluation, PanelMember
 
 
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+@shared_task(
+    acks_late=True,
+    time_limit=600,
+    soft_time_limit=540,
+    # A row busy past the lock timeout, or a statement past its limit: tried again later.
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
 def evaluation_build_packets(opportunity_id: int) -> int:
     """Build the packets of a closed opportunity. A second run is a no-op."""
     from .services import evaluation_build_packets as build

@@ -11,6 +11,7 @@ from django.http import HttpResponse, UnreadablePostError
 from django.shortcuts import redirect
 from django.template import loader
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from . import once, permissions, selectors
 
@@ -186,6 +187,10 @@ class FormOnceMiddleware:
         claim = getattr(request, "_form_once_claim", None)
         if claim is not None:
             once.finish(claim, request, response)
+        if once.carries_keys(response):
+            # Back must fetch the page again, with fresh keys: a page restored from the
+            # browser's cache would send an old key, and get an old answer.
+            patch_cache_control(response, no_store=True)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -27,6 +27,7 @@ import logging
 import re
 import secrets
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +48,14 @@ FORM_ONCE_POLL_SECONDS = 0.1
 # A claim whose request never finished (its process died) lapses after this long: longer than
 # any request runs (the statement and lock timeouts, the web server's own).
 FORM_ONCE_RUNNING_SECONDS = 120
-# How long the outcome of a form is kept for a repeat of it (a replay a day later lands too).
-FORM_ONCE_KEEP_SECONDS = 60 * 60 * 24
+# How long the outcome of a form is kept for a repeat of it: double clicks, a browser or proxy
+# sending again, a person pressing again on a slow answer. Not longer: the state may change
+# since (withdrawn, then submitted again), and an old answer must not stand for a new step.
+# Pages with keyed forms are sent `no-store`, so Back fetches a fresh page with a fresh key.
+FORM_ONCE_KEEP_SECONDS = 10 * 60
+# How many repeats of one form may wait for the first at once (a triple click is two); any
+# more are told the site is busy, so one person's repeats cannot hold every web worker.
+FORM_ONCE_MAX_WAITING = 3
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -96,16 +103,37 @@ def cache_key(request: HttpRequest) -> str | None:
         if name != "csrfmiddlewaretoken"
         for value in values
     )
-    sent = sorted((name, f.name, f.size) for name, files in request.FILES.lists() for f in files)
+    sent = sorted(
+        (name, f.name, f.size, _digest(f)) for name, files in request.FILES.lists() for f in files
+    )
     what = json.dumps([who, request.path, key, said, sent])
     # Hashed: who, where and what must not be readable from the cache's keys.
     return f"form-once:{hashlib.sha256(what.encode()).hexdigest()}"
+
+
+def carries_keys(response: HttpResponse) -> bool:
+    """Whether the page holds a keyed form (HTML, read whole: not a file or a stream)."""
+    return (
+        not response.streaming
+        and response.get("Content-Type", "").startswith("text/html")
+        and f'name="{FIELD}"'.encode() in response.content
+    )
+
+
+def _digest(upload) -> str:
+    """The file's SHA-256 (another file of the same name and size is another request)."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 def claim_or_replay(request: HttpRequest, key: str) -> Claim | HttpResponse | None:
     """Claim the key (this request runs: a Claim), or the answer to give instead: the first
     request's redirect, replayed. None when waiting for the first request took too long."""
     deadline = time.monotonic() + FORM_ONCE_WAIT_SECONDS
+    waiters = f"{key}:waiting"
     waiting = False
     try:
         while True:
@@ -114,13 +142,18 @@ def claim_or_replay(request: HttpRequest, key: str) -> Claim | HttpResponse | No
             outcome = cache.get(key)
             if isinstance(outcome, dict):
                 return _replay(request, outcome)
-            # One repeat waits, no more: the same form sent again and again must not hold every
-            # web worker while the first runs (the others are told "busy, try again" at once).
             if not waiting:
-                if not cache.add(f"{key}:waiting", 1, FORM_ONCE_WAIT_SECONDS + 1):
-                    logger.warning("A form POST to %s repeated while a repeat waits", request.path)
-                    return None
+                cache.add(waiters, 0, FORM_ONCE_WAIT_SECONDS + 1)
+                try:
+                    count = cache.incr(waiters)
+                except ValueError:  # the count expired between the two calls
+                    count = 1
                 waiting = True
+                if count > FORM_ONCE_MAX_WAITING:
+                    logger.warning(
+                        "A form POST to %s repeated past the waiting limit", request.path
+                    )
+                    return None
             if time.monotonic() >= deadline:
                 logger.warning(
                     "A repeated form POST to %s gave up waiting for the first", request.path
@@ -131,7 +164,8 @@ def claim_or_replay(request: HttpRequest, key: str) -> Claim | HttpResponse | No
             time.sleep(FORM_ONCE_POLL_SECONDS)
     finally:
         if waiting:
-            cache.delete(f"{key}:waiting")
+            with suppress(ValueError):  # the count expired meanwhile
+                cache.decr(waiters)
 
 
 def _replay(request: HttpRequest, outcome: dict[str, Any]) -> HttpResponse:

@@ -259,3 +259,40 @@ def test_on_time_submissions_get_receipts_whatever_holds_them_up(
     assert dt.timedelta(0) <= closed.closed_at - closed.seals_at < dt.timedelta(seconds=2)
     sealed = set(Bid.objects.filter(status=Bid.Status.SEALED).values_list("pk", flat=True))
     assert sealed == {bid.pk for bid in on_time}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_request_is_refused_without_waiting_for_the_row(opportunity):
+    """Past the deadline a bid is refused before it asks for any lock: however many late ones
+    come, they never queue in front of the close (which holds or waits for the row)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (run by `make test` with DATABASE_URL set)")
+    supplier = SupplierProfileFactory().user
+    bid = fill(services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
+    closes_at = timezone.now() - dt.timedelta(seconds=1)
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        closes_at=closes_at, question_deadline=closes_at - dt.timedelta(hours=1)
+    )
+    holding, held = threading.Event(), threading.Event()
+
+    def close_holding_the_row() -> None:  # the close, mid-way
+        from django.db import transaction
+
+        with transaction.atomic():
+            Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+            holding.set()
+            held.wait(10)
+        connections.close_all()
+
+    thread = threading.Thread(target=close_holding_the_row)
+    thread.start()
+    holding.wait(10)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ValidationError, match="closed at"):
+            services.bid_submit(supplier=supplier, bid=bid)
+    finally:
+        held.set()
+        thread.join()
+    assert time.monotonic() - started < 1  # not the 5 s lock timeout
+    assert not Receipt.objects.exists()

@@ -1,6 +1,7 @@
 import pytest
 
 from marketplace.models import Role
+from opportunities import views as opportunity_views
 from tests.factories import StaffFactory, SupplierFactory
 
 
@@ -17,3 +18,16 @@ def program_admin(db):
 @pytest.fixture
 def buyer(db):
     return StaffFactory(email="buyer@esdc-edsc.gc.ca", roles=[Role.BUYER])
+
+
+@pytest.fixture
+def failing_list(monkeypatch):
+    """Make the public list raise `error` (as a view hitting a failing database would)."""
+
+    def fail_with(error: Exception) -> None:
+        def get(self, request, *args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(opportunity_views.OpportunityListView, "get", get)
+
+    return fail_with

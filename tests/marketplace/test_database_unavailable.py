@@ -8,19 +8,6 @@ from django.db import InterfaceError, OperationalError
 from django.test import Client
 from django.urls import reverse
 
-from opportunities import views as opportunity_views
-
-
-@pytest.fixture
-def failing_list(monkeypatch):
-    def fail_with(error: Exception) -> None:
-        def get(self, request, *args, **kwargs):
-            raise error
-
-        monkeypatch.setattr(opportunity_views.OpportunityListView, "get", get)
-
-    return fail_with
-
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(

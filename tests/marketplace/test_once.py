@@ -18,7 +18,6 @@ from django.urls import reverse
 from marketplace import middleware, once
 from marketplace.models import AuditEvent, Role
 from opportunities import services as opportunity_services
-from opportunities import views as opportunity_views
 from opportunities.models import Opportunity
 from tests.factories import OpportunityFactory, StaffFactory, SupplierFactory
 
@@ -51,17 +50,6 @@ def _wrapped(message: str, cause: Exception | None = None) -> OperationalError:
 )
 def test_busy_errors_are_told_from_the_others(error, reason):
     assert middleware.database_busy(error) == reason
-
-
-@pytest.fixture
-def failing_list(monkeypatch):
-    def fail_with(error: Exception) -> None:
-        def get(self, request, *args, **kwargs):
-            raise error
-
-        monkeypatch.setattr(opportunity_views.OpportunityListView, "get", get)
-
-    return fail_with
 
 
 @pytest.mark.django_db
@@ -273,23 +261,61 @@ def test_a_repeat_waits_for_the_first_then_gives_up_with_the_busy_page(rf, monke
 
 
 @pytest.mark.django_db
-def test_only_one_repeat_waits_the_others_are_told_busy_at_once(rf, monkeypatch):
+def test_a_triple_click_waits_but_a_flood_of_repeats_is_told_busy(rf, monkeypatch):
     """The same form sent again and again while the first runs cannot hold every web worker:
-    one repeat waits for the first, any other is answered 503 at once, running nothing."""
+    a few repeats (a triple click) wait for the first; any more are answered 503 at once."""
     monkeypatch.setattr(once, "FORM_ONCE_WAIT_SECONDS", 1.5)
     user = SupplierFactory()
     key = once.new_key()
     cache_key = once.cache_key(_posting(rf, user, key))
     cache.add(cache_key, once.RUNNING, 60)  # the first, still running
-    waiting = threading.Thread(target=_run, args=(_done, _posting(rf, user, key)))
-    waiting.start()
-    time.sleep(0.3)
+    waiting = [
+        threading.Thread(target=_run, args=(_done, _posting(rf, user, key)))
+        for _ in range(once.FORM_ONCE_MAX_WAITING)
+    ]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.4)
     started = time.monotonic()
     answer, ran = _run(_done, _posting(rf, user, key))
     assert (answer.status_code, ran) == (503, 0)
     assert time.monotonic() - started < 0.5
-    waiting.join()
-    assert cache.get(f"{cache_key}:waiting") is None  # let go once done
+    for thread in waiting:
+        thread.join()
+    assert cache.get(f"{cache_key}:waiting") == 0  # each let go once done
+
+
+@pytest.mark.django_db
+def test_an_outcome_is_kept_minutes_not_days():
+    """Long enough for double clicks and a browser sending again; an old answer must not stand
+    for a new step after the state changed (withdrawn, then submitted again)."""
+    assert once.FORM_ONCE_KEEP_SECONDS <= 15 * 60
+
+
+@pytest.mark.django_db
+def test_pages_with_keyed_forms_are_not_kept_by_the_browser(client):
+    """Back fetches the page again, with fresh keys, instead of a copy holding an old one."""
+    client.force_login(SupplierFactory())
+    page = client.get(reverse("opportunities:alert"))
+    assert f'name="{once.FIELD}"' in page.content.decode()
+    assert "no-store" in page["Cache-Control"]
+    assert "no-store" not in client.get(reverse("opportunities:list")).get("Cache-Control", "")
+
+
+def test_another_file_of_the_same_name_and_size_is_another_request(rf):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def posting(content: bytes):
+        request = rf.post(
+            "/en/bids/1/attachments/",
+            {once.FIELD: "k" * 24, "file": SimpleUploadedFile("a.pdf", content)},
+        )
+        request.user = type("U", (), {"is_authenticated": True, "pk": 1})()
+        return request
+
+    first, same, other = posting(b"%PDF-1"), posting(b"%PDF-1"), posting(b"%PDF-2")
+    assert once.cache_key(first) == once.cache_key(same) != once.cache_key(other)
+    assert first.FILES["file"].read() == b"%PDF-1"  # left readable for the view
 
 
 def _keys(page: str) -> list[str]:
