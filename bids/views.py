@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -15,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
 from evaluation.selectors import bid_debrief
+from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.permissions import is_supplier
 from marketplace.ratelimit import rate_limit_allows
@@ -25,11 +24,6 @@ from .forms import AttachmentForm, BidForm
 from .identity import identity_matches
 from .models import Attachment, Bid, Receipt
 from .pdf_worker import check_admitted
-
-
-def _arrival(request) -> dt.datetime:
-    """When the request reached the server: the deadline is judged by it (DESIGN.md §3)."""
-    return getattr(request, "arrived_at", None) or timezone.now()
 
 
 def _own_bid(request, pk: int) -> Bid:
@@ -50,7 +44,7 @@ def bid_start_view(request, opportunity_pk: int):
     opportunity = get_object_or_404(Opportunity.objects.public(), pk=opportunity_pk)
     try:
         bid = services.bid_start(
-            supplier=request.user, opportunity=opportunity, arrived_at=_arrival(request)
+            supplier=request.user, opportunity=opportunity, arrived_at=arrived_at(request)
         )
     except ValidationError as error:
         for message in error.messages:
@@ -118,7 +112,7 @@ def _edit_context(bid: Bid, form: BidForm, **extra):
 
 def bid_edit_view(request, pk: int):
     bid = _own_bid(request, pk)
-    if not permissions.can_change_bid(request.user, bid, now=_arrival(request)):
+    if not permissions.can_change_bid(request.user, bid, now=arrived_at(request)):
         messages.error(request, _("This opportunity is closed: your bid can no longer change."))
         return redirect("bids:detail", pk=bid.pk)
     if request.method != "POST":
@@ -159,7 +153,7 @@ def _save_draft(request, bid: Bid, form: BidForm) -> Bid:
         attest_can_be_paid_by_card=data.get("attest_can_be_paid_by_card", False),
         attest_no_conflict=data.get("attest_no_conflict", False),
         accept_terms=data.get("accept_terms", False),
-        arrived_at=_arrival(request),
+        arrived_at=arrived_at(request),
     )
 
 
@@ -183,7 +177,9 @@ def _submit(request, bid: Bid):
         )
         return redirect("bids:edit", pk=bid.pk)
     try:
-        receipt = services.bid_submit(supplier=request.user, bid=bid, arrived_at=_arrival(request))
+        receipt = services.bid_submit(
+            supplier=request.user, bid=bid, arrived_at=arrived_at(request)
+        )
     except ValidationError as error:
         return _refused(request, bid, error)
     return redirect("bids:receipt", pk=bid.pk, number=receipt.number)
@@ -232,7 +228,7 @@ def bid_withdraw_view(request, pk: int):
     bid = _own_bid(request, pk)
     if request.method == "POST":
         try:
-            services.bid_withdraw(supplier=request.user, bid=bid, arrived_at=_arrival(request))
+            services.bid_withdraw(supplier=request.user, bid=bid, arrived_at=arrived_at(request))
         except ValidationError as error:
             if Bid.objects.filter(pk=bid.pk, status=Bid.Status.WITHDRAWN).exists():
                 # Withdrawn already (a double click, another tab): where the withdrawal lands.
@@ -250,7 +246,7 @@ def bid_withdraw_view(request, pk: int):
 def bid_confirm_view(request, pk: int):
     bid = _own_bid(request, pk)
     try:
-        services.bid_confirm(supplier=request.user, bid=bid, arrived_at=_arrival(request))
+        services.bid_confirm(supplier=request.user, bid=bid, arrived_at=arrived_at(request))
     except ValidationError as error:
         return _refused(request, bid, error)
     messages.success(request, _("Your bid stands as submitted."))
@@ -272,7 +268,7 @@ def attachment_add_view(request, pk: int):
                 supplier=request.user,
                 bid=bid,
                 upload=form.cleaned_data["file"],
-                arrived_at=_arrival(request),
+                arrived_at=arrived_at(request),
             )
     except ValidationError as error:
         for message in error.messages:
@@ -289,7 +285,7 @@ def attachment_remove_view(request, pk: int, attachment_pk: int):
     attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid)
     try:
         services.attachment_remove(
-            supplier=request.user, bid=bid, attachment=attachment, arrived_at=_arrival(request)
+            supplier=request.user, bid=bid, attachment=attachment, arrived_at=arrived_at(request)
         )
     except ValidationError as error:
         return _refused(request, bid, error)

@@ -6,14 +6,14 @@ import datetime as dt
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import notifications as notices
 from marketplace.models import User
 from marketplace.services import notification_send
-from marketplace.tasks import scheduled_job
+from marketplace.tasks import RETRY_WHEN_BUSY, scheduled_job
 from opportunities.models import Opportunity
 
 from .models import Evaluation, PanelMember
@@ -23,10 +23,7 @@ from .models import Evaluation, PanelMember
     acks_late=True,
     time_limit=600,
     soft_time_limit=540,
-    # A row busy past the lock timeout, or a statement past its limit: tried again later.
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=5,
+    **RETRY_WHEN_BUSY,
 )
 def evaluation_build_packets(opportunity_id: int) -> int:
     """Build the packets of a closed opportunity. A second run is a no-op."""

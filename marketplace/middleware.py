@@ -75,6 +75,12 @@ class ArrivalMiddleware:
         return self.get_response(request)
 
 
+def arrived_at(request) -> dt.datetime:
+    """When the request reached the server (`ArrivalMiddleware`); now for a request made
+    without the middleware (a test's RequestFactory)."""
+    return getattr(request, "arrived_at", None) or timezone.now()
+
+
 def _proxy_time(value: str) -> float | None:
     """Seconds since the epoch from `t=1700000000.123`, or the same in ms or µs."""
     number = value.strip().removeprefix("t=")

@@ -11,12 +11,21 @@ from celery import shared_task
 from django.conf import settings
 from django.core import management
 from django.core.mail import get_connection
+from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from . import services
 
 logger = logging.getLogger(__name__)
+
+# For a task's decorator: a row busy past the lock timeout, a statement past its limit, the
+# database restarting — the task is tried again later (tasks re-check state: a retry acts once).
+RETRY_WHEN_BUSY: dict[str, Any] = {
+    "autoretry_for": (DatabaseOperationalError,),
+    "retry_backoff": 2,
+    "max_retries": 5,
+}
 
 
 def enqueue_on_commit(task, *args: Any, **options: Any) -> None:

@@ -231,7 +231,9 @@ def _same_fields(opportunity: Opportunity, fields: dict[str, Any]) -> bool:
 
 def _repeated_draft(buyer: User, fields: dict[str, Any]) -> Opportunity | None:
     since = timezone.now() - dt.timedelta(seconds=REPEAT_SECONDS)
-    recent = Opportunity.objects.filter(buyer=buyer, status=Status.DRAFT, created_at__gte=since)
+    recent = Opportunity.objects.filter(
+        buyer=buyer, status=Status.DRAFT, created_at__gte=since
+    ).prefetch_related("skills")
     return next((draft for draft in recent if _same_fields(draft, fields)), None)
 
 

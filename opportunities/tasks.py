@@ -19,7 +19,7 @@ from django.utils import timezone
 from marketplace import notifications as notices
 from marketplace.models import User
 from marketplace.services import notification_send, notification_send_each
-from marketplace.tasks import scheduled_job
+from marketplace.tasks import RETRY_WHEN_BUSY, scheduled_job
 
 from .models import Alert, Opportunity
 
@@ -32,10 +32,7 @@ Status = Opportunity.Status
     acks_late=True,
     time_limit=60,
     soft_time_limit=45,
-    # The close waits for bids being written; past the lock timeout it tries again.
-    autoretry_for=(OperationalError,),
-    retry_backoff=2,
-    max_retries=5,
+    **RETRY_WHEN_BUSY,  # the close waits for bids being written
 )
 def opportunity_close_at_deadline(opportunity_id: int) -> bool:
     """Close one opportunity once its deadline and grace have passed (`seals_at`). A second run

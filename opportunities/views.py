@@ -22,6 +22,7 @@ from bids.selectors import opportunity_bid_panel
 from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
 from marketplace.caching import cache_public_page, cached_in
 from marketplace.i18n import format_cents
+from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.ratelimit import rate_limit_allows
 
@@ -495,7 +496,7 @@ def question_ask_view(request, pk: int):
             asker=request.user,
             opportunity=opportunity,
             text=form.cleaned_data["text"],
-            arrived_at=getattr(request, "arrived_at", None),
+            arrived_at=arrived_at(request),
         )
     except ValidationError as error:
         for message in error.messages:

@@ -9,7 +9,6 @@ can set their own arrival time.
 
 import datetime as dt
 import os
-import secrets
 import shutil
 import socket
 import subprocess  # nosec B404: nginx and gunicorn, fixed arguments
@@ -23,7 +22,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -32,16 +30,11 @@ from bids.models import Bid, Receipt
 from opportunities.models import Opportunity
 from tests.bids.conftest import fill, opportunity, program_admin  # noqa: F401
 from tests.factories import SupplierProfileFactory
+from tests.support.raw_http import free_port, signed_in
 
 TEMPLATE = Path(settings.BASE_DIR) / "deploy" / "nginx" / "default.conf.template"
 WORKERS = 2
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -66,7 +59,7 @@ def stack(tmp_path):
     if not Path(nginx).exists():
         pytest.fail("nginx is missing: scripts/system-deps.sh installs it")
     db = connection.settings_dict
-    app_port, proxy_port = _free_port(), _free_port()
+    app_port, proxy_port = free_port(), free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "marketplace.settings",
@@ -146,10 +139,7 @@ class Sender:
     """One supplier's raw HTTP requests: signed in, a CSRF secret sent as cookie and field."""
 
     def __init__(self, user) -> None:
-        client = Client()
-        client.force_login(user)
-        self.csrf = secrets.token_hex(16)
-        self.cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={self.csrf}"
+        self.cookie, self.csrf = signed_in(user)
 
     def request(self, path: str, fields: dict[str, str], extra: str = "") -> tuple[bytes, bytes]:
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": self.csrf, **fields}).encode()

@@ -1,7 +1,6 @@
 """Submissions racing the close, on PostgreSQL with real row locks (DESIGN.md §3)."""
 
 import datetime as dt
-import io
 import secrets
 import threading
 import time
@@ -10,11 +9,9 @@ import urllib.parse
 import urllib.request
 from functools import partial
 
-import pikepdf
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -25,6 +22,7 @@ from opportunities import tasks as opportunity_tasks
 from opportunities.models import Opportunity
 from tests.bids.conftest import fill
 from tests.factories import SupplierProfileFactory
+from tests.support.raw_http import blank_pages, signed_in
 
 SUPPLIERS = 24
 SPREAD = dt.timedelta(milliseconds=600)  # submissions from 0.6 s before to 0.6 s after
@@ -102,26 +100,13 @@ def test_no_submission_is_accepted_after_the_close_and_none_before_it_is_lost(op
 # --- Judged by arrival, through the WSGI stack ------------------------------------------------
 
 
-def _many_pages(count: int) -> bytes:
-    """A small file of many empty pages: cheap to send, costly to read (the issue's attack)."""
-    pdf = pikepdf.new()
-    for _ in range(count):
-        pdf.add_blank_page()
-    out = io.BytesIO()
-    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
-    return out.getvalue()
-
-
 class Browser:
     """One person's requests to the live server: their session, a CSRF secret, no redirects
     followed (the answer itself is what the test reads)."""
 
     def __init__(self, base: str, user) -> None:
-        client = Client()
-        client.force_login(user)
         self.base = base
-        self.csrf = secrets.token_hex(16)  # a 32-character secret, sent as cookie and field
-        self.cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={self.csrf}"
+        self.cookie, self.csrf = signed_in(user)
 
     def post(self, path: str, body: bytes, content_type: str) -> tuple[int, str]:
         request = urllib.request.Request(  # noqa: S310 (the live server, http)
@@ -176,7 +161,7 @@ def test_on_time_submissions_get_receipts_whatever_holds_them_up(
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL (run by `make test` with DATABASE_URL set)")
     settings.BID_CLOSE_GRACE_SECONDS = 4
-    hostile_pdf = _many_pages(47_000)
+    hostile_pdf = blank_pages(47_000)
     suppliers = [SupplierProfileFactory().user for _ in range(5)]
     bids = [
         fill(services.bid_start(supplier=supplier, opportunity=opportunity), supplier)

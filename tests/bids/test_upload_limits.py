@@ -38,6 +38,7 @@ from marketplace import ratelimit
 from marketplace.models import AuditEvent
 from tests.bids.conftest import fill
 from tests.factories import SupplierProfileFactory
+from tests.support.raw_http import blank_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -101,12 +102,7 @@ def slow_pdf() -> bytes:
 
 @cache
 def page_bomb() -> bytes:
-    with pikepdf.new() as pdf:
-        for _ in range(3000):
-            pdf.add_blank_page()
-        output = io.BytesIO()
-        pdf.save(output, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return output.getvalue()
+    return blank_pages(3000)
 
 
 @cache

@@ -20,6 +20,7 @@ from marketplace import services
 from marketplace.celery import app
 from marketplace.models import Notification, Role, RoleGrant
 from tests.factories import StaffFactory
+from tests.support.raw_http import free_port
 from tests.support.waiting import wait_for
 
 Status = Notification.Status
@@ -147,12 +148,6 @@ def test_a_worker_killed_mid_delivery_leads_to_exactly_one_email_after_restart(t
 # --- The broker down at event time ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start_redis(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
@@ -173,7 +168,7 @@ def _start_redis(port: int) -> subprocess.Popen:
 @pytest.fixture
 def private_broker():
     """A Redis of this test's own, as the broker, so that it can be stopped and started."""
-    port = _free_port()
+    port = free_port()
     previous = app.conf.broker_url
     app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
     app.amqp._producer_pool = None
