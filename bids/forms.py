@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.forms import DateInput
 from marketplace.once import FormOnce
 
 from .models import Bid
@@ -29,7 +30,7 @@ class BidForm(forms.Form):
     proposed_start_date = forms.DateField(
         label=_("Proposed start date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=_("The first day you could start the work."),
     )
     attest_can_work_in_canada = forms.BooleanField(

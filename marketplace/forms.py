@@ -15,6 +15,27 @@ from .once import FormOnce
 from .services import SUPPLIER_PROFILE_FIELDS
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker. Its value is always written as the HTML standard has it
+    (2026-12-21), whatever the page's language: a French date (21/12/2026) is not a value the
+    picker takes, and the field would reopen empty and be saved empty."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """The browser's date-and-time picker, its value written as the standard has it
+    (2026-12-21T14:00) whatever the language (see DateInput)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
 def form_row(*fields: str, widths: tuple[int, ...] | None = None) -> Div:
     """Fields side by side in a Bootstrap row: equal widths unless given (out of 12)."""
     widths = widths or (12 // len(fields),) * len(fields)

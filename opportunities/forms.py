@@ -5,7 +5,13 @@ from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.forms import ModelMultipleChoiceField, form_row, https_url_fields
+from marketplace.forms import (
+    DateInput,
+    DateTimeInput,
+    ModelMultipleChoiceField,
+    form_row,
+    https_url_fields,
+)
 from marketplace.once import FormOnce
 
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
@@ -114,9 +120,9 @@ class OpportunityForm(forms.ModelForm):
         model = Opportunity
         fields = [f for f in EDITABLE_FIELDS if f != "value_cents"] + ["skills"]
         widgets = {
-            "question_deadline": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "closes_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "expected_delivery_date": forms.DateInput(attrs={"type": "date"}),
+            "question_deadline": DateTimeInput(),
+            "closes_at": DateTimeInput(),
+            "expected_delivery_date": DateInput(),
             "summary_en": forms.Textarea(attrs={"rows": 2}),
             "summary_fr": forms.Textarea(attrs={"rows": 2}),
             "deliverables_en": forms.Textarea(attrs={"rows": 3}),

@@ -7,6 +7,7 @@ from crispy_forms.layout import Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.forms import DateInput
 from marketplace.once import FormOnce
 
 from .models import Payment
@@ -73,7 +74,7 @@ class RecordPaymentForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount paid (CAD, tax included)"), max_digits=9, decimal_places=2, min_value=0
     )
-    paid_on = forms.DateField(label=_("Date paid"), widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = forms.DateField(label=_("Date paid"), widget=DateInput())
     method = forms.ChoiceField(label=_("How you paid"), choices=Payment.Method.choices)
     reference = forms.CharField(
         label=_("Reference"),

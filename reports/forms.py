@@ -7,7 +7,7 @@ from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.forms import form_row
+from marketplace.forms import DateInput, form_row
 from marketplace.once import FormOnce
 from opportunities.models import OpportunityType
 
@@ -55,10 +55,8 @@ class SelfIdentificationForm(forms.Form):
 class PeriodForm(forms.Form):
     """The dashboard's period: opportunities published from `start` to `end`, inclusive."""
 
-    start = forms.DateField(
-        label=_("Published from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Published from"), widget=DateInput())
+    end = forms.DateField(label=_("to"), widget=DateInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
