@@ -199,7 +199,8 @@ def test_a_file_that_names_the_supplier_is_refused_with_the_words_found(supplier
     assert check_pdf(data).pages == 1  # without an identity to look for, the same file passes
 
 
-@pytest.mark.parametrize(
+# Each hostile file, and how it is refused: for the check itself and through the page.
+HOSTILE_FILES = pytest.mark.parametrize(
     ("make", "message"),
     [
         (page_bomb, "This PDF has 3000 pages; attachments can have at most 40."),
@@ -209,6 +210,9 @@ def test_a_file_that_names_the_supplier_is_refused_with_the_words_found(supplier
     ],
     ids=["pages", "objects", "decompression", "slow"],
 )
+
+
+@HOSTILE_FILES
 def test_hostile_files_are_refused_within_the_time_limit(settings, caplog, make, message):
     settings.BID_ATTACHMENT_CHECK_SECONDS = 1
     data = make()
@@ -376,16 +380,7 @@ def test_a_sound_answer_is_taken(settings):
 # --- Through the pages ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (page_bomb, "This PDF has 3000 pages; attachments can have at most 40."),
-        (object_bomb, "This PDF is too complex to check."),
-        (decompression_bomb, "This PDF is too large once opened."),
-        (slow_pdf, TOO_SLOW),
-    ],
-    ids=["pages", "objects", "decompression", "slow"],
-)
+@HOSTILE_FILES
 def test_hostile_files_sent_through_the_page_are_refused_quickly_and_nothing_is_written(
     client, draft_bid, supplier, settings, make, message
 ):
