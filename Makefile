@@ -19,12 +19,21 @@ node_modules/.installed: package.json
 	npm install --no-package-lock --no-audit --no-fund
 	touch $@
 
-## The site with demo data and demo accounts on http://127.0.0.1:8000 (embedded default).
+## The site with demo data and demo accounts on http://127.0.0.1:8000: the embedded default in
+## demo mode (marketplace/settings.py, "Core"): debug off, plain http on this machine, a random
+## signing key made once in var/secret_key (ignored by git). `make demo DEBUG=1`: debug on.
+DEBUG ?=
+DEMO_DEBUG = $(if $(filter 1 true yes on,$(DEBUG)),true,false)
+DEMO_ENV = MARKETPLACE_DEMO=1 DJANGO_DEBUG=$(DEMO_DEBUG)
 demo: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "Demo mode, for this machine only: plain http, staff sign in without an authenticator,"
+	@echo "the signing key is random, kept in var/secret_key; DJANGO_DEBUG=$(DEMO_DEBUG)" \
+		"(make demo DEBUG=1 turns it on)."
 	@echo "Serving http://127.0.0.1:8000 — sign in with a demo account above (Ctrl-C to stop)."
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## The whole suite: the static security checks, then the tests against PostgreSQL + Redis + a
 ## real Celery worker, then the embedded default.

@@ -29,16 +29,25 @@ def award_notice(opportunity: Opportunity) -> AwardNotice | None:
             evaluation__status=Evaluation.Status.AWARDED,
             outcome=Offer.Outcome.OPEN,
         )
-        .select_related("packet__bid__supplier__supplier_profile")
+        .select_related("packet__bid__contract", "packet__bid__supplier__supplier_profile")
         .first()
     )
     if offer is None:
         return None
     return AwardNotice(
         opportunity=opportunity,
-        supplier_name=offer.packet.bid.supplier.supplier_profile.display_name,
+        supplier_name=award_supplier_name(offer),
         awarded_at=offer.offered_at,
     )
+
+
+def award_supplier_name(offer: Offer) -> str:
+    """The supplier as the award's contract recorded them (payments.Contract.supplier_names),
+    not as their profile says today."""
+    bid = offer.packet.bid
+    contract = getattr(bid, "contract", None)
+    recorded = contract.supplier_name if contract is not None else ""
+    return recorded or bid.supplier.supplier_profile.display_name
 
 
 def awarded_opportunities() -> QuerySet[Offer]:
@@ -48,7 +57,11 @@ def awarded_opportunities() -> QuerySet[Offer]:
             outcome=Offer.Outcome.OPEN,
             evaluation__status=Evaluation.Status.AWARDED,
         )
-        .select_related("evaluation__opportunity", "packet__bid__supplier__supplier_profile")
+        .select_related(
+            "evaluation__opportunity",
+            "packet__bid__contract",
+            "packet__bid__supplier__supplier_profile",
+        )
         .order_by("-offered_at")
     )
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from marketplace.forms import add_service_errors
 from marketplace.models import AuditEvent
 from marketplace.services import audit_event_record
+from marketplace.sessions import reauthentication_required
 from opportunities.models import Opportunity
 
 from . import permissions, services
@@ -397,6 +398,7 @@ def _buyer_step(request, pk: int, step, success: str, *, done: Q, already: str):
     return _back(evaluation)
 
 
+@reauthentication_required(back="evaluation:overview")
 @require_POST
 def reveal_view(request, pk: int):
     return _buyer_step(
@@ -409,6 +411,7 @@ def reveal_view(request, pk: int):
     )
 
 
+@reauthentication_required(back="evaluation:overview")
 @require_POST
 def award_view(request, pk: int):
     return _buyer_step(

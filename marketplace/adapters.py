@@ -1,10 +1,30 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal.ratelimit import get_ip
+from django import forms
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 
-from . import services
+from . import ratelimit, services
+
+
+def _login_email(credentials: dict) -> str:
+    return str(credentials.get("email") or credentials.get("username") or "").strip().lower()
+
+
+def _wait_error(seconds: int) -> forms.ValidationError:
+    return forms.ValidationError(
+        ngettext(
+            "Too many failed sign-in attempts for this account. Wait %(seconds)d "
+            "second, then try again, or sign in with a code sent to your email.",
+            "Too many failed sign-in attempts for this account. Wait %(seconds)d "
+            "seconds, then try again, or sign in with a code sent to your email.",
+            seconds,
+        )
+        % {"seconds": seconds},
+        code="signin_wait",
+    )
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -16,3 +36,52 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             services.user_signup_complete(user=user)
         return user
+
+    def get_reauthentication_methods(self, user):
+        """With an authenticator, re-authenticating asks for its code: a password alone does
+        not prove it is still the owner (marketplace/sessions.py; issue 20, helper B)."""
+        methods = super().get_reauthentication_methods(user)
+        codes = [method for method in methods if method["id"].startswith("mfa_reauthenticate")]
+        return codes or methods
+
+    # --- Failed sign-ins: limited per source, slowed per account, never locked (issue 20) ---
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """allauth's per-"key" failed-login limit (ACCOUNT_RATE_LIMITS["login_failed"]) counts
+        per email alone, so five wrong passwords from anyone locked the owner out. Counting per
+        (email, client address) pair keeps that hard limit for whoever floods from one place
+        and leaves the owner, elsewhere, untouched. A password reset clears the pair it came
+        from (allauth calls this for that too)."""
+        return f"{super()._get_login_attempts_cache_key(request, **credentials)}:{get_ip(request)}"
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        """Refuse, without checking the password, while the account's wait runs or another
+        password for it is being checked (guesses sent together: see `ratelimit`); then
+        allauth's per-address and per-pair limits."""
+        email = _login_email(credentials)
+        wait = ratelimit.signin_wait_seconds(email=email) if email else 0
+        if wait:
+            raise _wait_error(wait)
+        super().pre_authenticate(request, **credentials)
+        if email:
+            if not ratelimit.signin_check_claim(email=email):
+                raise _wait_error(1)
+            self._signin_checking = email
+
+    def authenticate(self, request, **credentials):
+        try:
+            user = super().authenticate(request, **credentials)
+        finally:
+            # After a failure is counted (authentication_failed), so the next guess waits.
+            checking = self.__dict__.pop("_signin_checking", None)
+            if checking:
+                ratelimit.signin_check_release(email=checking)
+        if user is not None:
+            ratelimit.signin_failures_clear(email=_login_email(credentials))
+        return user
+
+    def authentication_failed(self, request, **credentials) -> None:
+        email = _login_email(credentials)
+        if email:  # counted whether or not the account exists: the wait tells nothing
+            ratelimit.signin_failure_record(email=email)
+        super().authentication_failed(request, **credentials)

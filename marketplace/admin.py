@@ -29,9 +29,15 @@ or act as a program administrator with nothing in the audit trail:
   one would switch off a program administrator's second factor. A lost authenticator is reset
   by its owner with a recovery code.
 
-A technical administrator can still deactivate an account, give admin access and manage the
-skills list (never delete a skill: see `opportunities/admin.py`): none of these reveals or
-decides anything about a bid.
+A technical administrator can still add an account, deactivate one, give admin access and
+manage the skills list (never delete a skill: see `opportunities/admin.py`): none of these
+reveals or decides anything about a bid, and each account change is in the audit trail.
+
+The admin site is a separate, technical role (`is_staff`), not the program administrators'
+tool: marketplace roles, card limits and the guardrails are read-only here or absent, and
+change only through the pages that ask a second program administrator (issue 20). Its sign-in
+is allauth's, so MFA, email verification and the sign-in limits apply to it as to every page:
+Django's own admin login form, which checked a password alone, is never shown.
 """
 
 # Imported for their registrations, which must exist before they are replaced: this module is
@@ -42,13 +48,19 @@ import allauth.mfa.admin  # noqa: F401
 from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, CharField, Exists, ExpressionWrapper, OuterRef, Q
 from django.db.models.functions import Cast
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import (
     AuditEvent,
     Notification,
@@ -61,6 +73,39 @@ from .models import (
 
 # Shown instead of a supplier wherever their identity would sit next to their activity.
 A_SUPPLIER = _("a supplier (hidden)")
+
+
+def _admin_next(request) -> str:
+    """Where to go once signed in: the admin page asked for, never another site."""
+    wanted = request.GET.get(REDIRECT_FIELD_NAME, "")
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return reverse("admin:index")
+
+
+@login_not_required
+def admin_login(request, extra_context=None):
+    """The admin's sign-in is allauth's (its password, email verification, MFA and limits).
+
+    Someone signed in without admin access is refused here rather than sent to sign in
+    again: allauth would send them straight back, round and round."""
+    if request.user.is_authenticated:
+        if request.user.is_active and request.user.is_staff:
+            return redirect(_admin_next(request))
+        raise PermissionDenied
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': _admin_next(request)})}")
+
+
+def admin_password_change(request, extra_context=None):
+    """One password form for everyone: allauth's, which asks for the current password and
+    signs the other sessions out."""
+    return redirect("account_change_password")
+
+
+admin.site.login = admin_login
+admin.site.password_change = admin_password_change
 
 
 class BlindLookupsMixin:
@@ -160,6 +205,40 @@ class UserAdmin(BlindLookupsMixin, BaseUserAdmin):
     def user_change_password(self, request, id, form_url=""):
         # Setting someone's password would let the technical admin sign in as them, unaudited.
         raise PermissionDenied
+
+    # Who may sign in and with what power: every change made here is in the audit trail, by
+    # whom (the admin's change log alone can be deleted by a superuser). Never the password.
+    AUDITED_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+    def save_model(self, request, obj, form, change):
+        before = {name: form.initial.get(name) for name in self.AUDITED_FLAGS}
+        super().save_model(request, obj, form, change)
+        actor = request.user
+        if not change:
+            services.audit_event_record(
+                actor=actor,
+                verb="user.created_in_admin",
+                target=obj,
+                data={name: getattr(obj, name) for name in self.AUDITED_FLAGS},
+            )
+            if obj.has_usable_password():
+                services.audit_event_record(
+                    actor=actor, verb="user.password_set_in_admin", target=obj
+                )
+            return
+        for name in self.AUDITED_FLAGS:
+            if name in form.changed_data:
+                services.audit_event_record(
+                    actor=actor,
+                    verb=f"user.{name}_changed_in_admin",
+                    target=obj,
+                    data={"from": bool(before[name]), "to": getattr(obj, name)},
+                )
+        others = sorted(set(form.changed_data) - set(self.AUDITED_FLAGS))
+        if others:
+            services.audit_event_record(
+                actor=actor, verb="user.changed_in_admin", target=obj, data={"fields": others}
+            )
 
 
 admin.site.unregister(Authenticator)

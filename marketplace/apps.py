@@ -8,6 +8,7 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account import signals as account_signals
+        from django.contrib.auth import signals as auth_signals
         from django.core import signals
 
         from . import logs, receivers
@@ -21,3 +22,7 @@ class MarketplaceConfig(AppConfig):
             getattr(account_signals, name).connect(
                 receivers.emails_changed, dispatch_uid=f"marketplace-{name}"
             )
+        # A staff session's idle and absolute limits count from sign-in (marketplace/sessions.py).
+        auth_signals.user_logged_in.connect(
+            receivers.user_logged_in, dispatch_uid="marketplace-staff-session"
+        )

@@ -10,12 +10,13 @@ reached, everything is computed as if there were no cache.
 The anonymous public pages (`cache_public_page`): in the last hour before a popular deadline most
 of the traffic is people who are not signed in reading the same few public pages. Rendering one
 costs ten times what serving it from the cache does, so an anonymous GET is answered from the
-cache when the same page was rendered since the last change to what public pages show. Every
-audited change to a posting, its questions, addenda, criteria or evaluation
-(`marketplace.services.audit_event_record`, which every write calls) replaces their version.
-Time alone changes a page too (a deadline passes before the closing task runs): entries live
-for `PUBLIC_PAGE_CACHE_SECONDS` at most. A page whose rendering used the CSRF token, set a
-cookie or showed a message is never stored; signed-in visitors always get a fresh page.
+cache when the same page (scheme, host, address and query, language) was rendered since the
+last change to what public pages show. Every audited change to a posting, its questions,
+addenda, criteria or evaluation (`marketplace.services.audit_event_record`, which every write
+calls) replaces their version. Time alone changes a page too (a deadline passes before the
+closing task runs): entries live for `PUBLIC_PAGE_CACHE_SECONDS` at most. A page whose rendering
+used the CSRF token, set a cookie or showed a message is never stored; signed-in visitors always
+get a fresh page.
 """
 
 from __future__ import annotations
@@ -143,8 +144,12 @@ def notifications_changed(user_ids: Iterable[int]) -> None:
 
 
 def _page_key(request: HttpRequest) -> str:
-    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-    return f"public-page:{content_version(PUBLIC_PAGES)}:{get_language()}:{path}"
+    # Pages carry absolute links built from the request (feeds, alternates), so the same path
+    # under another allowed host or scheme is another page: never serve one host's rendering
+    # (or a spoofed host's) under the other.
+    page = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    digest = hashlib.sha256(page.encode()).hexdigest()
+    return f"public-page:{content_version(PUBLIC_PAGES)}:{get_language()}:{digest}"
 
 
 def _cacheable_request(request: HttpRequest) -> bool:

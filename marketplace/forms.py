@@ -157,7 +157,9 @@ class RoleGrantForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_action = action
-        self.helper.layout = Layout("role", FormOnce(), Submit("grant", _("Grant role")))
+        self.helper.layout = Layout(
+            "role", FormOnce(), Submit("grant", _("Ask a second administrator to grant it"))
+        )
 
 
 class UserSearchForm(forms.Form):
@@ -187,3 +189,23 @@ class NotificationPreferencesForm(forms.Form):
         self.fields["emailed"].choices = [(kind.code, kind.label) for kind in kinds]
         self.helper = FormHelper()
         self.helper.layout = Layout("emailed", FormOnce(), Submit("save", _("Save my choices")))
+
+
+class ApprovalNoteForm(forms.Form):
+    """The second program administrator's decision on a request, with a note the requester
+    reads (required to reject: the service says so)."""
+
+    note = forms.CharField(
+        label=_("Note to the requester"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, action: str = "", submit: str = "", button_class: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_action = action
+        self.helper.layout = Layout(
+            "note", FormOnce(), Submit("decide", submit, css_class=button_class)
+        )

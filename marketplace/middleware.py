@@ -5,13 +5,17 @@ import logging
 import math
 from contextlib import suppress
 
+from allauth.account.authentication import get_authentication_records
 from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.db import OperationalError
 from django.http import HttpResponse, UnreadablePostError
 from django.shortcuts import redirect
 from django.template import loader
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
 
 from . import once, permissions, selectors
 
@@ -22,7 +26,10 @@ MFA_SETUP_URL_NAMES = frozenset({"account_logout", "account_reauthenticate", "ac
 
 
 class StaffMFARequiredMiddleware:
-    """Outside the demo, staff must set up an authenticator app before doing anything else."""
+    """Outside the demo, anyone with power (a staff role, is_staff or is_superuser: see
+    `permissions.needs_mfa`) sets up an authenticator app before doing anything else, the
+    technical admin site included, and uses it: a session whose sign-in did not pass the code
+    (allauth records how a session authenticated) is asked for it before going on."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -34,18 +41,25 @@ class StaffMFARequiredMiddleware:
         user = request.user
         if not settings.STAFF_MFA_REQUIRED:  # the demo: no question to ask the database
             return None
-        if not user.is_authenticated or not permissions.is_marketplace_staff(user):
+        if not permissions.needs_mfa(user):
             return None
         match = request.resolver_match
-        url_name = match.url_name if match else ""
+        # allauth's own pages, which are not namespaced: the admin names a model's pages after
+        # its app ("admin:mfa_authenticator_changelist" would otherwise pass for an MFA page).
+        url_name = match.url_name if match and not match.namespaces else ""
         if url_name and (url_name.startswith("mfa_") or url_name in MFA_SETUP_URL_NAMES):
             return None
-        if match and match.app_name == "admin" and not user.is_staff:
-            return None
-        if permissions.must_set_up_mfa(
-            user, has_authenticator=selectors.user_has_authenticator(user=user)
-        ):
+        has_authenticator = selectors.user_has_authenticator(user=user)
+        if permissions.must_set_up_mfa(user, has_authenticator=has_authenticator):
             return redirect("mfa_activate_totp")
+        passed_mfa = any(
+            record.get("method") == "mfa" for record in get_authentication_records(request, user)
+        )
+        if permissions.must_pass_mfa(
+            user, has_authenticator=has_authenticator, passed_mfa=passed_mfa
+        ):
+            query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
+            return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
         return None
 
 

@@ -516,3 +516,87 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Two people for what matters ----------------------------------------------------------------
+
+
+class Approval(models.Model):
+    """A step that one program administrator asks for and a second one decides (DESIGN.md §4).
+
+    The effect (the role granted, the limit set, the guardrails changed, the opportunity
+    cancelled) is carried out only by the approval, in the transaction of the decision.
+    """
+
+    class Kind(models.TextChoices):
+        ROLE_GRANT = "role_grant", _("Grant a staff role")
+        CARD_LIMIT = "card_limit", _("Change a card holder's limits")
+        GUARDRAILS = "guardrails", _("Change the program guardrails")
+        OPPORTUNITY_CANCEL = "opportunity_cancel", _("Cancel an opportunity after the reveal")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved and carried out")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    kind = models.CharField(_("what is asked"), max_length=20, choices=Kind.choices)
+    payload = models.JSONField(_("details"), default=dict)
+    # What the request is about ("role_grant:12:buyer", "guardrails"): one pending at a time.
+    subject_key = models.CharField(max_length=100)
+    # The person it concerns, when there is one: they may never decide it.
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals_requested"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_key"],
+                condition=models.Q(status="pending"),
+                name="approval_one_pending_per_subject",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | ~models.Q(decided_by=models.F("requested_by")),
+                name="approval_decided_by_another",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-requested_at"], name="approval_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def role_label(self) -> str:
+        """The role a role grant asks for, in the current language."""
+        role = self.payload.get("role", "")
+        return str(Role(role).label) if role in Role.values else role

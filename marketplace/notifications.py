@@ -99,6 +99,40 @@ CATALOGUE: dict[str, Kind] = {
             action=_("See the account"),
         ),
         Kind(
+            code="approval.requested",
+            label=_("A change waits for your approval as second program administrator"),
+            subject=_("Waiting for your approval: %(kind_label)s"),
+            body=_(
+                "%(requester)s asks for a change that needs a second program administrator: "
+                "%(what)s. It is made only when another program administrator approves it."
+            ),
+            roles=_ADMIN,
+            mandatory=True,
+            action=_("Approve or reject it"),
+        ),
+        Kind(
+            code="approval.approved",
+            label=_("A change you asked for is approved"),
+            subject=_("Approved: %(kind_label)s"),
+            body=_("%(decider)s approved your request, and the change is made: %(what)s."),
+            roles=_ADMIN | _BUYER,
+            mandatory=True,
+            quote="note",
+            action=_("See the request"),
+        ),
+        Kind(
+            code="approval.rejected",
+            label=_("A change you asked for is rejected"),
+            subject=_("Rejected: %(kind_label)s"),
+            body=_(
+                "%(decider)s rejected your request, and nothing is changed: %(what)s. Their reason:"
+            ),
+            roles=_ADMIN | _BUYER,
+            mandatory=True,
+            quote="note",
+            action=_("See the request"),
+        ),
+        Kind(
             code="opportunity.submitted",
             label=_("An opportunity is waiting for review"),
             subject=_("For review: %(title)s"),
@@ -491,6 +525,19 @@ CATALOGUE: dict[str, Kind] = {
             roles=frozenset({Role.CARD_HOLDER, Role.PROGRAM_ADMIN}),
             mandatory=True,
             quote="reason",
+            action=_("See the payment"),
+        ),
+        Kind(
+            code="payment.webhook_mismatch",
+            label=_("Stripe reports money that does not match a payment"),
+            subject=_("Payment not matched: %(title)s"),
+            body=_(
+                "Stripe reported a payment for “%(title)s” that does not match the payment of "
+                "%(amount)s (differs: %(differences)s). The payment was left as it was: check "
+                "it in Stripe."
+            ),
+            roles=frozenset({Role.CARD_HOLDER, Role.PROGRAM_ADMIN}),
+            mandatory=True,
             action=_("See the payment"),
         ),
         Kind(

@@ -81,9 +81,25 @@ def can_edit_supplier_profile(user: User) -> bool:
     return is_supplier(user)
 
 
-def must_set_up_mfa(user: User, *, has_authenticator: bool) -> bool:
+def needs_mfa(user: User) -> bool:
+    """Anyone with power over others: a staff role, or the technical admin site's is_staff or
+    is_superuser (a `createsuperuser` account holds no role and needs it most)."""
     return bool(
-        settings.STAFF_MFA_REQUIRED and is_marketplace_staff(user) and not has_authenticator
+        user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.is_superuser or is_marketplace_staff(user))
+    )
+
+
+def must_set_up_mfa(user: User, *, has_authenticator: bool) -> bool:
+    return bool(settings.STAFF_MFA_REQUIRED and needs_mfa(user) and not has_authenticator)
+
+
+def must_pass_mfa(user: User, *, has_authenticator: bool, passed_mfa: bool) -> bool:
+    """An account with an authenticator whose session was opened without its code (a path
+    around allauth's sign-in, or a session from before the authenticator) is asked for it."""
+    return bool(
+        settings.STAFF_MFA_REQUIRED and needs_mfa(user) and has_authenticator and not passed_mfa
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import services
+from . import services, sessions
 
 
 def emails_changed(sender, *, user=None, email_address=None, **kwargs) -> None:
@@ -10,3 +10,9 @@ def emails_changed(sender, *, user=None, email_address=None, **kwargs) -> None:
     user = user if user is not None else email_address.user
     if user is not None and user.is_authenticated:
         services.user_emails_changed(user=user)
+
+
+def user_logged_in(sender, *, request=None, user=None, **kwargs) -> None:
+    """Django's user_logged_in: a staff session's clocks start at sign-in."""
+    if request is not None and hasattr(request, "session") and user is not None:
+        sessions.staff_signed_in(request, user)

@@ -18,9 +18,10 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import caching, permissions
+from . import approvals, caching, permissions
 from .models import (
     STAFF_ROLES,
+    Approval,
     AuditEvent,
     JobRun,
     Notification,
@@ -110,51 +111,77 @@ def user_signup_complete(*, user: User) -> None:
         audit_event_record(actor=user, verb="role.granted", target=user, data={"role": "supplier"})
 
 
+def role_grant_check(*, user: User, role: str) -> None:
+    """Refuse a role the account may not hold (DESIGN.md §4), or holds already."""
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")})
+    if RoleGrant.objects.filter(user=user, role=role).exists():
+        raise ValidationError({"role": _("This person already has that role.")})
+    if permissions.can_hold_role(user, role, verified_emails=user_verified_emails(user=user)):
+        return
+    stake_only = Role.SUPPLIER not in user.granted_roles and user.has_supplier_stake
+    if role in STAFF_ROLES and stake_only:
+        raise ValidationError(
+            {
+                "role": _(
+                    "This account has a supplier profile or has bid: it cannot hold a staff "
+                    "role, even without the supplier role. Nobody who has bid may evaluate, "
+                    "buy or pay."
+                )
+            }
+        )
+    if role in STAFF_ROLES and permissions.is_supplier_account(user):
+        raise ValidationError(
+            {
+                "role": _(
+                    "This account is a supplier: it cannot hold a staff role, whatever its "
+                    "email addresses. Nobody who can bid may evaluate, buy or pay."
+                )
+            }
+        )
+    if role in STAFF_ROLES:
+        raise ValidationError(
+            {
+                "role": _(
+                    "Staff roles can only be granted to a verified email address on a "
+                    "Government of Canada domain."
+                )
+            }
+        )
+    raise ValidationError({"role": _("Staff accounts cannot also be suppliers.")})
+
+
 @transaction.atomic
-def role_grant(*, actor: User | None, user: User, role: str) -> RoleGrant:
-    """Grant `role` to `user`. `actor=None` is the system (a management command)."""
+def role_grant(
+    *, actor: User | None, user: User, role: str, approval: Approval | None = None
+) -> RoleGrant:
+    """Grant `role` to `user`. `actor=None` is the system (a management command, the demo).
+
+    A program administrator grants a staff role only through an approval a second one gave
+    (marketplace/approvals.py), and nobody grants a role to themselves."""
     if actor is not None and not permissions.can_manage_roles(actor):
         raise PermissionDenied
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError(
+            {"role": _("Nobody grants themselves a role: another program administrator asks.")}
+        )
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     user = User.objects.select_for_update().get(pk=user.pk)
-    if not permissions.can_hold_role(user, role, verified_emails=user_verified_emails(user=user)):
-        stake_only = Role.SUPPLIER not in user.granted_roles and user.has_supplier_stake
-        if role in STAFF_ROLES and stake_only:
-            raise ValidationError(
-                {
-                    "role": _(
-                        "This account has a supplier profile or has bid: it cannot hold a staff "
-                        "role, even without the supplier role. Nobody who has bid may evaluate, "
-                        "buy or pay."
-                    )
-                }
-            )
-        if role in STAFF_ROLES and permissions.is_supplier_account(user):
-            raise ValidationError(
-                {
-                    "role": _(
-                        "This account is a supplier: it cannot hold a staff role, whatever its "
-                        "email addresses. Nobody who can bid may evaluate, buy or pay."
-                    )
-                }
-            )
-        if role in STAFF_ROLES:
-            raise ValidationError(
-                {
-                    "role": _(
-                        "Staff roles can only be granted to a verified email address on a "
-                        "Government of Canada domain."
-                    )
-                }
-            )
-        raise ValidationError({"role": _("Staff accounts cannot also be suppliers.")})
+    role_grant_check(user=user, role=role)  # the plainest reasons first
+    if actor is not None and role in STAFF_ROLES:
+        approval = approvals.authorizing(
+            approval, actor=actor, kind=Approval.Kind.ROLE_GRANT, user=user.pk, role=role
+        )
     grant, created = RoleGrant.objects.get_or_create(
         user=user, role=role, defaults={"granted_by": actor}
     )
     if not created:
         raise ValidationError({"role": _("This person already has that role.")})
-    event = audit_event_record(actor=actor, verb="role.granted", target=user, data={"role": role})
+    data: dict[str, Any] = {"role": role}
+    if approval is not None:
+        data.update(approval=approval.pk, requested_by=approval.requested_by_id)
+    event = audit_event_record(actor=actor, verb="role.granted", target=user, data=data)
     if role in STAFF_ROLES:
         notification_send(
             kind="role.granted",

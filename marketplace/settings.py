@@ -1,12 +1,16 @@
 """Settings for the Micro-Acquisition Marketplace.
 
 One module, driven by the environment (see `.env.example`). With nothing set it runs in the
-*embedded default*: SQLite file, Celery tasks eager, email to the console, debug on.
+*embedded default*: SQLite file, Celery tasks eager, email to the console, debug on. `make demo`
+runs the same with MARKETPLACE_DEMO=1: debug off, plain http on this machine (see "Core").
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -64,16 +68,64 @@ def email_settings_from_url(url: str) -> dict:
 
 # --- Core ------------------------------------------------------------------------------------
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Three ways to run, and what each assumes:
+# - the embedded default (nothing set): a developer's machine; debug on.
+# - the demo (MARKETPLACE_DEMO=1, which `make demo` sets): this machine over plain http, debug
+#   off unless DJANGO_DEBUG=true (`make demo DEBUG=1`), staff MFA optional (the demo accounts
+#   sign in with a password). Never for a site other people reach: cookies are not Secure.
+# - production (DJANGO_DEBUG=false without the demo flag): nothing assumed; the signing key
+#   must come from DJANGO_SECRET_KEY, or the site refuses to start.
+# The first two, when DJANGO_SECRET_KEY is unset, sign with a random key made on first use and
+# kept in an ignored local file (LOCAL_SECRET_KEY_FILE), never with a key anyone can read: a
+# known key lets whoever reaches the site forge a session or an email verification.
+MARKETPLACE_DEMO = env_bool("MARKETPLACE_DEMO", False)
+DEBUG = env_bool("DJANGO_DEBUG", not MARKETPLACE_DEMO)
+LOCAL_RUN = DEBUG or MARKETPLACE_DEMO
+
+
+def local_secret_key(path: Path) -> str:
+    """The key kept in `path`, made on first use: random, readable by its owner only, and put
+    under its name whole in one step (a hard link fails if the name exists, like O_EXCL), so
+    processes that start together (runserver and its reloader, test workers) all read the
+    key of whichever made it first, never a half-written one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(50) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable key; delete it and a new one is made.")
+    return key
+
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
-    # Only ever used by the embedded default on a developer's machine.
-    SECRET_KEY = "embedded-default-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
+    if not LOCAL_RUN:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false (outside `make demo`)."
+        )
+    SECRET_KEY = local_secret_key(
+        Path(env_str("LOCAL_SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key")))
+    )
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if LOCAL_RUN else "")
+# The demo flag turns staff MFA and Secure cookies off: left on in a real deployment (which
+# must name its host), it would do so silently. It serves this machine's names only.
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+if MARKETPLACE_DEMO and set(ALLOWED_HOSTS) - LOOPBACK_HOSTS:
+    raise ImproperlyConfigured(
+        "MARKETPLACE_DEMO is for this machine only (staff sign in without MFA, cookies are not "
+        f"Secure), but DJANGO_ALLOWED_HOSTS names {sorted(set(ALLOWED_HOSTS) - LOOPBACK_HOSTS)}: "
+        "unset MARKETPLACE_DEMO for a site others reach."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -111,6 +163,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff idle timeout and absolute lifetime (after messages: the reason reaches sign-in).
+    "marketplace.sessions.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.StaffMFARequiredMiddleware",
@@ -239,14 +293,34 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Micro-acquisitions] "
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
-# Login is rate limited per IP and per account (allauth keeps the counters in the cache, which
-# is Redis when REDIS_URL is set, so every web process shares them).
+# Sign-in is rate limited so that nobody can lock someone else out (issue 20; allauth keeps
+# the counters in the cache, which is Redis when REDIS_URL is set, so every web process shares
+# them). Failed passwords are counted per source address and per (email, address) pair, the
+# "key" below (marketplace/adapters.py): a flood from one place is refused there only. Per
+# account there is no lock, only a growing wait before the next password is even checked
+# (SIGNIN_DELAY_*, marketplace/ratelimit.py), and the owner can always ask for a code by email.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/300s/key",
+    "request_login_code": "20/m/ip,3/m/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",  # a rate, not a password  # nosec B105
 }
+# Failed passwords for one account allowed before each further one makes the next wait (2, 4,
+# 8… seconds, at most SIGNIN_DELAY_MAX_SECONDS); the count is forgotten this long after the
+# last failure, and a successful sign-in clears it.
+SIGNIN_DELAY_FREE_FAILURES = 3
+SIGNIN_DELAY_MAX_SECONDS = 30
+SIGNIN_DELAY_FORGET_SECONDS = 15 * 60
+# The owner's way in whatever a stranger did with their email: a one-time code sent to it. MFA
+# still follows for an account that has it (allauth's login stages).
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
+# Where the client's address comes from, for the per-address limits: allauth takes the address
+# this many proxies back in X-Forwarded-For, or REMOTE_ADDR at 0. Behind nginx (docker-compose's
+# `proxy`) that is 1; left at 0 there, every visitor would share the proxy's address and its
+# limits. Never more than the proxies you run: the client writes the rest of the header.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(env_str("ALLAUTH_TRUSTED_PROXY_COUNT", "0"))
 
 # Floods refused per person (marketplace/ratelimit.py): (how many, in how many seconds). Far
 # above what one person does by hand; a bid refused this way stays saved as a draft.
@@ -259,10 +333,30 @@ BID_ATTACHMENT_RATE_LIMIT = (10, 600)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "ESDC Micro-acquisitions"
 # Staff must use MFA outside the demo (DESIGN.md §4); the embedded default does not force it.
-STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", not DEBUG)
+# "Staff" here is anyone with power: a staff role, or Django's is_staff or is_superuser (the
+# technical admin site, which signs in through allauth too).
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", not LOCAL_RUN)
 
 # Staff roles are only for verified emails on these domains (and their subdomains).
 STAFF_EMAIL_DOMAINS = env_list("STAFF_EMAIL_DOMAINS", "gc.ca")
+
+# Hard limits on the program guardrails, which no approval can pass (DESIGN.md §4): the value
+# of a micro-acquisition, tax included, is capped by law ($10,000), and an opportunity stays
+# open long enough for suppliers to answer. Not read from the environment on purpose.
+OPPORTUNITY_VALUE_CEILING_CENTS = 1_000_000
+OPPORTUNITY_MIN_OPEN_BUSINESS_DAYS_FLOOR = 2
+
+# --- Staff sessions ----------------------------------------------------------------------------
+
+# Staff (a staff role, or Django's technical flags) are signed out after this long without a
+# request, and this long after signing in whatever they do (marketplace/sessions.py); the last
+# activity is written to the session at most once a STAFF_SESSION_ACTIVITY_WRITE_SECONDS.
+STAFF_SESSION_IDLE_SECONDS = int(env_str("STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
+STAFF_SESSION_MAX_SECONDS = int(env_str("STAFF_SESSION_MAX_SECONDS", str(12 * 60 * 60)))
+STAFF_SESSION_ACTIVITY_WRITE_SECONDS = 60
+# Revealing, awarding, certifying and paying need the password (or the authenticator code) given
+# within this many seconds, at sign-in or asked again (allauth's re-authentication).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = int(env_str("ACCOUNT_REAUTHENTICATION_TIMEOUT", "300"))
 
 # --- Internationalization --------------------------------------------------------------------
 
@@ -436,6 +530,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.metrics_snapshot",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The diversity figures: once a quarter is over, computed once and then frozen.
+    "diversity-snapshots": {
+        "task": "reports.tasks.diversity_snapshots",
+        "schedule": crontab(hour=2, minute=45),
+    },
     "clear-expired-sessions": {
         "task": "marketplace.tasks.sessions_clear_expired",
         "schedule": 60 * 60 * 6,
@@ -470,7 +569,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if not DEBUG:
+if not LOCAL_RUN:
     # TLS ends at the load balancer, which sets X-Forwarded-Proto. Only trust the header when
     # such a proxy is really in front; otherwise any client could claim https.
     if env_bool("DJANGO_BEHIND_TLS_PROXY", True):

@@ -25,17 +25,19 @@ from evaluation.selectors import panel_seats
 from opportunities.models import Opportunity
 from payments.selectors import payments_due, supplier_contracts
 
-from . import permissions, selectors, services
+from . import approvals, permissions, selectors, services
 from .forms import (
+    ApprovalNoteForm,
     NotificationPreferencesForm,
     PreferredLanguageForm,
     RoleGrantForm,
     SupplierProfileForm,
     UserSearchForm,
+    add_service_errors,
 )
 from .middleware import busy_response, database_busy
 from .mixins import PredicateRequiredMixin
-from .models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
+from .models import Approval, AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from .notifications import CATALOGUE, kinds_for, unsubscribe_read
 
 # While the database restarts or fails over, every request that needs it fails alike: a short,
@@ -173,6 +175,8 @@ class DashboardView(TemplateView):
             context["review_count"] = Opportunity.objects.filter(
                 status=Opportunity.Status.IN_REVIEW
             ).count()
+            context["approvals_waiting"] = approvals.waiting_for(user).count()
+            context["second_admin_missing"] = approvals.second_admin_missing(user=user)
         context.update(
             roles=user.roles,
             suspended_roles=[Role(role).label for role in sorted(user.suspended_staff_roles)],
@@ -267,6 +271,13 @@ class RoleUserDetailView(PredicateRequiredMixin, DetailView):
             supplier_account=permissions.is_supplier_account(managed),
             suspended_roles=[Role(role).label for role in sorted(managed.suspended_staff_roles)],
             audit_events=AuditEvent.objects.for_target(managed).select_related("actor")[:20],
+            pending_approvals=approvals.visible_to(self.request.user).filter(
+                subject_user=managed, status=Approval.Status.PENDING
+            ),
+            is_self=managed.pk == self.request.user.pk,
+            second_admin_missing=approvals.second_admin_missing(
+                user=self.request.user, subject=managed
+            ),
         )
         return context
 
@@ -277,31 +288,39 @@ def _role_action_redirect(user_pk: int):
 
 @require_POST
 def role_grant_view(request, pk: int):
+    """Ask for a staff role to be granted: a second program administrator approves it."""
     if not permissions.can_manage_roles(request.user):
         raise PermissionDenied
     managed = get_object_or_404(User, pk=pk)
     form = RoleGrantForm(request.POST, action=reverse("marketplace:role_grant", args=[managed.pk]))
     if form.is_valid():
         role = form.cleaned_data["role"]
+        if RoleGrant.objects.filter(user=managed, role=role).exists():
+            # Granted already (approved meanwhile, another tab): where the grant lands.
+            messages.info(
+                request,
+                _("%(email)s already has the role “%(role)s”.")
+                % {"email": managed.email, "role": Role(role).label},
+            )
+            return _role_action_redirect(managed.pk)
         try:
-            services.role_grant(actor=request.user, user=managed, role=role)
+            approval = approvals.approval_request(
+                actor=request.user,
+                kind=Approval.Kind.ROLE_GRANT,
+                payload={"user": managed.pk, "role": role},
+            )
         except ValidationError as error:
-            if RoleGrant.objects.filter(user=managed, role=role).exists():
-                # Granted already (a double click, another tab): where the grant lands.
-                messages.info(
-                    request,
-                    _("%(email)s already has the role “%(role)s”.")
-                    % {"email": managed.email, "role": Role(role).label},
-                )
-                return _role_action_redirect(managed.pk)
-            form.add_error(None, error.message_dict.get("role", error.messages))
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
-                _("%(email)s now has the role “%(role)s”.")
-                % {"email": managed.email, "role": Role(form.cleaned_data["role"]).label},
+                _(
+                    "Your request to grant the role “%(role)s” to %(email)s is waiting for a "
+                    "second program administrator."
+                )
+                % {"email": managed.email, "role": Role(role).label},
             )
-            return _role_action_redirect(managed.pk)
+            return redirect("marketplace:approval_detail", pk=approval.pk)
     view = RoleUserDetailView()
     view.setup(request, pk=pk)
     view.object = view.get_object()
@@ -491,3 +510,122 @@ def notifications_retry_all_view(request):
         % {"count": count},
     )
     return redirect("marketplace:operations")
+
+
+# --- Two people for what matters: approval requests ----------------------------------------------
+
+
+class ApprovalListView(PredicateRequiredMixin, TemplateView):
+    """What waits for a second program administrator, and what was decided lately."""
+
+    permission = staticmethod(permissions.is_program_admin)
+    template_name = "marketplace/approvals/approval_list.html"
+    RECENT = 25
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        visible = approvals.visible_to(user)
+        return super().get_context_data(
+            pending=list(visible.filter(status=Approval.Status.PENDING)),
+            recent=list(visible.exclude(status=Approval.Status.PENDING)[: self.RECENT]),
+            second_admin_missing=approvals.second_admin_missing(user=user),
+            **kwargs,
+        )
+
+
+def _visible_approval(request, pk: int) -> Approval:
+    # Someone else's request is not there, for whoever may not see it.
+    return get_object_or_404(approvals.visible_to(request.user), pk=pk)
+
+
+class ApprovalDetailView(DetailView):
+    template_name = "marketplace/approvals/approval_detail.html"
+    context_object_name = "approval"
+
+    def get_object(self, queryset=None):
+        return _visible_approval(self.request, self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        approval = self.object
+        user = self.request.user
+        pk = approval.pk
+        context = super().get_context_data(**kwargs)
+        context.setdefault(
+            "approve_form",
+            ApprovalNoteForm(
+                action=reverse("marketplace:approval_approve", args=[pk]),
+                submit=_("Approve and carry it out"),
+                button_class="btn-success",
+                prefix="approve",
+            ),
+        )
+        context.setdefault(
+            "reject_form",
+            ApprovalNoteForm(
+                action=reverse("marketplace:approval_reject", args=[pk]),
+                submit=_("Reject"),
+                button_class="btn-outline-danger",
+                prefix="reject",
+            ),
+        )
+        context.update(
+            description=approvals.describe(approval),
+            can_decide=approvals.can_decide(user, approval),
+            can_withdraw=approvals.can_withdraw(user, approval),
+            is_requester=user.pk == approval.requested_by_id,
+            is_subject=user.pk == approval.subject_user_id,
+            is_admin=permissions.is_program_admin(user),
+            nobody_can_decide=approval.is_pending
+            and not approvals.approvers_for(
+                requested_by=approval.requested_by, subject=approval.subject_user
+            ).exists(),
+            before=approvals.describe_before(approval),
+        )
+        return context
+
+
+def _decision_refused(request, approval: Approval, error: ValidationError):
+    if getattr(error, "code", None) == "decided":
+        # Decided already (a double click, another tab): say how it ended.
+        messages.info(request, error.messages[0])
+    else:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("marketplace:approval_detail", pk=approval.pk)
+
+
+@require_POST
+def approval_approve_view(request, pk: int):
+    approval = _visible_approval(request, pk)
+    form = ApprovalNoteForm(request.POST, prefix="approve")
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        approvals.approval_approve(actor=request.user, approval=approval, note=note)
+    except ValidationError as error:
+        return _decision_refused(request, approval, error)
+    messages.success(request, _("Approved: the change is made."))
+    return redirect("marketplace:approval_detail", pk=approval.pk)
+
+
+@require_POST
+def approval_reject_view(request, pk: int):
+    approval = _visible_approval(request, pk)
+    form = ApprovalNoteForm(request.POST, prefix="reject")
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        approvals.approval_reject(actor=request.user, approval=approval, note=note)
+    except ValidationError as error:
+        return _decision_refused(request, approval, error)
+    messages.success(request, _("Rejected: nothing is changed, and the requester is told why."))
+    return redirect("marketplace:approval_detail", pk=approval.pk)
+
+
+@require_POST
+def approval_withdraw_view(request, pk: int):
+    approval = _visible_approval(request, pk)
+    try:
+        approvals.approval_withdraw(actor=request.user, approval=approval)
+    except ValidationError as error:
+        return _decision_refused(request, approval, error)
+    messages.success(request, _("Your request is withdrawn."))
+    return redirect("marketplace:approval_detail", pk=approval.pk)

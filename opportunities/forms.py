@@ -3,6 +3,8 @@ from __future__ import annotations
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.forms import (
@@ -12,6 +14,7 @@ from marketplace.forms import (
     form_row,
     https_url_fields,
 )
+from marketplace.i18n import format_money
 from marketplace.once import FormOnce
 
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
@@ -300,11 +303,15 @@ class AlertForm(forms.Form):
 
 
 class GuardrailsForm(forms.Form):
+    """The guardrails a program administrator asks to change; a second one approves. The hard
+    limits of the settings (the legal value ceiling, the shortest open period) are checked here
+    for a clear message, and again by the service, which no approval passes."""
+
     value_cap_dollars = forms.IntegerField(
-        label=_("Value cap per opportunity ($, tax included)"), min_value=1, max_value=1_000_000
+        label=_("Value cap per opportunity ($, tax included)"), min_value=1
     )
     min_open_business_days = forms.IntegerField(
-        label=_("Minimum open period (business days)"), min_value=0, max_value=60
+        label=_("Minimum open period (business days)"), max_value=60
     )
     allowed_types = forms.MultipleChoiceField(
         label=_("Types of work allowed"),
@@ -328,6 +335,32 @@ class GuardrailsForm(forms.Form):
             FormOnce(),
             Submit("save", _("Save the guardrails")),
         )
+
+    def clean_value_cap_dollars(self) -> int:
+        dollars = self.cleaned_data["value_cap_dollars"]
+        ceiling = settings.OPPORTUNITY_VALUE_CEILING_CENTS
+        if dollars * 100 > ceiling:
+            raise ValidationError(
+                _(
+                    "The value cap cannot be above %(ceiling)s, tax included: the legal limit "
+                    "of a micro-acquisition, which no approval can raise."
+                )
+                % {"ceiling": format_money(ceiling)}
+            )
+        return dollars
+
+    def clean_min_open_business_days(self) -> int:
+        days = self.cleaned_data["min_open_business_days"]
+        floor = settings.OPPORTUNITY_MIN_OPEN_BUSINESS_DAYS_FLOOR
+        if days < floor:
+            raise ValidationError(
+                _(
+                    "An opportunity stays open at least %(floor)s business days: suppliers need "
+                    "the time to answer."
+                )
+                % {"floor": floor}
+            )
+        return days
 
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace import approvals
 from marketplace import notifications as notices
-from marketplace.i18n import format_cents
-from marketplace.models import AuditEvent, Role, User
+from marketplace.i18n import format_cents, format_money
+from marketplace.models import Approval, AuditEvent, Role, User
 from marketplace.selectors import users_with_role
 from marketplace.services import audit_event_record, notification_send
 from marketplace.tasks import enqueue_on_commit
@@ -365,6 +367,14 @@ def opportunity_publish(
 ) -> Opportunity:
     if not permissions.can_review(actor):
         raise PermissionDenied
+    if actor.pk == opportunity.buyer_id:
+        raise ValidationError(
+            _(
+                "You are the buyer of this opportunity: another program administrator must "
+                "review and publish it."
+            ),
+            code="own_opportunity",
+        )
     problems = publication_problems(opportunity)
     if problems:
         raise ValidationError(problems)
@@ -480,18 +490,51 @@ def opportunity_complete(*, opportunity: Opportunity, actor: User | None) -> Opp
     return opportunity
 
 
-@transaction.atomic
-def opportunity_cancel(*, actor: User, opportunity: Opportunity, reason: str) -> Opportunity:
+def opportunity_revealed(opportunity: Opportunity) -> bool:
+    """Whether the buyer has seen who bid (evaluation.services.evaluation_reveal)."""
+    return Opportunity.objects.filter(
+        pk=opportunity.pk, evaluation__revealed_at__isnull=False
+    ).exists()
+
+
+def opportunity_cancel_check(*, actor: User, opportunity: Opportunity, reason: str) -> None:
+    """What a request to cancel after the reveal must pass before a second program
+    administrator is asked (marketplace/approvals.py)."""
     if not permissions.can_cancel(actor, opportunity):
         raise PermissionDenied
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the cancellation.")})
+    if not opportunity_revealed(opportunity):
+        raise ValidationError(_("No approval is needed before the reveal: cancel it directly."))
+
+
+@transaction.atomic
+def opportunity_cancel(
+    *, actor: User, opportunity: Opportunity, reason: str, approval: Approval | None = None
+) -> Opportunity:
+    """Cancel. Once the buyer has seen who bid, a cancellation could steer the work away from
+    the selected supplier: it then needs a second program administrator's approval."""
+    if not permissions.can_cancel(actor, opportunity):
+        raise PermissionDenied
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the cancellation.")})
+    Opportunity.objects.select_for_update().filter(pk=opportunity.pk).first()
+    data: dict[str, Any] = {"reason": reason.strip()}
+    if opportunity_revealed(opportunity):
+        approval = approvals.authorizing(
+            approval,
+            actor=actor,
+            kind=Approval.Kind.OPPORTUNITY_CANCEL,
+            opportunity=opportunity.pk,
+            reason=reason.strip(),
+        )
+        data.update(approval=approval.pk, requested_by=approval.requested_by_id)
     opportunity, event = _transition(
         opportunity=opportunity,
         to=Status.CANCELLED,
         actor=actor,
         verb="opportunity.cancelled",
-        data={"reason": reason.strip()},
+        data=data,
     )
     opportunity.cancel_reason = reason.strip()
     opportunity.cancelled_at = timezone.now()
@@ -768,26 +811,73 @@ def alert_delete(*, user: User) -> None:
         audit_event_record(actor=user, verb="alert.deleted", target=user)
 
 
+GUARDRAIL_FIELDS = (
+    "value_cap_cents",
+    "min_open_business_days",
+    "allowed_types",
+    "split_window_days",
+)
+
+
+def guardrails_check(**fields: Any) -> dict[str, Any]:
+    """Refuse guardrails past the hard limits of the settings, which no approval can pass;
+    returns the values in force now for the fields given."""
+    if set(fields) - set(GUARDRAIL_FIELDS):
+        raise TypeError(f"Unknown guardrails: {sorted(set(fields) - set(GUARDRAIL_FIELDS))}")
+    ceiling = settings.OPPORTUNITY_VALUE_CEILING_CENTS
+    if "value_cap_cents" in fields and not 0 < fields["value_cap_cents"] <= ceiling:
+        raise ValidationError(
+            {
+                "value_cap_cents": _(
+                    "The value cap must be between $1 and %(ceiling)s, tax included: the legal "
+                    "limit of a micro-acquisition, which no approval can raise."
+                )
+                % {"ceiling": format_money(ceiling)}
+            }
+        )
+    floor = settings.OPPORTUNITY_MIN_OPEN_BUSINESS_DAYS_FLOOR
+    if "min_open_business_days" in fields and fields["min_open_business_days"] < floor:
+        raise ValidationError(
+            {
+                "min_open_business_days": _(
+                    "An opportunity stays open at least %(floor)s business days: suppliers need "
+                    "the time to answer."
+                )
+                % {"floor": floor}
+            }
+        )
+    if "split_window_days" in fields and fields["split_window_days"] < 1:
+        raise ValidationError({"split_window_days": _("The window is at least one day.")})
+    current = Guardrails.current()
+    return {name: getattr(current, name) for name in fields}
+
+
 @transaction.atomic
-def guardrails_update(*, actor: User, **fields: Any) -> Guardrails:
-    if not permissions.can_review(actor):
+def guardrails_update(
+    *, actor: User | None, approval: Approval | None = None, **fields: Any
+) -> Guardrails:
+    """Change the program guardrails. `actor=None` is the system (a command, the demo); a
+    program administrator changes them only through an approval a second one gave."""
+    if actor is not None and not permissions.can_review(actor):
         raise PermissionDenied
-    allowed = {"value_cap_cents", "min_open_business_days", "allowed_types", "split_window_days"}
-    if set(fields) - allowed:
-        raise TypeError(f"Unknown guardrails: {sorted(set(fields) - allowed)}")
+    if set(fields) - set(GUARDRAIL_FIELDS):
+        raise TypeError(f"Unknown guardrails: {sorted(set(fields) - set(GUARDRAIL_FIELDS))}")
+    if actor is not None:
+        approval = approvals.authorizing(
+            approval, actor=actor, kind=Approval.Kind.GUARDRAILS, **fields
+        )
     guardrails = Guardrails.objects.select_for_update().get(pk=Guardrails.current().pk)
     before = {name: getattr(guardrails, name) for name in fields}
     if before == fields:
         return guardrails  # the same values saved again: nothing to record
+    guardrails_check(**fields)
     for name, value in fields.items():
         setattr(guardrails, name, value)
     guardrails.updated_by = actor
     guardrails.full_clean()
     guardrails.save()
-    audit_event_record(
-        actor=actor,
-        verb="guardrails.updated",
-        target=guardrails,
-        data={"before": before, "after": fields},
-    )
+    data: dict[str, Any] = {"before": before, "after": fields}
+    if approval is not None:
+        data.update(approval=approval.pk, requested_by=approval.requested_by_id)
+    audit_event_record(actor=actor, verb="guardrails.updated", target=guardrails, data=data)
     return guardrails

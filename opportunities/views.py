@@ -20,10 +20,13 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bids.selectors import opportunity_bid_panel
 from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
+from marketplace import approvals
 from marketplace.caching import cache_public_page, cached_in
-from marketplace.i18n import format_cents
+from marketplace.forms import add_service_errors
+from marketplace.i18n import format_cents, format_money
 from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
+from marketplace.models import Approval
 from marketplace.ratelimit import rate_limit_allows
 
 from . import permissions, selectors, services
@@ -300,9 +303,49 @@ class OpportunityCancelView(FormView):
         return redirect("opportunities:detail", pk=self.opportunity.pk)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(opportunity=self.opportunity, **kwargs)
+        revealed = services.opportunity_revealed(self.opportunity)
+        return super().get_context_data(
+            opportunity=self.opportunity,
+            needs_approval=revealed,
+            pending=self._pending() if revealed else None,
+            second_admin_missing=revealed
+            and approvals.second_admin_missing(
+                user=self.request.user, subject=self.opportunity.buyer
+            ),
+            **kwargs,
+        )
+
+    def _pending(self) -> Approval | None:
+        return Approval.objects.filter(
+            kind=Approval.Kind.OPPORTUNITY_CANCEL,
+            status=Approval.Status.PENDING,
+            subject_key=f"opportunity_cancel:{self.opportunity.pk}",
+        ).first()
+
+    def _ask_for_approval(self, form):
+        """After the reveal the buyer has seen who bid: a cancellation is asked for, and made
+        when a second program administrator approves it."""
+        try:
+            approval = approvals.approval_request(
+                actor=self.request.user,
+                kind=Approval.Kind.OPPORTUNITY_CANCEL,
+                payload={"opportunity": self.opportunity.pk, "reason": form.cleaned_data["reason"]},
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _(
+                "The bidders were revealed: your cancellation is waiting for a second program "
+                "administrator to approve it."
+            ),
+        )
+        return redirect("marketplace:approval_detail", pk=approval.pk)
 
     def form_valid(self, form):
+        if services.opportunity_revealed(self.opportunity):
+            return self._ask_for_approval(form)
         try:
             services.opportunity_cancel(
                 actor=self.request.user,
@@ -595,10 +638,33 @@ class GuardrailsView(PredicateRequiredMixin, FormView):
             "split_window_days": guardrails.split_window_days,
         }
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            pending=Approval.objects.filter(
+                kind=Approval.Kind.GUARDRAILS, status=Approval.Status.PENDING
+            ).first(),
+            second_admin_missing=approvals.second_admin_missing(user=self.request.user),
+            ceiling=format_money(settings.OPPORTUNITY_VALUE_CEILING_CENTS),
+            floor_days=settings.OPPORTUNITY_MIN_OPEN_BUSINESS_DAYS_FLOOR,
+            **kwargs,
+        )
+
     def form_valid(self, form):
-        services.guardrails_update(actor=self.request.user, **form.service_fields())
-        messages.success(self.request, _("The guardrails are saved."))
-        return redirect("opportunities:guardrails")
+        """Ask for the change: a second program administrator approves it."""
+        try:
+            approval = approvals.approval_request(
+                actor=self.request.user,
+                kind=Approval.Kind.GUARDRAILS,
+                payload=form.service_fields(),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Your change of the guardrails is waiting for a second program administrator."),
+        )
+        return redirect("marketplace:approval_detail", pk=approval.pk)
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -14,11 +14,12 @@ from .models import CardLimit, Contract, Payment
 
 
 def seed_payments() -> None:
-    admin = User.objects.get(email="admin@demo.gc.ca")
     card_holder = User.objects.get(email="cardholder@demo.gc.ca")
     if not CardLimit.objects.filter(card_holder=card_holder).exists():
+        # The system sets the seeded limits, as a command would: a program administrator
+        # changes them only with a second one's approval.
         services.card_limit_set(
-            actor=admin, card_holder=card_holder,
+            actor=None, card_holder=card_holder,
             per_transaction_cents=1_000_000, monthly_cents=3_000_000,
         )  # fmt: skip
     for title in (DELIVERED_TITLE, PAID_TITLE):

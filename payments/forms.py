@@ -113,7 +113,9 @@ class CardLimitForm(forms.Form):
 
     def __init__(self, *args, action: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = _helper(action, "per_transaction", "monthly", label=_("Save the limits"))
+        self.helper = _helper(
+            action, "per_transaction", "monthly", label=_("Ask for approval of these limits")
+        )
 
     def clean_per_transaction(self) -> int:
         return _cents(self.cleaned_data["per_transaction"])

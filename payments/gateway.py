@@ -4,6 +4,7 @@ second one."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import stripe
@@ -118,8 +119,49 @@ def transfer_group(payment: Payment) -> str:
     return f"marketplace-payment-{payment.pk}"
 
 
-def event_construct(payload: bytes, signature: str) -> dict[str, Any]:
-    """Raises ValueError or stripe.SignatureVerificationError when the event is not Stripe's."""
-    return stripe.Webhook.construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET
+def payment_intent_retrieve(intent_id: str) -> dict[str, Any]:
+    return _stripe().PaymentIntent.retrieve(intent_id).to_dict()
+
+
+# How far a webhook's signature time may be from now, either way, and how far ahead of now an
+# event's `created` may be: Stripe's own tolerance, which allows for clocks a little apart.
+WEBHOOK_TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE
+
+
+class EventRefused(ValueError):
+    """A correctly signed event that is not taken: it is dated in the future."""
+
+    def __init__(self, reason: str, event: dict[str, Any]):
+        super().__init__(reason)
+        self.reason = reason
+        self.event = event
+
+
+def _signed_at(signature: str) -> int:
+    """The `t=` of a Stripe-Signature header the library has verified already, read as the
+    library reads it (the first item named exactly `t`): a decoy ` t=` must not be the one
+    checked while another was signed."""
+    for part in signature.split(","):
+        key, _sep, value = part.partition("=")
+        if key == "t":
+            return int(value)
+    raise ValueError("No timestamp in the signature")
+
+
+def event_construct(payload: bytes, signature: str, *, now: float | None = None) -> dict[str, Any]:
+    """Raises ValueError or stripe.SignatureVerificationError when the event is not Stripe's.
+
+    The library refuses a signature older than the tolerance (a replay) but not one dated
+    ahead, which could be replayed for as long as it is ahead; nor does it look at the event's
+    own `created`, which orders events (an `account.updated` dated ahead would make every real
+    one after it look older, and be ignored). Both are refused ahead of the tolerance. An old
+    `created` is normal: Stripe retries an event for days, with its first `created`."""
+    event = stripe.Webhook.construct_event(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_SECONDS
     ).to_dict()
+    limit = (time.time() if now is None else now) + WEBHOOK_TOLERANCE_SECONDS
+    if _signed_at(signature) > limit:
+        raise EventRefused("The signature is dated in the future", event)
+    if int(event["created"]) > limit:
+        raise EventRefused("The event is dated in the future", event)
+    return event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -63,6 +64,21 @@ class Contract(models.Model):
     )
     certification_statement = models.TextField(blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The supplier as the contract names them: taken at the award, taken again when the work
+    # is certified, then never changed. The invoice, the award and the open data show these,
+    # not the profile, which the supplier may edit afterwards.
+    supplier_legal_name = models.CharField(_("supplier's legal name"), max_length=200, blank=True)
+    supplier_trading_name = models.CharField(
+        _("supplier's trading name"), max_length=200, blank=True
+    )
+    supplier_province = models.CharField(
+        _("supplier's province or territory"), max_length=2, blank=True
+    )
+    supplier_postal_code = models.CharField(_("supplier's postal code"), max_length=7, blank=True)
+    supplier_gst_hst_number = models.CharField(
+        _("supplier's GST/HST registration number"), max_length=17, blank=True
+    )
+    supplier_details_at = models.DateTimeField(_("supplier details as of"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("contract")
@@ -80,6 +96,47 @@ class Contract(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+    @property
+    def supplier_name(self) -> str:
+        """The name the supplier does business under, as the contract recorded it."""
+        shown, _legal = self.supplier_names()
+        return shown
+
+    def supplier_names(self) -> tuple[str, str]:
+        """(name shown, legal name) as the contract recorded them."""
+        details = self.supplier_details()
+        return details.trading_name or details.legal_name, details.legal_name
+
+    def supplier_details(self) -> SupplierDetails:
+        """The supplier's name and address as recorded at the award, then at certification.
+        A contract without the record (none since migration 0003) reads the profile."""
+        if self.supplier_details_at is not None:
+            return SupplierDetails(
+                self.supplier_legal_name,
+                self.supplier_trading_name,
+                self.supplier_province,
+                self.supplier_postal_code,
+                self.supplier_gst_hst_number,
+            )
+        profile = getattr(self.supplier, "supplier_profile", None)
+        if profile is None:
+            return SupplierDetails("", "", "", "", "")
+        return SupplierDetails(
+            profile.legal_name,
+            profile.trading_name,
+            profile.province,
+            profile.postal_code,
+            profile.gst_hst_number,
+        )
+
+
+class SupplierDetails(NamedTuple):
+    legal_name: str
+    trading_name: str
+    province: str
+    postal_code: str
+    gst_hst_number: str
 
 
 def _delivery_file_path(instance: DeliveryFile, filename: str) -> str:
@@ -168,6 +225,11 @@ class Payment(models.Model):
         verbose_name=_("card holder"),
     )
     started_at = models.DateTimeField(_("payment started"), null=True, blank=True)
+    # When the money was committed on the payer's card, the date monthly limits count it by:
+    # the start of the Stripe attempt that is in flight or paid, or the moment a card payment
+    # paid outside was first recorded (never the date the card holder types in). Set when the
+    # payment enters a committed status; kept while it stays in one.
+    committed_at = models.DateTimeField(_("money committed at"), null=True, blank=True)
     # Recorded acquisition card
     method = models.CharField(
         _("how it was paid"), max_length=16, choices=Method.choices, blank=True
@@ -282,6 +344,9 @@ class StripeEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # What in the event did not match the payment it named (amount, currency, account,
+    # session): such an event is kept, and not applied.
+    mismatch = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("Stripe event")

@@ -30,17 +30,18 @@ def certification_language(statement: str) -> str:
 
 
 def invoice_data(payment: Payment) -> InvoiceData:
-    """The invoice as fixed when the work was certified (figures stored on the payment)."""
+    """The invoice as fixed when the work was certified: figures stored on the payment, the
+    supplier's name and address as the contract recorded them then (not their profile now)."""
     contract = payment.contract
     opportunity = contract.opportunity
-    profile = contract.supplier.supplier_profile
+    supplier = contract.supplier_details()
     buyer = opportunity.buyer
     return InvoiceData(
         number=payment.invoice_number,
         issued_on=payment.issued_on,
-        supplier_name=profile.legal_name
-        + (f" ({profile.trading_name})" if profile.trading_name else ""),
-        supplier_address=f"{Province(payment.province).label}\n{profile.postal_code}",
+        supplier_name=supplier.legal_name
+        + (f" ({supplier.trading_name})" if supplier.trading_name else ""),
+        supplier_address=f"{Province(payment.province).label}\n{supplier.postal_code}",
         supplier_gst_hst_number=payment.gst_hst_number,
         buyer_name=buyer.get_full_name() or buyer.email,
         buyer_email=buyer.email,

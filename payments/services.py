@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy
 
 from bids.pdf import CleanPdf
 from bids.services import checked_pdf
+from marketplace import approvals
 from marketplace import notifications as notices
 from marketplace.i18n import format_money
-from marketplace.models import Role, User
+from marketplace.models import Approval, Role, User
 from marketplace.permissions import is_program_admin
 from marketplace.selectors import users_with_role
 from marketplace.services import audit_event_record, notification_send
@@ -67,14 +68,32 @@ def _context(contract: Contract, **extra: Any) -> dict[str, Any]:
     return opportunity_services.notice_context(contract.opportunity, **extra)
 
 
+def _supplier_details_record(contract: Contract) -> None:
+    """Copy the supplier's name and address from their profile onto the contract (not saved):
+    what the award, the invoice and the open data show from then on, whatever the supplier
+    later changes in their profile."""
+    profile = getattr(contract.supplier, "supplier_profile", None)
+    if profile is None:
+        return
+    contract.supplier_legal_name = profile.legal_name
+    contract.supplier_trading_name = profile.trading_name
+    contract.supplier_province = profile.province
+    contract.supplier_postal_code = profile.postal_code
+    contract.supplier_gst_hst_number = profile.gst_hst_number
+    contract.supplier_details_at = timezone.now()
+
+
 def contract_create(*, opportunity: Opportunity, bid) -> Contract:
-    """When a bid is offered the award (evaluation.services); inside that transaction."""
-    contract = Contract.objects.create(
+    """When a bid is offered the award (evaluation.services); inside that transaction. The
+    supplier's details are recorded as they are at the award (see contract_certify)."""
+    contract = Contract(
         opportunity=opportunity,
         bid=bid,
         supplier_id=bid.supplier_id,
         value_cents=opportunity.value_cents,
     )
+    _supplier_details_record(contract)
+    contract.save()
     audit_event_record(actor=None, verb="contract.created", target=contract)
     _fiscal_year_check(contract)
     return contract
@@ -269,6 +288,9 @@ def contract_certify(*, buyer: User, contract: Contract, confirmed: bool) -> Con
     contract = _transition(contract, Status.ACCEPTED, actor=buyer, verb="contract.certified")
     contract.certified_at = timezone.now()
     contract.certified_by = buyer
+    # The invoice names the supplier as they are now, once and for all: the details taken
+    # at the award are brought up to date this one last time.
+    _supplier_details_record(contract)
     with translation.override(buyer.preferred_language or settings.LANGUAGE_CODE):
         contract.certification_statement = str(CERTIFICATION)
     contract.save()
@@ -406,18 +428,20 @@ def card_holders_for(payment: Payment, *, holders: list[User] | None = None) -> 
 
 def payment_create(*, contract: Contract) -> Payment:
     """When the buyer certifies the work (in contract_certify's transaction): the invoice
-    figures are fixed now, from the supplier's profile, and the payment is due."""
-    profile = contract.supplier.supplier_profile
+    figures are fixed now, from the supplier's details recorded on the contract at
+    certification, and the payment is due."""
     split = tax.split_tax_included(
-        contract.value_cents, province=profile.province, registered=bool(profile.gst_hst_number)
+        contract.value_cents,
+        province=contract.supplier_province,
+        registered=bool(contract.supplier_gst_hst_number),
     )
     today = timezone.localdate()
     payment = Payment.objects.create(
         contract=contract,
         invoice_number=f"MA-{today.year}-{contract.pk:05d}",
         issued_on=today,
-        province=profile.province,
-        gst_hst_number=profile.gst_hst_number,
+        province=contract.supplier_province,
+        gst_hst_number=contract.supplier_gst_hst_number,
         subtotal_cents=split.subtotal_cents,
         tax_label=split.label,
         tax_rate_bp=split.rate_bp,
@@ -436,9 +460,11 @@ def payment_create(*, contract: Contract) -> Payment:
     return payment
 
 
-def _same_organization(payer: User, supplier: User) -> bool:
+def _same_organization(payer: User, supplier: User, contract: Contract | None = None) -> bool:
     """A card holder cannot pay themselves, nor a supplier that shares their email domain or
-    whose legal or contact name is theirs."""
+    whose legal or contact name is theirs: as the profile says now, or as the contract (and
+    so the invoice) recorded the supplier, which a later rename of the profile does not
+    change."""
     if payer.pk == supplier.pk:
         return True
     domain = lambda email: email.rsplit("@", 1)[-1].lower() if email else ""  # noqa: E731
@@ -448,17 +474,38 @@ def _same_organization(payer: User, supplier: User) -> bool:
     if profile is not None:
         supplier_domains.add(domain(profile.email))
         names = {profile.legal_name.casefold().strip(), profile.contact_name.casefold().strip()}
+    if contract is not None:
+        names |= {name.casefold().strip() for name in contract.supplier_names()}
     payer_name = payer.get_full_name().casefold().strip()
     return domain(payer.email) in supplier_domains or bool(payer_name and payer_name in names)
 
 
-def month_committed(payer: User, *, moment: dt.datetime, exclude: Payment | None = None) -> int:
-    """Cents the card holder has committed in the calendar month of `moment`."""
+def month_bounds(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The calendar month of `moment`, in the marketplace's time zone."""
     local = timezone.localtime(moment)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, (start + dt.timedelta(days=32)).replace(day=1)
+
+
+def month_committed(payer: User, *, moment: dt.datetime, exclude: Payment | None = None) -> int:
+    """Cents the card holder has committed in the calendar month of `moment`: every payment
+    in flight or paid (Payment.COMMITTED) whose `committed_at` falls in that month. A payment
+    is counted once, in the month of its commitment, whenever it is later paid: a Stripe
+    attempt started on 31 March and paid on 1 April is March's.
+
+    A declined card attempt counts too while its Checkout page is open: the card holder can
+    still pay on it (Stripe keeps it open for another card), and freeing the limit then would
+    let them spend it twice over. It stops counting when the page expires
+    (`_checkout_closed`)."""
+    start, end = month_bounds(moment)
+    payable = Q(status=PStatus.FAILED, provider=Payment.Provider.STRIPE) & ~Q(
+        checkout_session_id=""
+    )
     payments = Payment.objects.filter(
-        payer=payer, status__in=Payment.COMMITTED, started_at__gte=start, started_at__lt=end
+        Q(status__in=Payment.COMMITTED) | payable,
+        payer=payer,
+        committed_at__gte=start,
+        committed_at__lt=end,
     )
     if exclude is not None:
         payments = payments.exclude(pk=exclude.pk)
@@ -474,7 +521,7 @@ def payment_problems(payment: Payment, payer: User, *, lock: bool = False) -> li
         return problems
     if settings.PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER and contract.certified_by_id == payer.pk:
         problems.append(_("You certified this work, so another card holder must pay for it."))
-    if _same_organization(payer, contract.supplier):
+    if _same_organization(payer, contract.supplier, contract):
         problems.append(_("You cannot pay this supplier: you belong to its organization."))
     cap = Guardrails.current().value_cap_cents
     if payment.total_cents > cap:
@@ -559,6 +606,8 @@ def payment_record(
         errors["reference"] = _("Give the reference of the card payment or transfer.")
     if errors:
         raise ValidationError(errors)
+    # A correction of a disputed record keeps the month the money was first committed in.
+    committed_before = payment.status in Payment.COMMITTED and payment.committed_at
     payment = _payment_move(
         payment, PStatus.RECORDED, actor=payer, kind="recorded",
         amount_cents=amount_cents, paid_on=paid_on.isoformat(), reference=reference.strip(),
@@ -568,6 +617,8 @@ def payment_record(
     payment.provider = Payment.Provider.RECORDED_CARD
     payment.payer = payer
     payment.started_at = payment.started_at or now
+    # Not `started_at`, which may be an earlier month's failed card attempt.
+    payment.committed_at = committed_before or now
     payment.recorded_at = now
     payment.paid_on = paid_on
     payment.reference = reference.strip()
@@ -591,7 +642,7 @@ def payment_checkout_begin(*, payer: User, payment: Payment, account: StripeAcco
     payment = _payment_move(payment, PStatus.PENDING, actor=payer, kind="checkout_started")
     payment.provider = Payment.Provider.STRIPE
     payment.payer = payer
-    payment.started_at = timezone.now()
+    payment.started_at = payment.committed_at = timezone.now()
     payment.attempt += 1
     payment.stripe_account = account.account_id
     payment.checkout_session_id = payment.checkout_url = payment.payment_intent_id = ""
@@ -664,7 +715,10 @@ def _payment_paid(payment: Payment, *, actor: User | None, kind: str, **data) ->
     if locked.status == PStatus.PAID:
         _payment_note(locked, f"{kind}_again", **data)
         return locked
+    previous = locked.status
     locked = _payment_move(locked, PStatus.PAID, actor=actor, kind=kind, **data)
+    if previous not in Payment.COMMITTED:  # a failed attempt paid after all: dated by its start
+        locked.committed_at = locked.started_at or timezone.now()
     locked.paid_at = timezone.now()
     locked.save()
     opportunity = Opportunity.objects.select_for_update().get(pk=locked.contract.opportunity_id)
@@ -827,8 +881,26 @@ def stripe_account_refresh(account: StripeAccount) -> StripeAccount:
 
 def stripe_event_receive(*, payload: bytes, signature: str) -> StripeEvent | None:
     """Verify and store a webhook event once. Returns None for a duplicate; raises ValueError
-    (or the library's signature error) when the event is not Stripe's."""
-    event = gateway.event_construct(payload, signature)
+    (or the library's signature error) when the event is not Stripe's, or is dated in the
+    future (gateway.EventRefused: recorded in the audit trail, and not stored, so that Stripe's
+    retry is taken once the clocks agree)."""
+    try:
+        event = gateway.event_construct(payload, signature)
+    except gateway.EventRefused as refused:
+        with transaction.atomic():
+            audit_event_record(
+                actor=None,
+                verb="stripe.event_refused",
+                data={
+                    "event": str(refused.event.get("id", ""))[:255],
+                    "type": str(refused.event.get("type", ""))[:100],
+                    "account": str(refused.event.get("account") or "")[:64],
+                    "created": refused.event.get("created"),
+                    "reason": refused.reason,
+                },
+            )
+        logger.warning("Refused Stripe event %s: %s", refused.event.get("id"), refused.reason)
+        raise
     created = dt.datetime.fromtimestamp(int(event["created"]), tz=dt.UTC)
     try:
         with transaction.atomic():
@@ -878,14 +950,140 @@ def stripe_event_process(*, event_pk: int) -> bool:
         if payment is not None:
             _payment_event(payment, event, data)
     event.processed_at = timezone.now()
-    event.save(update_fields=["processed_at"])
+    event.save(update_fields=["processed_at", "mismatch"])
     return True
+
+
+PAID_SESSION_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+
+
+def _differs(expected: Any, received: Any) -> dict[str, Any]:
+    return {"expected": expected, "received": received}
+
+
+def session_mismatch(payment: Payment, session: dict) -> dict[str, Any]:
+    """What in a paid Checkout session does not match the payment: the amount, the currency
+    and the session itself, which must be the current attempt's (an earlier attempt's, paid
+    late, is not this payment's money as the card holder last asked for it)."""
+    problems = {}
+    if session.get("id") != payment.checkout_session_id:
+        problems["session"] = _differs(payment.checkout_session_id, session.get("id"))
+    if session.get("amount_total") != payment.total_cents:
+        problems["amount"] = _differs(payment.total_cents, session.get("amount_total"))
+    if str(session.get("currency") or "").lower() != payment.currency.lower():
+        problems["currency"] = _differs(payment.currency.lower(), session.get("currency"))
+    return problems
+
+
+def intent_mismatch(payment: Payment, intent: dict) -> dict[str, Any]:
+    """What in a succeeded payment intent does not match the payment: the amount received,
+    the currency, the connected account the funds go to, and the attempt."""
+    problems = {}
+    if payment.payment_intent_id and intent.get("id") != payment.payment_intent_id:
+        problems["payment_intent"] = _differs(payment.payment_intent_id, intent.get("id"))
+    attempt = (intent.get("metadata") or {}).get("attempt")
+    if attempt != str(payment.attempt):
+        problems["attempt"] = _differs(str(payment.attempt), attempt)
+    received = intent.get("amount_received", intent.get("amount"))
+    if received != payment.total_cents:
+        problems["amount"] = _differs(payment.total_cents, received)
+    if str(intent.get("currency") or "").lower() != payment.currency.lower():
+        problems["currency"] = _differs(payment.currency.lower(), intent.get("currency"))
+    destination = (intent.get("transfer_data") or {}).get("destination")
+    if destination != payment.stripe_account:
+        problems["destination"] = _differs(payment.stripe_account, destination)
+    return problems
+
+
+# The events `_payment_event` acts on (the others are only kept in the payment's history).
+ACTING_EVENTS = (
+    *PAID_SESSION_EVENTS,
+    "checkout.session.expired",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+)
+
+
+def _acts(event: StripeEvent) -> bool:
+    return event.type in ACTING_EVENTS or event.type.startswith("transfer.")
+
+
+def _event_mismatch(payment: Payment, event: StripeEvent, data: dict) -> dict[str, Any]:
+    """What in an event does not match the payment it names. Any event sent for another
+    connected account than the payment's is refused. Our sessions, payment intents and
+    transfers are the platform's (destination charges), so the events that act on a payment
+    carry no `account`: one sent for a connected account, even the payee's own, is about that
+    account's own Checkout page naming our payment (it would mark it paid, or fail the attempt
+    under way), and is refused too. An event that would pay is compared in full."""
+    problems = {}
+    if event.account and (event.account != payment.stripe_account or _acts(event)):
+        problems["account"] = _differs("", event.account)
+    if event.type in PAID_SESSION_EVENTS and data.get("payment_status") == "paid":
+        problems.update(session_mismatch(payment, data))
+    elif event.type == "payment_intent.succeeded":
+        problems.update(intent_mismatch(payment, data))
+    elif event.type.startswith("transfer.") and data.get("object") == "transfer":
+        # Recorded on the payment only when it is the transfer to the payment's supplier.
+        if data.get("destination") != payment.stripe_account:
+            problems["destination"] = _differs(payment.stripe_account, data.get("destination"))
+        if str(data.get("currency") or "").lower() != payment.currency.lower():
+            problems["currency"] = _differs(payment.currency.lower(), data.get("currency"))
+    return problems
+
+
+def _payment_mismatch(
+    payment: Payment, problems: dict[str, Any], *, kind: str, **data: Any
+) -> None:
+    """Stripe told of money that is not this payment's as it stands: the payment is left as it
+    is, and the program admins and the card holder are told, to look at it in Stripe."""
+    _payment_note(payment, kind, problems=problems, **data)
+    audit_event_record(
+        actor=None, verb=f"payment.{kind}", target=payment, data={"problems": problems, **data}
+    )
+    logger.warning("Stripe %s for payment %s: %s", kind, payment.pk, sorted(problems))
+    recipients = [*users_with_role(Role.PROGRAM_ADMIN), *([payment.payer] if payment.payer else [])]
+    notification_send(
+        kind="payment.webhook_mismatch",
+        recipients=recipients,
+        # Once a day per payment: every event is recorded, but a connected account sending
+        # many cannot flood the program team's inboxes.
+        event_key=f"{payment.pk}:{timezone.localdate().isoformat()}",
+        context=_payment_context(payment, differences=_mismatch_words(problems)),
+    )
+
+
+def _mismatch_words(problems: dict[str, Any]) -> dict[str, str]:
+    """What differed, in each language (a notification's context is language-neutral)."""
+    words = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            labels = dict.fromkeys(str(MISMATCH_LABELS.get(key, key)) for key in problems)
+            words[code] = ", ".join(labels)
+    return words
+
+
+# What differed, as the people told read it (a list in their language).
+MISMATCH_LABELS = {
+    "account": gettext_lazy("the connected account"),
+    "destination": gettext_lazy("the connected account"),
+    "session": gettext_lazy("the Checkout session"),
+    "payment_intent": gettext_lazy("the payment intent"),
+    "attempt": gettext_lazy("the payment attempt"),
+    "amount": gettext_lazy("the amount"),
+    "currency": gettext_lazy("the currency"),
+}
 
 
 def _payment_event(payment: Payment, event: StripeEvent, data: dict) -> None:
     kind = event.type
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+    problems = _event_mismatch(payment, event, data)
+    if problems:
+        event.mismatch = problems
+        _payment_mismatch(payment, problems, kind="webhook_mismatch", event=event.event_id,
+                          type=kind)  # fmt: skip
+        return
+    if kind in PAID_SESSION_EVENTS:
         if data.get("payment_status") == "paid":
             _stripe_paid(payment, event, payment_intent=data.get("payment_intent") or "")
         else:
@@ -912,6 +1110,8 @@ def _payment_event(payment: Payment, event: StripeEvent, data: dict) -> None:
                 payment, PStatus.DUE, actor=None, kind="checkout_expired", event=event.event_id
             )
             expired.save()
+        elif payment.status == PStatus.FAILED and data.get("id") == payment.checkout_session_id:
+            _checkout_closed(payment, kind="checkout_expired", event=event.event_id)
         else:
             _payment_note(payment, "checkout_expired_ignored", event=event.event_id)
     elif kind.startswith("transfer."):
@@ -920,6 +1120,13 @@ def _payment_event(payment: Payment, event: StripeEvent, data: dict) -> None:
         _payment_note(payment, kind, event=event.event_id, transfer=data.get("id", ""))
     else:
         _payment_note(payment, kind, event=event.event_id)
+
+
+def _checkout_closed(payment: Payment, *, kind: str, **data: Any) -> None:
+    """A declined attempt's Checkout page has expired: nothing can be paid on it any more, so
+    it no longer holds the card holder's monthly limit (month_committed)."""
+    Payment.objects.filter(pk=payment.pk).update(checkout_session_id="", checkout_url="")
+    _payment_note(payment, kind, **data)
 
 
 def _stripe_paid(payment: Payment, event: StripeEvent, *, payment_intent: str) -> None:
@@ -948,7 +1155,8 @@ def _payout_paid(event: StripeEvent) -> None:
 
 
 def payments_reconcile(*, now: dt.datetime | None = None) -> int:
-    """Ask Stripe about payments pending for too long: a webhook may have been lost."""
+    """Ask Stripe about payments pending for too long, and about declined attempts whose
+    Checkout page may still be open: a webhook may have been lost."""
     from marketplace.tasks import enqueue_on_commit
 
     from .tasks import payment_checkout_create as create_task
@@ -956,18 +1164,45 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
     checked = 0
-    for payment in Payment.objects.filter(status=PStatus.PENDING, started_at__lt=cutoff):
+    # A page lives 24 hours at most: a declined attempt is asked about once it must be over.
+    declined = Q(status=PStatus.FAILED, provider=Payment.Provider.STRIPE) & ~Q(
+        checkout_session_id=""
+    )
+    declined &= Q(started_at__lt=cutoff - dt.timedelta(hours=24))
+    for payment in Payment.objects.filter(
+        Q(status=PStatus.PENDING, started_at__lt=cutoff) | declined
+    ):
         checked += 1
         if not payment.checkout_session_id:  # the task was lost: make the session again
             enqueue_on_commit(create_task, payment.pk, payment.attempt)
             continue
         session = gateway.checkout_retrieve(payment.checkout_session_id)
+        paid = session.get("payment_status") == "paid"
+        # The same comparison as the webhooks': a paid session is this payment's only if its
+        # amount, currency and connected account (on its payment intent) are the payment's.
+        intent_id = session.get("payment_intent") if paid else None
+        intent = gateway.payment_intent_retrieve(intent_id) if intent_id else {}
         with transaction.atomic():
             locked = Payment.objects.select_for_update().get(pk=payment.pk)
-            if locked.status != PStatus.PENDING:
+            if locked.status not in (PStatus.PENDING, PStatus.FAILED) or (
+                locked.checkout_session_id != payment.checkout_session_id
+            ):
                 continue
-            if session.get("payment_status") == "paid":
+            problems = (
+                {**session_mismatch(locked, session), **intent_mismatch(locked, intent)}
+                if paid
+                else {}
+            )
+            if problems:
+                seen = locked.events.filter(kind="reconcile_mismatch", data__session=session["id"])
+                if not seen.exists():  # told once, not at every run
+                    _payment_mismatch(
+                        locked, problems, kind="reconcile_mismatch", session=session["id"]
+                    )
+            elif paid:
                 _payment_paid(locked, actor=None, kind="reconciled_paid", session=session["id"])
+            elif session.get("status") == "expired" and locked.status == PStatus.FAILED:
+                _checkout_closed(locked, kind="reconciled_expired", session=session["id"])
             elif session.get("status") == "expired":
                 _payment_move(
                     locked, PStatus.DUE, actor=None, kind="reconciled_expired",
@@ -976,12 +1211,54 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> int:
     return checked
 
 
+def card_limit_check(
+    *, card_holder: User, per_transaction_cents: int, monthly_cents: int
+) -> dict[str, int]:
+    """Refuse limits that cannot be set; returns the limits in force now (empty when none)."""
+    if not permissions.is_card_holder(card_holder):
+        raise ValidationError(_("Limits are set only for card holders."))
+    if per_transaction_cents < 0 or monthly_cents < 0:
+        raise ValidationError(_("A limit cannot be negative."))
+    if per_transaction_cents > monthly_cents:
+        raise ValidationError(
+            {"per_transaction": _("The single-purchase limit cannot exceed the monthly limit.")}
+        )
+    current = CardLimit.objects.filter(card_holder=card_holder).first()
+    if current is None:
+        return {}
+    before = {
+        "per_transaction_cents": current.per_transaction_cents,
+        "monthly_cents": current.monthly_cents,
+    }
+    if (per_transaction_cents, monthly_cents) == tuple(before.values()):
+        raise ValidationError(_("These are already the limits of this card holder."))
+    return before
+
+
 @transaction.atomic
 def card_limit_set(
-    *, actor: User, card_holder: User, per_transaction_cents: int, monthly_cents: int
+    *,
+    actor: User | None,
+    card_holder: User,
+    per_transaction_cents: int,
+    monthly_cents: int,
+    approval: Approval | None = None,
 ) -> CardLimit:
-    if not is_program_admin(actor):
+    """Set a card holder's limits. `actor=None` is the system (the demo). A program
+    administrator sets them only through an approval a second one gave, and never their own."""
+    if actor is not None and not is_program_admin(actor):
         raise PermissionDenied
+    if actor is not None and actor.pk == card_holder.pk:
+        raise ValidationError(_("Nobody sets their own card limits."))
+    if actor is not None:
+        approval = approvals.authorizing(
+            approval,
+            actor=actor,
+            kind=Approval.Kind.CARD_LIMIT,
+            card_holder=card_holder.pk,
+            per_transaction_cents=per_transaction_cents,
+            monthly_cents=monthly_cents,
+        )
     if not permissions.is_card_holder(card_holder):
         raise ValidationError(_("Limits are set only for card holders."))
     if per_transaction_cents > monthly_cents:
@@ -1004,9 +1281,12 @@ def card_limit_set(
             "updated_by": actor,
         },
     )
-    audit_event_record(
-        actor=actor, verb="card_limit.set", target=limit,
-        data={"card_holder": card_holder.pk, "per_transaction_cents": per_transaction_cents,
-              "monthly_cents": monthly_cents},
-    )  # fmt: skip
+    data: dict[str, Any] = {
+        "card_holder": card_holder.pk,
+        "per_transaction_cents": per_transaction_cents,
+        "monthly_cents": monthly_cents,
+    }
+    if approval is not None:
+        data.update(approval=approval.pk, requested_by=approval.requested_by_id)
+    audit_event_record(actor=actor, verb="card_limit.set", target=limit, data=data)
     return limit

@@ -19,10 +19,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from bids.pdf_worker import check_admitted
+from marketplace import approvals
 from marketplace.forms import add_service_errors
-from marketplace.models import Role, User
+from marketplace.models import Approval, Role, User
 from marketplace.permissions import has_role, is_program_admin, is_supplier
 from marketplace.selectors import users_with_role
+from marketplace.sessions import reauthentication_required
 
 from . import gateway, permissions, selectors, services
 from .forms import (
@@ -153,6 +155,7 @@ def request_changes_view(request, pk: int):
     return _act(request, pk, act, ChangesForm, "changes_form")
 
 
+@reauthentication_required(back="payments:contract")
 @require_POST
 def certify_view(request, pk: int):
     def act(contract, data):
@@ -286,6 +289,7 @@ def _error_messages(request, error: ValidationError) -> None:
         messages.error(request, message)
 
 
+@reauthentication_required(back="payments:detail")
 @require_POST
 def record_view(request, pk: int):
     payment = _payment(request, pk)
@@ -312,6 +316,7 @@ def record_view(request, pk: int):
     return redirect("payments:detail", pk=pk)
 
 
+@reauthentication_required(back="payments:detail")
 @require_POST
 def checkout_view(request, pk: int):
     payment = _payment(request, pk)
@@ -393,7 +398,10 @@ def invoice_pdf_view(request, pk: int):
 @require_POST
 def stripe_webhook_view(request):
     """Stripe's events: verified, stored once, processed by a task. Never a 500 to Stripe for
-    a bad request; a duplicate is a 200 so that Stripe stops sending it."""
+    a bad request; a duplicate is a 200 so that Stripe stops sending it. An event dated in the
+    future is a 400 (nothing stored: Stripe's retry is taken once the clocks agree). An event
+    that does not match its payment is Stripe's all the same: a 200, and the task keeps it
+    unapplied and tells the program team (a retry would not make it match)."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         return HttpResponseBadRequest("Webhooks are not configured.")
     try:
@@ -468,6 +476,13 @@ def oversight_view(request, bound: dict | None = None, status: int = 200):
         raise PermissionDenied
     holders = users_with_role(Role.CARD_HOLDER).select_related("card_limit").order_by("email")
     bound = bound or {}
+    # A change of limits is asked for, and made when a second program administrator approves.
+    pending = {
+        approval.subject_user_id: approval
+        for approval in Approval.objects.filter(
+            kind=Approval.Kind.CARD_LIMIT, status=Approval.Status.PENDING
+        )
+    }
     rows = []
     for holder in holders:
         limit = getattr(holder, "card_limit", None)
@@ -483,8 +498,17 @@ def oversight_view(request, bound: dict | None = None, status: int = 200):
             ),
             prefix=f"holder{holder.pk}",
         )
-        rows.append({"holder": holder, "limit": limit, "form": form})
+        rows.append(
+            {
+                "holder": holder,
+                "limit": limit,
+                "form": form,
+                "pending": pending.get(holder.pk),
+                "is_self": holder.pk == request.user.pk,
+            }
+        )
     context = {
+        "second_admin_missing": approvals.second_admin_missing(user=request.user),
         "attention": selectors.payments_needing_attention(),
         "flags": selectors.fiscal_year_flags(),
         "card_holders": rows,
@@ -494,6 +518,7 @@ def oversight_view(request, bound: dict | None = None, status: int = 200):
 
 @require_POST
 def card_limit_view(request, user_pk: int):
+    """Ask for a card holder's limits to change: a second program administrator approves."""
     if not is_program_admin(request.user):
         raise PermissionDenied
     holder = get_object_or_404(User, pk=user_pk)
@@ -506,17 +531,25 @@ def card_limit_view(request, user_pk: int):
     )
     if form.is_valid():
         try:
-            services.card_limit_set(
+            approval = approvals.approval_request(
                 actor=request.user,
-                card_holder=holder,
-                per_transaction_cents=form.cleaned_data["per_transaction"],
-                monthly_cents=form.cleaned_data["monthly"],
+                kind=Approval.Kind.CARD_LIMIT,
+                payload={
+                    "card_holder": holder.pk,
+                    "per_transaction_cents": form.cleaned_data["per_transaction"],
+                    "monthly_cents": form.cleaned_data["monthly"],
+                },
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(
-                request, _("The card limits of %(email)s are saved.") % {"email": holder.email}
+                request,
+                _(
+                    "Your request to change the card limits of %(email)s is waiting for a "
+                    "second program administrator."
+                )
+                % {"email": holder.email},
             )
-            return redirect("payments:oversight")
+            return redirect("marketplace:approval_detail", pk=approval.pk)
     return oversight_view(request, bound={holder.pk: form}, status=400)

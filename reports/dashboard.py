@@ -40,7 +40,7 @@ from .metrics import (
     p90,
     rounded,
 )
-from .models import OpportunityMeasures
+from .models import DiversitySnapshot, OpportunityMeasures
 
 # The version of everything cached from the measures (see `dashboard_figures_cached`).
 METRICS_DASHBOARD = "metrics-dashboard"
@@ -388,20 +388,20 @@ def open_source_table(period: Period) -> Table:
 # --- Diversity --------------------------------------------------------------------------------
 
 
-def diversity_quarter(period: Period, today: dt.date | None = None) -> DiversitySummary:
-    """The diversity figures of one calendar quarter: the last complete one in the period.
+def diversity_quarter(period: Period) -> DiversitySummary | None:
+    """The published self-identification figures of the last quarter that ended in the period,
+    read from its snapshot (None when none is kept yet). Never computed here: a page view or
+    "measure again now" must not move them (reports/diversity.py). Always a single quarter,
+    never a running total, so two periods cannot be subtracted."""
+    snapshot = (
+        DiversitySnapshot.objects.filter(quarter_end__gte=period.start, quarter_end__lte=period.end)
+        .order_by("-quarter_start")
+        .first()
+    )
+    return None if snapshot is None else diversity.summary_from(snapshot)
 
-    Always a single quarter, never a running total: two overlapping periods could otherwise be
-    subtracted to recover a cell that is suppressed (reports/diversity.py)."""
-    today = today or timezone.localdate()
-    end = min(period.end, diversity.last_complete_quarter_end(today))
-    if end < period.start:  # no quarter of the period is over yet
-        return diversity.diversity_summary(start=period.start, end=period.end, today=today)
-    start = diversity.quarter_start(end)
-    return diversity.diversity_summary(start=start, end=end, today=today)
 
-
-def diversity_table(summary: DiversitySummary) -> Table:
+def diversity_table(summary: DiversitySummary | None) -> Table:
     header, *rows = diversity.diversity_csv_rows(summary)
     return Table(
         slug="diversity",
@@ -415,7 +415,7 @@ def diversity_table(summary: DiversitySummary) -> Table:
 class Figures:
     tables: list[Table]
     as_of: dt.datetime | None  # when the period's cycle times were last measured
-    diversity: DiversitySummary
+    diversity: DiversitySummary | None  # the quarter's snapshot, None before the first
     computed_at: dt.datetime  # when these tables were computed from the data
 
 
@@ -461,7 +461,7 @@ def dashboard_figures_cached(period: Period) -> Figures:
             get_language(),
             period.start.isoformat(),
             period.end.isoformat(),
-            timezone.localdate().isoformat(),  # the diversity quarter follows the date
+            timezone.localdate().isoformat(),  # "the twelve months up to today" moves daily
         )
     )
     return cached_in(

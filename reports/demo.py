@@ -428,6 +428,19 @@ def _rationale(language: str, passed: bool | None, score: int | None) -> str:
     return RATIONALES[key][1 if language == "fr" else 0]
 
 
+def _supplier_details(supplier, *, at: dt.datetime) -> dict[str, Any]:
+    """The contract's record of the supplier (payments.services._supplier_details_record)."""
+    profile = supplier.supplier_profile
+    return {
+        "supplier_legal_name": profile.legal_name,
+        "supplier_trading_name": profile.trading_name,
+        "supplier_province": profile.province,
+        "supplier_postal_code": profile.postal_code,
+        "supplier_gst_hst_number": profile.gst_hst_number,
+        "supplier_details_at": at,
+    }
+
+
 @dataclass
 class _Ref:
     """A value known only once rows are saved (a primary key, a digest): resolved just before
@@ -946,6 +959,7 @@ class _History:
             opportunity=opportunity, bid=bid, supplier=supplier, status=C.IN_PROGRESS,
             value_cents=opportunity.value_cents, created_at=m["awarded"] + 2 * SECOND,
             terms_version=settings.BID_TERMS_VERSION, terms_accepted_at=m["accepted"],
+            **_supplier_details(supplier, at=m["awarded"] + 2 * SECOND),
         ))  # fmt: skip
         self.event(m["awarded"] + 2 * SECOND, "contract.created", None, contract,
                    C.AWAITING_ACCEPTANCE)  # fmt: skip
@@ -996,7 +1010,8 @@ class _History:
             gst_hst_number=profile.gst_hst_number, subtotal_cents=split.subtotal_cents,
             tax_label=split.label, tax_rate_bp=split.rate_bp, tax_cents=split.tax_cents,
             total_cents=split.total_cents, due_since=certified, payer=self.card_holder,
-            started_at=recorded, method=method, paid_on=paid_on, reference=reference,
+            started_at=recorded, committed_at=recorded, method=method, paid_on=paid_on,
+            reference=reference,
             recorded_at=recorded, paid_at=confirmed, confirmed_at=confirmed, created_at=certified,
         ))  # fmt: skip
         data = {"amount_cents": split.total_cents, "paid_on": paid_on.isoformat(),

@@ -1,28 +1,47 @@
-"""Suppliers' self-identification, reported only in aggregate and with small cells suppressed.
+"""Suppliers' self-identification, published only as frozen, rounded figures per quarter.
 
-The rules, and why:
+The rules, and why (issue 20: reading live counts before and after one supplier saved, beside an
+audit list naming who saved, gave that supplier's exact groups):
 
-- **Small cells.** Any count from 1 to 4 is shown as "<5", wherever it is shown (the
-  dashboard's table, its CSV export, any open data): a small group can point at a person.
-  Zero is shown as 0: it says that nobody self-identified in a group, which reveals nobody
-  (self-identification is optional, so it does not even say that nobody belongs to it).
-- **Suppressed at the source.** `diversity_summary` only ever returns suppressed values; the raw
-  counts never leave this module, so no template or export can print them by mistake.
-- **No subtraction.** Nothing is published that a suppressed cell could be recovered from: no
-  "did not self-identify" or "not in group X" counts, no total of the rows (groups are
-  multi-select, so rows do not add up to the number of respondents anyway), and the number of
-  respondents is itself suppressed.
-- **Never for a single opportunity, and never live.** There is no per-opportunity breakdown.
-  Bids and awards are counted by the calendar quarter in which they happened (federal fiscal
-  quarters start on the same days), and only quarters that are over: a period is widened to
-  whole quarters and stops at the end of the last complete one. A narrow date range therefore
-  cannot isolate one award, and the figures do not move the day after an award is announced
-  (the public list of awards would otherwise tell whom the change was about).
+- **One quarter at a time, once it is over, on a schedule.** The figures are computed by a
+  nightly task (`reports.tasks.diversity_snapshots`) for each complete quarter not yet computed,
+  stored as a `DiversitySnapshot`, and only ever read back: no page, export or "measure again
+  now" computes them. Saving an answer therefore changes nothing anyone can see until the
+  quarter has ended and the task has run, by which time everyone else's saves of that quarter
+  are mixed in with it.
+- **Frozen.** A quarter's snapshot is computed once, after the quarter ends, and never again: an
+  answer changed or deleted later does not move an old quarter's figure, so two readings of the
+  same quarter can never be subtracted. It counts the answers that stood at the quarter's end
+  (last saved before it ended) and still stood when it was computed; an answer saved after the
+  quarter ended is counted from the next quarter on.
+- **Moved by five changes or more.** Between two quarters, the suppliers per group only change
+  once at least 5 answers have been saved or deleted since they were last counted; until then
+  the previous quarter's figures are carried forward (`quarter_figures`). A quarter in which a
+  single supplier saved therefore publishes nothing about that one answer, even when the audit
+  trail shows that someone (unnamed) saved at a moment the attacker can place.
+- **Small cells suppressed, the rest rounded.** Any count from 1 to 4 is shown as "<5"
+  (`suppress`); 0 is shown as 0 (nobody self-identified in a group reveals nobody, as answering
+  is optional); every other figure, the total of respondents included, is rounded to the nearest
+  5 (`publish`). A net change of one person between two quarters moves a figure only when it
+  crosses a rounding boundary (7 to 8), and then by 5: a published change never tells how many
+  people it was about, and the audit trail never tells who saved (the events have no actor).
+- **No subtraction within a table (complementary rounding).** Groups are multi-select, so the
+  respondents are at most the sum of the groups; with exact figures, respondents minus the other
+  groups would bound a suppressed cell from below. Every figure is a range once rounded ("10" is
+  8 to 12, "<5" is 1 to 4), and the total is published only when its lowest value, less the
+  highest value of all the other groups, cannot narrow any group's range
+  (`respondents_reveal_a_cell`); otherwise it is withheld. Bids and awards are subsets of their
+  group's suppliers: two adjacent ranges can never pin one another, so they need no such check.
+- **No zero beside a known crowd.** Who won a contract is public, and a buyer knows who bid
+  on their opportunity: in a group with members, its bidders and winners are "<5" from 0 to 4
+  (`publish_among`), or "0" beside "<5" would tell which groups a quarter's only winner chose.
+- **Never for a single opportunity.** There is no per-opportunity breakdown: bids and awards are
+  counted by the quarter in which they happened, among the suppliers counted for that quarter.
+- **Suppressed at the source.** Only published figures are stored; the raw counts never leave
+  `quarter_figures`, so no template or export can print them by mistake.
 
-What remains possible, and is left to how the figures are offered: subtracting two periods that
-overlap (January to September from January to December) gives the last quarter's exact figure even
-when that quarter's cell shows "<5". Offer this table for fixed, non-overlapping periods (one
-quarter or one fiscal year at a time) where it is published.
+What remains: five changes can be made up by one person with five supplier accounts who knows
+their own answers; rounding still hides a single change inside a range of five then.
 """
 
 from __future__ import annotations
@@ -35,12 +54,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from bids.models import Bid
+from marketplace.models import AuditEvent
 from payments.models import Contract
 
 from .models import SelfIdentification
 
 THRESHOLD = 5
 SUPPRESSED = "<5"
+ROUNDING = 5
 
 Cell = int | str
 
@@ -50,6 +71,49 @@ def suppress(count: int) -> Cell:
     if count < 0:
         raise ValueError("A count cannot be negative.")
     return SUPPRESSED if 0 < count < THRESHOLD else count
+
+
+def publish(count: int) -> Cell:
+    """A count as it is published: suppressed from 1 to 4, otherwise rounded to the nearest 5
+    (halves up: 7 is 5, 8 is 10)."""
+    shown = suppress(count)
+    if isinstance(shown, str) or shown == 0:
+        return shown
+    return (shown + ROUNDING // 2) // ROUNDING * ROUNDING
+
+
+def publish_among(count: int, members: int) -> Cell:
+    """A count of a group's bidders or winners as it is published: "<5" from 0 to 4 when the
+    group has members. Who won is public, and a buyer knows who bid on their opportunity: in a
+    quarter with one award, "0" beside "<5" would tell which groups the winner chose."""
+    if members == 0:
+        return 0  # nobody in the group: nobody in it bid or won, and that tells nothing
+    shown = publish(count)
+    return SUPPRESSED if shown == 0 else shown
+
+
+def cell_range(cell: Cell) -> tuple[int, int]:
+    """The true counts a published figure may stand for, lowest and highest."""
+    if cell == SUPPRESSED:
+        return 1, THRESHOLD - 1
+    if not isinstance(cell, int) or cell < 0:
+        raise ValueError(f"Not a published figure: {cell!r}")
+    if cell == 0:
+        return 0, 0
+    if cell == THRESHOLD:  # 5 to 7: 3 and 4 are suppressed rather than rounded up
+        return THRESHOLD, THRESHOLD + ROUNDING // 2
+    return cell - ROUNDING // 2, cell + ROUNDING // 2
+
+
+def respondents_reveal_a_cell(respondents: Cell, groups: list[Cell]) -> bool:
+    """Whether publishing `respondents` beside these group figures would narrow one of them.
+
+    Each respondent is in at least one group, so a group holds at least the respondents less
+    everyone in the other groups: a bound that must stay at or below the group's own lowest."""
+    lowest_respondents = cell_range(respondents)[0]
+    ranges = [cell_range(cell) for cell in groups]
+    highest_total = sum(high for _low, high in ranges)
+    return any(lowest_respondents - (highest_total - high) > low for low, high in ranges)
 
 
 def quarter_start(day: dt.date) -> dt.date:
@@ -63,8 +127,17 @@ def next_quarter_start(day: dt.date) -> dt.date:
     return dt.date(start.year, start.month + 3, 1)
 
 
+def quarter_end(day: dt.date) -> dt.date:
+    return next_quarter_start(day) - dt.timedelta(days=1)
+
+
 def last_complete_quarter_end(today: dt.date) -> dt.date:
     return quarter_start(today) - dt.timedelta(days=1)
+
+
+def quarter_name(start: dt.date) -> str:
+    """Calendar quarter, e.g. 2026-Q2 (April to June)."""
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
 
 
 @dataclass(frozen=True)
@@ -72,108 +145,116 @@ class DiversityRow:
     group: str
     label: str | Promise
     suppliers: Cell
-    # None when the period holds no complete quarter yet: nothing is counted.
-    bid: Cell | None
-    awarded: Cell | None
+    bid: Cell
+    awarded: Cell
 
 
 @dataclass(frozen=True)
 class DiversitySummary:
+    """One quarter's published figures, as stored in its snapshot."""
+
     rows: list[DiversityRow]
-    respondents: Cell
-    # The period actually counted: whole quarters, up to the last complete one. `start` is None
-    # for "since the beginning"; `end` is None when no quarter of the period is complete yet.
-    start: dt.date | None
-    end: dt.date | None
-
-    @property
-    def counts_activity(self) -> bool:
-        return self.end is not None
+    respondents: Cell | None  # None: withheld, it would narrow a suppressed group
+    start: dt.date
+    end: dt.date
+    computed_at: dt.datetime
 
 
-def counted_period(
-    *, start: dt.date | None, end: dt.date | None, today: dt.date
-) -> tuple[dt.date | None, dt.date | None]:
-    """The whole quarters that cover `start`..`end`, cut at the end of the last complete one.
-    Returns (start, end) with `end` None when nothing of the period is complete yet."""
-    last = last_complete_quarter_end(today)
-    counted_end = last if end is None else min(next_quarter_start(end) - dt.timedelta(days=1), last)
-    counted_start = None if start is None else quarter_start(start)
-    if counted_start is not None and counted_start > counted_end:
-        return counted_start, None
-    return counted_start, counted_end
+def _moment(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
-def _bounds(start: dt.date | None, end: dt.date) -> dict[str, dt.datetime]:
-    zone = timezone.get_current_timezone()
-    bounds = {"lt": dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)}
-    if start is not None:
-        bounds["gte"] = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
-    return bounds
+def answers_changed(since: dt.date, until: dt.date) -> int:
+    """How many answers were saved (and still stand) or deleted from `since` to before `until`.
+    Counted without names: a standing answer by its consent date, a deletion by its (actorless)
+    audit event."""
+    saved = SelfIdentification.objects.filter(
+        consented_at__gte=_moment(since), consented_at__lt=_moment(until)
+    ).count()
+    deleted = AuditEvent.objects.filter(
+        verb="self_identification.deleted",
+        created_at__gte=_moment(since),
+        created_at__lt=_moment(until),
+    ).count()
+    return saved + deleted
 
 
-def diversity_summary(
-    *, start: dt.date | None = None, end: dt.date | None = None, today: dt.date | None = None
-) -> DiversitySummary:
-    """Per group: the suppliers who self-identified in it (as things stand today), and among
-    them those who bid and those awarded a contract in the period, every figure suppressed.
+def quarter_figures(
+    start: dt.date, *, today: dt.date | None = None, previous=None
+) -> tuple[dict[str, object], dt.date]:
+    """The published figures of the quarter that begins on `start`, computed now, and the day
+    before which the answers they count were saved. `previous` is the last snapshot kept.
 
-    Bids count when submitted (not withdrawn); awards when offered (not declined by the
-    supplier). There is deliberately no way to ask this for one opportunity.
-    """
-    today = today or timezone.localdate()
-    counted_start, counted_end = counted_period(start=start, end=end, today=today)
+    The suppliers per group (and the respondents) are those whose answers stood at the quarter's
+    end (saved before it ended, not deleted since) — but only once at least 5 answers have
+    changed since those of `previous` were counted; until then they are carried forward from
+    `previous` unchanged, so that a figure never moves for one person's change. Bids and awards
+    are counted in the quarter among the suppliers whose answers were saved before that same
+    day (a subset of those counted, so a group never shows more bidders than members): bids
+    when submitted (not withdrawn), awards when offered (not declined). Only the scheduled
+    snapshot calls this, and only for a quarter that is over."""
+    end = quarter_end(start)
+    if end >= (today or timezone.localdate()):
+        raise ValueError("Only a complete quarter is counted.")
+    since, day_after = _moment(start), end + dt.timedelta(days=1)
+    until = _moment(day_after)
+    fresh = previous is None or answers_changed(previous.answers_before, day_after) >= THRESHOLD
+    answers_before = day_after if fresh else previous.answers_before
     answers = {
         user_id: set(groups)
-        for user_id, groups in SelfIdentification.objects.values_list("user_id", "groups")
+        for user_id, groups in SelfIdentification.objects.filter(
+            consented_at__lt=_moment(answers_before)
+        ).values_list("user_id", "groups")
         if groups
     }
-    bidders: set[int] = set()
-    awardees: set[int] = set()
-    if counted_end is not None and answers:
-        lookups = _bounds(counted_start, counted_end)
-        bidders = set(
-            Bid.objects.counted()
-            .filter(
-                supplier_id__in=answers,
-                submitted_at__isnull=False,
-                **{f"submitted_at__{op}": moment for op, moment in lookups.items()},
-            )
-            .values_list("supplier_id", flat=True)
+    bidders = set(
+        Bid.objects.counted()
+        .filter(supplier_id__in=answers, submitted_at__gte=since, submitted_at__lt=until)
+        .values_list("supplier_id", flat=True)
+    )
+    awardees = set(
+        Contract.objects.filter(
+            supplier_id__in=answers, created_at__gte=since, created_at__lt=until
         )
-        awardees = set(
-            Contract.objects.filter(
-                supplier_id__in=answers,
-                **{f"created_at__{op}": moment for op, moment in lookups.items()},
-            )
-            .exclude(status=Contract.Status.DECLINED)
-            .values_list("supplier_id", flat=True)
-        )
-    rows = []
-    for value, label in SelfIdentification.Group.choices:
+        .exclude(status=Contract.Status.DECLINED)
+        .values_list("supplier_id", flat=True)
+    )
+    rows = {}
+    for value in SelfIdentification.Group.values:
         members = {user_id for user_id, groups in answers.items() if value in groups}
-        rows.append(
-            DiversityRow(
-                group=value,
-                label=label,
-                suppliers=suppress(len(members)),
-                bid=suppress(len(members & bidders)) if counted_end else None,
-                awarded=suppress(len(members & awardees)) if counted_end else None,
-            )
-        )
+        suppliers = publish(len(members)) if fresh else previous.figures["rows"][value][0]
+        rows[value] = [
+            suppliers,
+            publish_among(len(members & bidders), len(members)),
+            publish_among(len(members & awardees), len(members)),
+        ]
+    if not fresh:
+        return {"rows": rows, "respondents": previous.figures["respondents"]}, answers_before
+    respondents: Cell | None = publish(len(answers))
+    if respondents_reveal_a_cell(respondents, [cells[0] for cells in rows.values()]):
+        respondents = None
+    return {"rows": rows, "respondents": respondents}, answers_before
+
+
+def summary_from(snapshot) -> DiversitySummary:
+    """A stored snapshot as the dashboard and its CSV show it (labels in today's language)."""
+    figures = snapshot.figures
+    rows = [
+        DiversityRow(value, label, *figures["rows"].get(value, [0, 0, 0]))
+        for value, label in SelfIdentification.Group.choices
+    ]
     return DiversitySummary(
-        rows=rows, respondents=suppress(len(answers)), start=counted_start, end=counted_end
+        rows=rows,
+        respondents=figures["respondents"],
+        start=snapshot.quarter_start,
+        end=snapshot.quarter_end,
+        computed_at=snapshot.computed_at,
     )
 
 
-def diversity_csv_rows(summary: DiversitySummary) -> list[list[object]]:
+def diversity_csv_rows(summary: DiversitySummary | None) -> list[list[object]]:
     """The summary for a CSV export: a header, one row per group, then the respondents.
-    Every figure is the suppressed one; a period with no complete quarter leaves bids and
-    awards empty."""
-
-    def shown(cell: Cell | None) -> object:
-        return "" if cell is None else cell
-
+    Every figure is the published one; without a published quarter, the header alone."""
     rows: list[list[object]] = [
         [
             _("Group"),
@@ -182,8 +263,9 @@ def diversity_csv_rows(summary: DiversitySummary) -> list[list[object]]:
             _("Of them, suppliers awarded a contract in the period"),
         ]
     ]
-    rows += [
-        [str(row.label), row.suppliers, shown(row.bid), shown(row.awarded)] for row in summary.rows
-    ]
-    rows.append([_("Respondents (people may choose several groups)"), summary.respondents, "", ""])
+    if summary is None:
+        return rows
+    rows += [[str(row.label), row.suppliers, row.bid, row.awarded] for row in summary.rows]
+    respondents = _("withheld") if summary.respondents is None else summary.respondents
+    rows.append([_("Respondents (people may choose several groups)"), respondents, "", ""])
     return rows

@@ -91,3 +91,43 @@ class SelfIdentification(models.Model):
 
     def __str__(self) -> str:
         return f"Self-identification {self.pk}"
+
+
+class DiversitySnapshot(models.Model):
+    """The published self-identification figures of one complete calendar quarter.
+
+    Written once by the scheduled task after the quarter ends, and never changed: an answer
+    saved, changed or deleted later does not move a published quarter, so two readings of it can
+    never be subtracted (reports/diversity.py explains the rules). Only published figures are
+    kept (suppressed and rounded), never the raw counts. Not in the admin: it is read on the
+    program dashboard only.
+    """
+
+    quarter_start = models.DateField(_("first day of the quarter"), unique=True)
+    quarter_end = models.DateField(_("last day of the quarter"))
+    # The answers counted were saved before this day: the day after the quarter, or an earlier
+    # quarter's when fewer than 5 answers changed since (its supplier counts carried forward).
+    answers_before = models.DateField(_("answers saved before"))
+    computed_at = models.DateTimeField(default=timezone.now)
+    # {"rows": {group: [suppliers, bid, awarded]}, "respondents": figure or null (withheld)}
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-quarter_start"]
+        verbose_name = _("self-identification snapshot")
+        verbose_name_plural = _("self-identification snapshots")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quarter_end__gt=models.F("quarter_start")),
+                name="diversity_snapshot_quarter_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Self-identification figures {self.quarter_start} to {self.quarter_end}"
+
+    def save(self, *args, **kwargs):
+        # Frozen once published: recomputing a quarter would let two readings be subtracted.
+        if not self._state.adding:
+            raise TypeError("A published quarter's figures are never changed.")
+        super().save(*args, **kwargs)

@@ -65,11 +65,9 @@ def public_contract(opportunity: Opportunity) -> Contract | None:
 
 
 def supplier_names(contract: Contract) -> tuple[str, str]:
-    """(name shown, legal name) of the supplier holding a contract; never their email."""
-    profile = getattr(contract.supplier, "supplier_profile", None)
-    legal = profile.legal_name if profile else ""
-    shown = (profile.trading_name if profile else "") or legal
-    return shown, legal
+    """(name shown, legal name) of the supplier holding a contract, as the contract recorded
+    them at the award and at certification, not as the profile says today; never an email."""
+    return contract.supplier_names()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,16 +17,19 @@ from marketplace.models import User
 from marketplace.services import audit_event_record
 from opportunities.models import Opportunity
 
-from . import dashboard, permissions
+from . import dashboard, diversity, permissions
 from .metrics import measure_files
-from .models import MetricsSnapshot, OpportunityMeasures, SelfIdentification
+from .models import DiversitySnapshot, MetricsSnapshot, OpportunityMeasures, SelfIdentification
 
 # --- Self-identification -------------------------------------------------------------------------
 #
-# The audit trail records only that a supplier saved or deleted their answers, never which
-# groups they chose. The events carry no target: the program team reads a person's activity
-# through `for_target(user)`, and even the fact that someone self-identified (which implies at
-# least one group) is not theirs to see.
+# The audit trail records only that someone saved or deleted answers, never who nor which
+# groups. The events carry no actor and no target: the audit list shows both (the target as
+# `target_repr`, and `for_target(user)` gathers a person's activity), and a name beside
+# "self_identification.saved" told whose change the next reading of the counts showed. Even the
+# fact that someone self-identified (which implies at least one group) is not the program team's
+# to see. What is left, the time of an anonymous event, tells nothing about groups: the figures
+# only move once a quarter, rounded, and after 5 changes or more (reports/diversity.py).
 
 
 @transaction.atomic
@@ -61,7 +64,7 @@ def self_identification_save(
     record.consented_at = timezone.now()
     record.full_clean()
     record.save()
-    audit_event_record(actor=user, verb="self_identification.saved")
+    audit_event_record(actor=None, verb="self_identification.saved")
     return record
 
 
@@ -70,7 +73,7 @@ def self_identification_delete(*, user: User) -> bool:
     """Remove the supplier's answers entirely (no soft delete). True when there was one."""
     deleted, _details = SelfIdentification.objects.filter(user=user).delete()
     if deleted:
-        audit_event_record(actor=user, verb="self_identification.deleted")
+        audit_event_record(actor=None, verb="self_identification.deleted")
     return bool(deleted)
 
 
@@ -162,3 +165,64 @@ def metrics_snapshot_take(
         actor=actor, verb="metrics.snapshot_taken", target=snapshot, data={"refreshed": refreshed}
     )
     return snapshot
+
+
+# --- Self-identification figures: one frozen snapshot per complete quarter ----------------------
+
+
+def _quarters_due(today: dt.date) -> list[dt.date]:
+    """The first days of the complete quarters not computed yet: those after the last snapshot
+    (or, before the first, from the quarter of the earliest standing answer), up to the last
+    complete quarter. A quarter before the last snapshot is never computed late: it would be
+    counted from answers as they stand now, which a later reading could be subtracted from."""
+    last_end = diversity.last_complete_quarter_end(today)
+    latest = DiversitySnapshot.objects.order_by("-quarter_start").first()
+    if latest is not None:
+        first = diversity.next_quarter_start(latest.quarter_start)
+    else:
+        earliest = (
+            SelfIdentification.objects.order_by("consented_at")
+            .values_list("consented_at", flat=True)
+            .first()
+        )
+        if earliest is None:
+            return []  # nobody has answered: nothing to publish yet
+        first = diversity.quarter_start(timezone.localdate(earliest))
+    quarters = []
+    while first <= last_end:
+        quarters.append(first)
+        first = diversity.next_quarter_start(first)
+    return quarters
+
+
+@transaction.atomic
+def diversity_snapshots_take(*, today: dt.date | None = None) -> list[DiversitySnapshot]:
+    """Compute and keep the self-identification figures of each complete quarter not yet
+    computed, oldest first; a quarter already kept is never computed again. Runs on a schedule
+    (and when the demo is seeded), never from a page. Returns the snapshots it took."""
+    today = today or timezone.localdate()
+    taken = []
+    previous = DiversitySnapshot.objects.order_by("-quarter_start").first()
+    for start in _quarters_due(today):
+        figures, answers_before = diversity.quarter_figures(start, today=today, previous=previous)
+        snapshot = DiversitySnapshot(
+            quarter_start=start,
+            quarter_end=diversity.quarter_end(start),
+            answers_before=answers_before,
+            figures=figures,
+            computed_at=timezone.now(),
+        )
+        snapshot.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                snapshot.save()
+        except IntegrityError:  # another run kept this quarter first: theirs stands
+            previous = DiversitySnapshot.objects.get(quarter_start=start)
+            continue
+        # An aggregate, published figure: the event names the quarter, and nobody in it.
+        audit_event_record(actor=None, verb="diversity.snapshot_taken", target=snapshot)
+        taken.append(snapshot)
+        previous = snapshot
+    if taken:
+        transaction.on_commit(lambda: content_changed(dashboard.METRICS_DASHBOARD))
+    return taken

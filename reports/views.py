@@ -277,7 +277,9 @@ def metrics_csv_view(request, slug: str):
 
 @require_POST
 def metrics_refresh_view(request):
-    """Recompute the measures now rather than waiting for the nightly run."""
+    """Recompute the measures now rather than waiting for the nightly run. Never the
+    self-identification figures: those are published once per complete quarter by the nightly
+    job, and a refresh on demand is what let two readings be subtracted (reports/diversity.py)."""
     if not permissions.can_view_metrics(request.user):
         raise PermissionDenied
     count = services.measures_refresh()

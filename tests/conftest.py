@@ -90,3 +90,14 @@ def _english_by_default():
 def _private_media_in_tmp(settings, tmp_path):
     """Bid attachments written by tests go to a temporary directory, not the checkout."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private-media"
+
+
+@pytest.fixture(autouse=True)
+def _force_login_records_sign_in(monkeypatch):
+    """A client signed in with `force_login` has just signed in, as far as the re-authentication
+    before reveal, award, certify and payments is concerned (tests/support/sessions.py)."""
+    from django.test import Client
+
+    from tests.support.sessions import recording_force_login
+
+    monkeypatch.setattr(Client, "force_login", recording_force_login(Client.force_login))

@@ -35,8 +35,9 @@ from bids import services as bid_services
 from bids.models import Answer, Attachment, Bid, Receipt
 from evaluation import services as evaluation_services
 from evaluation.models import ConsensusMark, Mark, Offer, PanelMember
-from marketplace import once
+from marketplace import approvals, once
 from marketplace.models import (
+    Approval,
     AuditEvent,
     Notification,
     NotificationOptOut,
@@ -300,17 +301,70 @@ def _supplier_profile(ctx) -> Case:
 
 
 def _role_grant(ctx) -> Case:
+    """Asks a second program admin (marketplace/approvals.py): one request, one notice."""
     staff = StaffFactory()
+    _admin()  # the second program admin, who could approve it
     return Case(
         _admin(),
         reverse("marketplace:role_grant", args=[staff.pk]),
         {"role": Role.CARD_HOLDER},
         page=reverse("marketplace:role_user_detail", args=[staff.pk]),
         effects={
-            "grant": rows(RoleGrant, role=Role.CARD_HOLDER),
-            "granted": audit("role.granted"),
-            "told": notifications("role.granted"),
+            "request": rows(Approval, status=Approval.Status.PENDING),
+            "requested": audit("approval.requested"),
+            "told": notifications("approval.requested"),
+            "no grant yet": rows(RoleGrant, 0, role=Role.CARD_HOLDER),
         },
+    )
+
+
+def _pending_role_grant() -> Approval:
+    staff = StaffFactory()
+    return approvals.approval_request(
+        actor=_admin(),
+        kind=Approval.Kind.ROLE_GRANT,
+        payload={"user": staff.pk, "role": Role.EVALUATOR},
+    )
+
+
+def _approval_approve(ctx) -> Case:
+    approval = _pending_role_grant()
+    return Case(
+        _admin(),
+        reverse("marketplace:approval_approve", args=[approval.pk]),
+        page=reverse("marketplace:approval_detail", args=[approval.pk]),
+        effects={
+            "grant": rows(RoleGrant, role=Role.EVALUATOR),
+            "granted": audit("role.granted"),
+            "approved": audit("approval.approved"),
+            "requester told": notifications("approval.approved"),
+        },
+    )
+
+
+def _approval_reject(ctx) -> Case:
+    approval = _pending_role_grant()
+    return Case(
+        _admin(),
+        reverse("marketplace:approval_reject", args=[approval.pk]),
+        {"reject-note": "Not for this person."},
+        page=reverse("marketplace:approval_detail", args=[approval.pk]),
+        effects={
+            "rejected": audit("approval.rejected"),
+            "requester told": notifications("approval.rejected"),
+            "no grant": rows(RoleGrant, 0, role=Role.EVALUATOR),
+        },
+    )
+
+
+def _approval_withdraw(ctx) -> Case:
+    approval = _pending_role_grant()
+    _admin()
+    return Case(
+        approval.requested_by,
+        reverse("marketplace:approval_withdraw", args=[approval.pk]),
+        page=reverse("marketplace:approval_detail", args=[approval.pk]),
+        effects={"withdrawn": audit("approval.withdrawn")},
     )
 
 
@@ -556,12 +610,20 @@ def _opportunity_request_changes(ctx) -> Case:
 
 def _guardrails(ctx) -> Case:
     cap = Guardrails.current().value_cap_cents // 100
+    # One request for the guardrails waits at a time: the last step's is set aside.
+    Approval.objects.filter(kind=Approval.Kind.GUARDRAILS, status=Approval.Status.PENDING).update(
+        status=Approval.Status.WITHDRAWN
+    )
+    _admin()  # the second program admin, who could approve it
     return Case(
         _admin(),
         reverse("opportunities:guardrails"),
-        {"value_cap_dollars": str(cap + 1000)},
+        {"value_cap_dollars": str(cap - 1000)},  # never above the legal ceiling
         page=reverse("opportunities:guardrails"),
-        effects={"updated": audit("guardrails.updated")},
+        effects={
+            "request": rows(Approval, kind=Approval.Kind.GUARDRAILS),
+            "requested": audit("approval.requested"),
+        },
     )
 
 
@@ -987,13 +1049,17 @@ def _report_missing(ctx) -> Case:
 
 def _card_limit(ctx) -> Case:
     holder = StaffFactory(roles=[Role.CARD_HOLDER])
+    _admin()  # the second program admin, who could approve it
     prefix = f"holder{holder.pk}"
     return Case(
         _admin(),
         reverse("payments:card_limit", args=[holder.pk]),
         {f"{prefix}-per_transaction": "5000", f"{prefix}-monthly": "20000"},
         page=reverse("payments:oversight"),
-        effects={"limit": rows(CardLimit), "set": audit("card_limit.set")},
+        effects={
+            "request": rows(Approval, kind=Approval.Kind.CARD_LIMIT),
+            "requested": audit("approval.requested"),
+        },
     )
 
 
@@ -1046,6 +1112,9 @@ ACTIONS = [
     Action("supplier profile", "marketplace:supplier_profile", _supplier_profile),
     Action("grant a role", "marketplace:role_grant", _role_grant),
     Action("revoke a role", "marketplace:role_revoke", _role_revoke),
+    Action("approve a request", "marketplace:approval_approve", _approval_approve),
+    Action("reject a request", "marketplace:approval_reject", _approval_reject),
+    Action("withdraw a request", "marketplace:approval_withdraw", _approval_withdraw),
     Action("open a notification", "marketplace:notification_open", _notification_open),
     Action("mark one read", "marketplace:notification_read", _notification_read),
     Action("mark all read", "marketplace:notifications_read_all", _notifications_read_all),

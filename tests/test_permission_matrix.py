@@ -21,7 +21,8 @@ from django.urls import reverse
 from bids import services as bid_services
 from evaluation import services as evaluation_services
 from evaluation.models import Offer
-from marketplace.models import Notification, Role
+from marketplace import approvals
+from marketplace.models import Approval, Notification, Role
 from marketplace.services import notification_send
 from opportunities import services as opportunity_services
 from payments import services as payment_services
@@ -137,6 +138,12 @@ def world(django_capture_on_commit_callbacks) -> World:
             context={"role": {"en": "Supplier", "fr": "Fournisseur"}},
         )
     notification = Notification.objects.filter(recipient=winner).latest("pk")
+    # A role grant asked for by a second program admin (no visitor), for the admin to decide.
+    approval = approvals.approval_request(
+        actor=StaffFactory(roles=[Role.PROGRAM_ADMIN]),
+        kind=Approval.Kind.ROLE_GRANT,
+        payload={"user": StaffFactory().pk, "role": Role.EVALUATOR},
+    )
     objects = {
         "draft": draft,
         "in_review": in_review,
@@ -153,6 +160,7 @@ def world(django_capture_on_commit_callbacks) -> World:
         "delivery_file": contract.files.first(),
         "notification": notification,
         "attachment": bids["winner"].attachments.first(),
+        "approval": approval,
     }
     return World(people=people, objects=objects)
 
@@ -166,6 +174,11 @@ def _args(world: World) -> dict[str, tuple[str, list]]:
         "marketplace:role_user_detail": ("get", [world.people["winner"].pk]),
         "marketplace:role_grant": ("post", [world.people["stranger"].pk]),
         "marketplace:role_revoke": ("post", [world.people["chair"].pk, "evaluator"]),
+        "marketplace:approval_list": ("get", []),
+        "marketplace:approval_detail": ("get", [o["approval"].pk]),
+        "marketplace:approval_approve": ("post", [o["approval"].pk]),
+        "marketplace:approval_reject": ("post", [o["approval"].pk]),
+        "marketplace:approval_withdraw": ("post", [o["approval"].pk]),
         "marketplace:notification_open": ("post", [o["notification"].pk]),
         "marketplace:notification_read": ("post", [o["notification"].pk]),
         "marketplace:notification_retry": ("post", [o["notification"].pk]),
@@ -278,6 +291,12 @@ EXPECTED: dict[str, str] = {
     "marketplace:role_user_detail": "login 403 403 403 403 403 ok 403 403 403",
     "marketplace:role_grant": "login 403 403 403 403 403 invalid 403 403 403",
     "marketplace:role_revoke": "login 403 403 403 403 403 ok 403 403 403",
+    # Program admins see every request; whoever asked sees their own; nobody else any.
+    "marketplace:approval_list": "login 403 403 403 403 403 ok 403 403 403",
+    "marketplace:approval_detail": "login 404 404 404 404 404 ok 404 404 404",
+    "marketplace:approval_approve": "login 404 404 404 404 404 ok 404 404 404",
+    "marketplace:approval_reject": "login 404 404 404 404 404 refused 404 404 404",  # no note
+    "marketplace:approval_withdraw": "login 404 404 404 404 404 403 404 404 404",  # not theirs
     "marketplace:notification_open": "login 404 404 404 404 404 404 ok 404 404",
     "marketplace:notification_read": "login 404 404 404 404 404 404 ok 404 404",
     "marketplace:notification_retry": "login 403 403 403 403 403 refused 403 403 403",

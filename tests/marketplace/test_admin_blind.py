@@ -34,7 +34,7 @@ from marketplace import services as marketplace_services
 from marketplace.models import AuditEvent, Notification, Role, SupplierProfile, User
 from opportunities import services as opportunity_services
 from opportunities.models import Alert, Criterion, Guardrails, Opportunity, Skill
-from reports.models import SelfIdentification
+from reports.models import DiversitySnapshot, SelfIdentification
 from tests.bids.conftest import fill
 from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, UserFactory
 
@@ -82,6 +82,7 @@ UNREGISTERED = (
     ConsensusMark,
     Offer,
     SelfIdentification,
+    DiversitySnapshot,
     Criterion,
 )
 BID_LINKED = (Bid, Receipt, Answer, Attachment, Packet, PacketAttachment, Mark, ConsensusMark)

@@ -126,3 +126,25 @@ def test_the_badge_is_counted_from_the_database_when_the_cache_is_down(
     _send([supplier], django_capture_on_commit_callbacks)
     with override_settings(CACHES=CACHE_DOWN):
         assert unread_notification_count(user=supplier) == 1
+
+
+@override_settings(ALLOWED_HOSTS=["marketplace.example", "other.example"])
+def test_a_page_cached_under_one_host_is_not_served_under_another(client):
+    """The feed's links are built from the request's host and scheme: a rendering kept for one
+    allowed host (or for https) must not answer a request for another."""
+    from opportunities.models import Opportunity
+    from tests.factories import OpportunityFactory
+
+    OpportunityFactory(status=Opportunity.Status.PUBLISHED, published_at=timezone.now())
+    url = "/en/opportunities/feed/"
+    first = client.get(url, HTTP_HOST="marketplace.example").content.decode()
+    assert "http://marketplace.example/" in first
+    assert client.get(url, HTTP_HOST="marketplace.example").content.decode() == first  # kept
+
+    other = client.get(url, HTTP_HOST="other.example").content.decode()
+    assert "http://other.example/" in other
+    assert "marketplace.example" not in other
+
+    secure = client.get(url, HTTP_HOST="marketplace.example", secure=True).content.decode()
+    assert "https://marketplace.example/" in secure
+    assert "http://marketplace.example/" not in secure

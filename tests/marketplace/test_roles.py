@@ -2,8 +2,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from marketplace import services
-from marketplace.models import AuditEvent, Role, RoleGrant
+from marketplace import approvals, services
+from marketplace.models import Approval, AuditEvent, Role, RoleGrant
 from marketplace.permissions import is_staff_email
 from tests.factories import StaffFactory, SupplierFactory, UserFactory
 
@@ -36,19 +36,28 @@ def test_staff_email_domains_come_from_settings(settings):
 def test_program_admin_grants_staff_role_to_verified_gc_email(
     program_admin, django_capture_on_commit_callbacks
 ):
+    """Asked by one program admin, granted when a second approves (marketplace/approvals.py)."""
+    second = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     staff = StaffFactory(preferred_language="fr")
+    approval = approvals.approval_request(
+        actor=second,
+        kind=Approval.Kind.ROLE_GRANT,
+        payload={"user": staff.pk, "role": Role.EVALUATOR},
+    )
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.role_grant(actor=program_admin, user=staff, role=Role.EVALUATOR)
+        approvals.approval_approve(actor=program_admin, approval=approval)
     grant = RoleGrant.objects.get(user=staff, role=Role.EVALUATOR)
     assert grant.granted_by == program_admin
-    [message] = mail.outbox
-    assert message.to == [staff.email] and "Évaluateur" in message.subject
+    message = next(m for m in mail.outbox if m.to == [staff.email])
+    assert "Évaluateur" in message.subject
     event = AuditEvent.objects.get(verb="role.granted")
     assert (event.actor, event.target_id, event.data) == (
         program_admin,
         str(staff.pk),
-        {"role": "evaluator"},
+        {"role": "evaluator", "approval": approval.pk, "requested_by": second.pk},
     )
+    mail.outbox[:] = [message]
     [message] = mail.outbox
     assert message.to == [staff.email]
     assert "Évaluateur" in message.subject  # in the recipient's language
@@ -102,16 +111,23 @@ def test_last_program_admin_cannot_be_revoked(program_admin):
 
 
 def test_role_page_grants_a_role(client, program_admin, django_capture_on_commit_callbacks):
+    """The page asks; a second program admin's approval grants (marketplace/approvals.py)."""
+    second = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     staff = StaffFactory()
     client.force_login(program_admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/en/program/users/{staff.pk}/grant/", {"role": "card_holder"})
     assert response.status_code == 302
-    assert response["Location"] == f"/en/program/users/{staff.pk}/"
+    approval = Approval.objects.get()
+    assert response["Location"] == f"/en/program/approvals/{approval.pk}/"
     page = client.get(response["Location"])
-    assert "now has the role “Card holder”" in page.content.decode()
+    assert "waiting for a second program administrator" in page.content.decode()
+    assert not RoleGrant.objects.filter(user=staff, role=Role.CARD_HOLDER).exists()
+    client.force_login(second)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/en/program/approvals/{approval.pk}/approve/")
     assert RoleGrant.objects.filter(user=staff, role=Role.CARD_HOLDER).exists()
-    assert len(mail.outbox) == 1
+    assert [m.to for m in mail.outbox if "Card holder" in m.subject] == [[staff.email]]
 
 
 def test_role_page_shows_domain_error_and_changes_nothing(client, program_admin):

@@ -9,7 +9,7 @@ from evaluation.models import ConsensusMark, Evaluation, Mark, Offer, Packet, Pa
 from marketplace.models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from opportunities.models import Addendum, Alert, Criterion, Opportunity, Question, Skill, Watch
 from payments.models import CardLimit, Contract, Payment, PaymentEvent
-from reports.models import SelfIdentification
+from reports.models import DiversitySnapshot, SelfIdentification
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,7 @@ def _snapshot() -> str:
         PaymentEvent,
         CardLimit,
         SelfIdentification,
+        DiversitySnapshot,
     ]
     rows = []
     for model in models:
@@ -67,6 +68,7 @@ def test_seed_demo_creates_the_documented_accounts():
     call_command("seed_demo", verbosity=0)
     expected_roles = {
         "admin@demo.gc.ca": {Role.PROGRAM_ADMIN},
+        "admin2@demo.gc.ca": {Role.PROGRAM_ADMIN},  # the second, for two-person approvals
         "buyer@demo.gc.ca": {Role.BUYER},
         "evaluator1@demo.gc.ca": {Role.EVALUATOR},
         "evaluator2@demo.gc.ca": {Role.EVALUATOR},

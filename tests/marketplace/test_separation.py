@@ -180,7 +180,7 @@ def test_an_account_whose_supplier_role_was_revoked_before_any_profile_or_bid_ma
     client.force_login(person)
     add_and_verify_email(client, "ana@esdc-edsc.gc.ca")
     make_primary(client, "ana@esdc-edsc.gc.ca")
-    services.role_grant(actor=program_admin, user=person, role=Role.EVALUATOR)
+    services.role_grant(actor=None, user=person, role=Role.EVALUATOR)  # the command line
     assert fresh(person).roles == {Role.EVALUATOR}
 
 

@@ -261,26 +261,34 @@ def test_cancel_page_is_404_for_others(client, buyer):
 
 
 def test_program_admin_sets_guardrails(client, program_admin):
-    from marketplace.models import AuditEvent
+    """One program admin asks on the page; the change is made when a second approves."""
+    from marketplace.models import Approval, AuditEvent, Role
     from opportunities.models import Guardrails
+    from tests.factories import StaffFactory
 
+    second = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     client.force_login(program_admin)
     assert client.get("/en/opportunities/guardrails/").status_code == 200
     response = client.post(
         "/en/opportunities/guardrails/",
         {
-            "value_cap_dollars": "25000",
+            "value_cap_dollars": "8000",
             "min_open_business_days": "3",
             "allowed_types": ["bug_fix", "accessibility"],
             "split_window_days": "90",
         },
     )
-    assert response.status_code == 302
+    approval = Approval.objects.get(kind=Approval.Kind.GUARDRAILS)
+    assert response["Location"] == f"/en/program/approvals/{approval.pk}/"
+    assert Guardrails.current().value_cap_cents == 1_000_000  # not yet
+    client.force_login(second)
+    client.post(f"/en/program/approvals/{approval.pk}/approve/")
     guardrails = Guardrails.current()
-    assert (guardrails.value_cap_cents, guardrails.min_open_business_days) == (2_500_000, 3)
-    assert guardrails.allowed_types == ["bug_fix", "accessibility"]
+    assert (guardrails.value_cap_cents, guardrails.min_open_business_days) == (800_000, 3)
+    assert guardrails.allowed_types == ["accessibility", "bug_fix"]
     event = AuditEvent.objects.get(verb="guardrails.updated")
     assert event.data["before"]["value_cap_cents"] == 1_000_000
+    assert (event.actor, event.data["requested_by"]) == (second, program_admin.pk)
 
 
 def test_guardrails_bad_input_and_permissions(client, program_admin, buyer):

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from marketplace.models import AuditEvent, Notification, Role
+from marketplace.models import Approval, AuditEvent, Notification, Role
 from opportunities.models import Guardrails, Opportunity
 from payments import services, tasks
 from payments.models import CardLimit, Contract, Payment, PaymentEvent
@@ -270,9 +270,12 @@ def test_the_monthly_limit_counts_what_the_card_holder_already_committed(certifi
         status=PStatus.RECORDED,
         payer=card_holder,
         started_at=timezone.now(),
+        committed_at=timezone.now(),
     )
     _refused(card_holder, payment, r"\$1,500.00 already committed this month")
-    Payment.objects.filter(pk=earlier.pk).update(started_at=timezone.now() - dt.timedelta(days=40))
+    Payment.objects.filter(pk=earlier.pk).update(
+        committed_at=timezone.now() - dt.timedelta(days=40)
+    )
     assert _start(card_holder, payment).status == PStatus.RECORDED
 
 
@@ -414,8 +417,16 @@ def test_card_holder_lists_and_admin_limits(certified, card_holder, program_admi
     assert junk.status_code == 400
     card_holder.card_limit.refresh_from_db()
     assert card_holder.card_limit.per_transaction_cents == 1_000_000  # unchanged
+    # Asked for on the page, made when a second program admin approves.
+    second = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     ok = client.post(url, {f"{prefix}-per_transaction": "5000", f"{prefix}-monthly": "20000.50"})
     assert ok.status_code == 302
+    card_holder.card_limit.refresh_from_db()
+    assert card_holder.card_limit.per_transaction_cents == 1_000_000  # not yet
+    client.force_login(second)
+    approval = Approval.objects.get(kind=Approval.Kind.CARD_LIMIT)
+    client.post(reverse("marketplace:approval_approve", args=[approval.pk]))
+    client.force_login(program_admin)
     card_holder.card_limit.refresh_from_db()
     assert (card_holder.card_limit.per_transaction_cents, card_holder.card_limit.monthly_cents) == (
         500_000,

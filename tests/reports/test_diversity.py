@@ -1,5 +1,6 @@
 """Self-identification: optional, consented, deletable, kept apart from everything staff see,
-and reported only in aggregate with groups under 5 shown as "<5"."""
+and reported only per complete quarter, frozen, with groups under 5 shown as "<5" and the rest
+rounded (the differencing attack itself: tests/reports/test_diversity_snapshots.py)."""
 
 import datetime as dt
 import inspect
@@ -21,8 +22,18 @@ from marketplace.models import AuditEvent, Role
 from payments import services as payment_services
 from payments.models import Contract
 from reports import permissions, services
-from reports.diversity import SUPPRESSED, diversity_csv_rows, diversity_summary, suppress
-from reports.models import SelfIdentification
+from reports.diversity import (
+    SUPPRESSED,
+    cell_range,
+    diversity_csv_rows,
+    publish,
+    quarter_end,
+    quarter_figures,
+    respondents_reveal_a_cell,
+    summary_from,
+    suppress,
+)
+from reports.models import DiversitySnapshot, SelfIdentification
 from tests.evaluation.conftest import labels, run_to_consensus
 from tests.factories import (
     OpportunityFactory,
@@ -92,6 +103,8 @@ def history():
     award(indigenous[5], when=THIS_QUARTER)
     # Someone who did not self-identify bids and wins: counted nowhere.
     award(SupplierFactory(), when=IN_PERIOD)
+    # Everyone answered in March: their answers stood at the end of both quarters counted.
+    SelfIdentification.objects.update(consented_at=BEFORE)
     return {"women": women_only, "youth": youth_only, "indigenous": indigenous}
 
 
@@ -99,7 +112,23 @@ def by_group(summary) -> dict[str, tuple]:
     return {row.group: (row.suppliers, row.bid, row.awarded) for row in summary.rows}
 
 
-# --- Suppression ---------------------------------------------------------------------------------
+def published(start: dt.date, *, today: dt.date = TODAY):
+    """The quarter's figures as its snapshot keeps them and the dashboard shows them."""
+    figures, answers_before = quarter_figures(start, today=today)
+    assert answers_before == quarter_end(start) + dt.timedelta(days=1)  # no earlier quarter
+    snapshot = DiversitySnapshot(
+        quarter_start=start,
+        quarter_end=quarter_end(start),
+        answers_before=answers_before,
+        figures=figures,
+    )
+    return summary_from(snapshot)
+
+
+Q2 = dt.date(2026, 4, 1)
+
+
+# --- Suppression and rounding --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -109,51 +138,86 @@ def test_suppress_hides_counts_from_one_to_four_and_shows_zero(count, shown):
     assert suppress(count) == shown
 
 
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [(0, 0), (1, "<5"), (4, "<5"), (5, 5), (6, 5), (7, 5), (8, 10), (12, 10), (13, 15), (102, 100)],
+)
+def test_publish_suppresses_small_counts_and_rounds_the_rest_to_the_nearest_five(count, shown):
+    assert publish(count) == shown
+    low, high = cell_range(shown)
+    assert low <= count <= high  # every published figure is a range the true count is in
+
+
 def test_suppress_refuses_a_negative_count():
     with pytest.raises(ValueError):
         suppress(-1)
+    with pytest.raises(ValueError):
+        publish(-1)
 
 
-def test_summary_suppresses_small_groups_and_counts_only_the_period(history):
-    summary = diversity_summary(start=dt.date(2026, 4, 1), end=dt.date(2026, 9, 30), today=TODAY)
+def test_a_total_that_would_pin_suppressed_groups_is_withheld():
+    # 8 respondents in two groups of 4: "10" less the other group's at most 4 leaves at least 4.
+    assert respondents_reveal_a_cell(publish(8), [SUPPRESSED, SUPPRESSED, 0])
+    # 14 respondents across groups of 4, 6 and 5 (some in two): no group is narrowed.
+    assert not respondents_reveal_a_cell(publish(14), [SUPPRESSED, 5, 5, 0])
+    assert not respondents_reveal_a_cell(SUPPRESSED, [SUPPRESSED, SUPPRESSED])
+
+
+def test_two_groups_of_four_and_no_one_else_publish_no_total():
+    for group in (Group.BLACK, Group.DISABILITY):
+        for _ in range(4):
+            identified(group)
+    SelfIdentification.objects.update(consented_at=BEFORE)
+    summary = published(Q2)
+    assert by_group(summary)[Group.BLACK] == (SUPPRESSED, SUPPRESSED, SUPPRESSED)
+    assert summary.respondents is None
+    html = render_to_string("reports/includes/diversity_table.html", {"summary": summary})
+    assert "The number of respondents is withheld" in html and "Respondents:" not in html
+    assert diversity_csv_rows(summary)[-1][1] == "withheld"
+
+
+def test_figures_suppress_small_groups_round_the_rest_and_count_only_the_quarter(history):
+    summary = published(Q2)
+    assert (summary.start, summary.end) == (Q2, dt.date(2026, 6, 30))
     rows = by_group(summary)
-    assert rows[Group.WOMEN] == (SUPPRESSED, SUPPRESSED, 0)
-    assert rows[Group.INDIGENOUS] == (6, 6, 5)
-    assert rows[Group.YOUTH] == (5, SUPPRESSED, 0)
+    assert rows[Group.WOMEN] == (SUPPRESSED, SUPPRESSED, SUPPRESSED)
+    assert rows[Group.INDIGENOUS] == (5, 5, 5)  # 6, 6 and 5: rounded to the nearest 5
+    assert rows[Group.YOUTH] == (5, SUPPRESSED, SUPPRESSED)
     for other in (Group.BLACK, Group.RACIALIZED, Group.DISABILITY, Group.LGBTQ):
         assert rows[other] == (0, 0, 0)
     assert [row.group for row in summary.rows] == Group.values
-    assert summary.respondents == 14  # the woman who is also youth is counted once
+    assert summary.respondents == 15  # 14 people (one counted once in two groups), rounded
 
 
-def test_summary_counts_whole_quarters_up_to_the_last_complete_one(history):
-    # Mid-quarter dates widen to whole quarters; the current quarter is never counted.
-    summary = diversity_summary(start=dt.date(2026, 5, 15), end=dt.date(2026, 12, 31), today=TODAY)
-    assert (summary.start, summary.end) == (dt.date(2026, 4, 1), dt.date(2026, 9, 30))
-    assert by_group(summary)[Group.INDIGENOUS] == (6, 6, 5)
-    # From the beginning: the youth who bid in March now counts.
-    since_ever = diversity_summary(today=TODAY)
-    assert (since_ever.start, since_ever.end) == (None, dt.date(2026, 9, 30))
-    assert by_group(since_ever)[Group.YOUTH] == (5, 5, 0)
+def test_the_quarter_before_counts_its_own_bids_only(history):
+    rows = by_group(published(dt.date(2026, 1, 1)))
+    assert rows[Group.YOUTH] == (5, SUPPRESSED, SUPPRESSED)  # the youth who bid in March
+    assert rows[Group.INDIGENOUS] == (5, SUPPRESSED, SUPPRESSED)  # none: "<5" too
 
 
-def test_a_period_with_no_complete_quarter_counts_no_bids_or_awards(history):
-    summary = diversity_summary(start=dt.date(2026, 10, 1), today=TODAY)
-    assert summary.end is None and not summary.counts_activity
-    assert by_group(summary)[Group.INDIGENOUS] == (6, None, None)
-    html = render_to_string("reports/includes/diversity_table.html", {"summary": summary})
-    assert "no quarter of this period is complete yet" in html
+def test_answers_saved_after_the_quarter_ended_are_counted_from_the_next_one(history):
+    SelfIdentification.objects.filter(user__in=history["indigenous"][:2]).update(
+        consented_at=THIS_QUARTER
+    )
+    assert by_group(published(Q2))[Group.INDIGENOUS] == (SUPPRESSED, SUPPRESSED, SUPPRESSED)
 
 
-def test_deleted_answers_no_longer_count(history):
+def test_only_a_complete_quarter_is_counted(history):
+    with pytest.raises(ValueError):
+        quarter_figures(dt.date(2026, 10, 1), today=TODAY)
+    with pytest.raises(ValueError):
+        quarter_figures(dt.date(2026, 7, 1), today=dt.date(2026, 9, 30))
+
+
+def test_deleted_answers_no_longer_count_in_a_quarter_not_yet_computed(history):
     services.self_identification_delete(user=history["indigenous"][0])
-    summary = diversity_summary(start=dt.date(2026, 4, 1), today=TODAY)
-    assert by_group(summary)[Group.INDIGENOUS] == (5, 5, SUPPRESSED)
-    assert summary.respondents == 13
+    summary = published(Q2)
+    assert by_group(summary)[Group.INDIGENOUS] == (5, 5, SUPPRESSED)  # 5, 5 and 4
+    assert summary.respondents == 15  # 13
 
 
-def test_the_summary_cannot_be_asked_for_a_single_opportunity():
-    assert set(inspect.signature(diversity_summary).parameters) == {"start", "end", "today"}
+def test_the_figures_cannot_be_asked_for_a_single_opportunity():
+    assert set(inspect.signature(quarter_figures).parameters) == {"start", "today", "previous"}
 
 
 def _cells(html: str) -> list[str]:
@@ -163,35 +227,54 @@ def _cells(html: str) -> list[str]:
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_a_group_of_four_never_appears_as_a_number_in_the_table(history, language):
     with translation.override(language):
-        summary = diversity_summary(start=dt.date(2026, 4, 1), today=TODAY)
+        summary = published(Q2)
         html = render_to_string("reports/includes/diversity_table.html", {"summary": summary})
         women_label = str(Group.WOMEN.label)
-        respondents = {"en": "Respondents: 14.", "fr": "Répondants : 14."}[language]
+        respondents = {"en": "Respondents: 15.", "fr": "Répondants : 15."}[language]
+        rounded = {
+            "en": "Other figures are rounded to the nearest 5, totals included.",
+            "fr": "Les autres chiffres sont arrondis au multiple de 5 le plus proche, "
+            "totaux compris.",
+        }[language]
+        frozen = {
+            "en": "computed once, after it ends, and never change",
+            "fr": "calculés une seule fois, après sa fin, et ne changent plus",
+        }[language]
     for small in range(1, 5):
         assert f">{small}<" not in html
         assert str(small) not in _cells(html)
     assert "&lt;5" in html and "<5" not in html  # escaped everywhere, never markup
     women = next(r for r in re.findall(r"<tr>(.*?)</tr>", html, re.S) if women_label in r)
-    assert _cells(women) == [women_label, "&lt;5", "&lt;5", "0"]
+    assert _cells(women) == [women_label, "&lt;5", "&lt;5", "&lt;5"]
     assert "<caption>" in html and 'scope="row"' in html and 'scope="col"' in html
-    assert respondents in html.replace("\u00a0", " ")
+    text = html.replace("\u00a0", " ")
+    assert respondents in text and rounded in text and frozen in text
 
 
-def test_csv_rows_are_suppressed_with_a_header_first(history):
-    summary = diversity_summary(start=dt.date(2026, 4, 1), today=TODAY)
-    rows = diversity_csv_rows(summary)
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_without_a_published_quarter_the_table_says_so(language):
+    with translation.override(language):
+        html = render_to_string("reports/includes/diversity_table.html", {"summary": None})
+        expected = {
+            "en": "No quarter of this period has published figures yet",
+            "fr": "Aucun trimestre de cette période n\u2019a encore de chiffres publiés",
+        }[language]
+    assert expected in html and "<table" not in html
+
+
+def test_csv_rows_are_published_figures_with_a_header_first(history):
+    rows = diversity_csv_rows(published(Q2))
     assert rows[0][0] == "Group" and len(rows[0]) == 4
-    assert rows[1] == [str(Group.WOMEN.label), "<5", "<5", 0]
-    assert rows[2] == [str(Group.INDIGENOUS.label), 6, 6, 5]
-    assert rows[-1][1:] == [14, "", ""]
+    assert rows[1] == [str(Group.WOMEN.label), "<5", "<5", "<5"]
+    assert rows[2] == [str(Group.INDIGENOUS.label), 5, 5, 5]
+    assert rows[-1][1:] == [15, "", ""]
     figures = [cell for row in rows[1:] for cell in row[1:]]
-    assert not any(isinstance(cell, int) and 0 < cell < 5 for cell in figures)
+    assert not any(isinstance(cell, int) and cell % 5 for cell in figures)
     assert all(isinstance(cell, str) for cell in rows[0])
 
 
-def test_csv_rows_leave_bids_and_awards_empty_without_a_complete_quarter(history):
-    rows = diversity_csv_rows(diversity_summary(start=dt.date(2026, 10, 1), today=TODAY))
-    assert rows[2] == [str(Group.INDIGENOUS.label), 6, "", ""]
+def test_csv_rows_are_the_header_alone_without_a_published_quarter():
+    assert len(diversity_csv_rows(None)) == 1
 
 
 # --- Saving and deleting -------------------------------------------------------------------------
@@ -256,7 +339,7 @@ def test_the_delete_page_confirms_then_removes_the_row_entirely(client):
     assert "Your answers are deleted" in response.content.decode()
     assert not SelfIdentification.objects.filter(user=supplier).exists()
     event = AuditEvent.objects.get(verb="self_identification.deleted")
-    assert event.actor == supplier and event.data == {} and event.target_id == ""
+    assert event.actor is None and event.data == {} and event.target_id == ""
     # Nothing left to delete: the page says so instead of asking.
     again = client.get(reverse(DELETE_URL), follow=True)
     assert "You have no answers to delete" in again.content.decode()
@@ -273,7 +356,8 @@ def test_the_audit_trail_never_holds_the_groups():
         "self_identification.saved",
     ]
     for event in events:
-        assert event.data == {} and event.target_type is None and event.target_repr == ""
+        assert event.actor is None and event.data == {}
+        assert event.target_type is None and event.target_repr == ""
         assert not any(value in str(event.data) for value in Group.values)
 
 

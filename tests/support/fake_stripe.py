@@ -17,8 +17,11 @@ What it models: Connect accounts and account links, Checkout sessions in payment
 payment intents, destination transfers, payouts, idempotency keys (a replay returns the stored
 response with `Idempotent-Replayed: true`; the same key with other parameters is a 400
 `idempotency_error`, as on Stripe; only successful responses are stored) and injected failures
-(`fail_next`). It does not deliver webhooks: the test controls (`pay`, `complete_onboarding`,
-`payout`, `expire`) return the event dicts Stripe would send, and `sign` makes the
+(`fail_next`), and requests made on behalf of a connected account (the `Stripe-Account`
+header, `stripe_account=` in the library): what they create belongs to that account, and the
+events about it carry `"account"`, as Connect sends them. It does not deliver webhooks: the test
+controls (`pay`, `complete_onboarding`, `payout`, `expire`) return the event dicts Stripe would
+send, and `sign` makes the
 `Stripe-Signature` header for them. `expand` and parameters it does not know are ignored.
 """
 
@@ -280,6 +283,8 @@ class FakeStripe:
         self._events: list[dict[str, Any]] = []
         self._idempotent: dict[tuple[str, str, str], tuple[dict[str, Any], _Response]] = {}
         self._failures: list[tuple[int | Literal["drop", "timeout"], float]] = []
+        # The connected account the request being carried out acts for (the lock is held).
+        self._acting_for: str | None = None
         self._routes: list[_Route] = [
             ("POST", re.compile(r"/v1/accounts"), self._account_create),
             ("GET", re.compile(r"/v1/accounts/([^/]+)"), self._account_retrieve),
@@ -382,6 +387,12 @@ class FakeStripe:
         with self._lock:
             self._failures.extend([(status, stall)] * times)
 
+    def tamper(self, kind: str, object_id: str, **fields: Any) -> None:
+        """Change a stored object behind the API's back: what a retrieve then answers (a
+        session or payment intent that does not match what the marketplace asked for)."""
+        with self._lock:
+            self._stored(kind, object_id).update(copy.deepcopy(fields))
+
     def complete_onboarding(self, account_id: str) -> dict[str, Any]:
         """The supplier finished onboarding: the account can take charges and payouts."""
         with self._lock:
@@ -405,7 +416,11 @@ class FakeStripe:
                     "decline_code": "generic_decline",
                     "message": "Your card was declined.",
                 }
-                return [self.event("payment_intent.payment_failed", intent)]
+                return [
+                    self.event(
+                        "payment_intent.payment_failed", intent, account=session.get("_account")
+                    )
+                ]
             charge = self._store(
                 "charge",
                 "ch_",
@@ -426,9 +441,11 @@ class FakeStripe:
                 last_payment_error=None,
             )
             session.update(status="complete", payment_status="paid", url=None)
+            # A connected account's own sessions (direct charges) are told with its id.
+            account = session.get("_account")
             events = [
-                self.event("payment_intent.succeeded", intent),
-                self.event("checkout.session.completed", session),
+                self.event("payment_intent.succeeded", intent, account=account),
+                self.event("checkout.session.completed", session, account=account),
             ]
             destination = (intent.get("transfer_data") or {}).get("destination")
             if destination:
@@ -450,7 +467,7 @@ class FakeStripe:
                         "metadata": {},
                     },
                 )
-                events.append(self.event("transfer.created", transfer))
+                events.append(self.event("transfer.created", transfer, account=account))
             return events
 
     def expire(self, session_id: str) -> list[dict[str, Any]]:
@@ -505,6 +522,8 @@ class FakeStripe:
 
     def _store(self, kind: str, prefix: str, fields: dict[str, Any]) -> dict[str, Any]:
         obj = {"id": _new_id(prefix), "created": _now(), "livemode": False, **fields}
+        if self._acting_for is not None:
+            obj["_account"] = self._acting_for
         self._objects.setdefault(kind, {})[obj["id"]] = obj
         self._created[kind] += 1
         return obj
@@ -598,7 +617,21 @@ class FakeStripe:
             return self._error(
                 _ApiError(failure, "An injected failure (FakeStripe.fail_next).", type="api_error")
             )
-        return self._carry_out(method, path, params, key)
+        acting_for = headers.get("stripe-account") or None
+        if acting_for is not None and acting_for not in self._objects.get("account", {}):
+            return self._error(
+                _ApiError(
+                    403,
+                    f"The provided key does not have access to account '{acting_for}' (or that "
+                    "account does not exist).",
+                    code="account_invalid",
+                )
+            )
+        self._acting_for = acting_for
+        try:
+            return self._carry_out(method, path, params, key)
+        finally:
+            self._acting_for = None
 
     def _carry_out(
         self, method: str, path: str, params: dict[str, Any], key: str | None

@@ -12,12 +12,15 @@ from marketplace.models import Role, SupplierProfile, User
 from opportunities.demo import seed_opportunities
 from payments.demo import seed_payments
 from reports.demo import HISTORY_BUYERS, seed_history
-from reports.services import metrics_snapshot_take
+from reports.services import diversity_snapshots_take, metrics_snapshot_take
 
 DEMO_PASSWORD = "demo-pass-2026!"  # the demo's published password  # nosec B105
 
 STAFF = [
     ("admin@demo.gc.ca", "Alex Admin", "en", [Role.PROGRAM_ADMIN]),
+    # A second program administrator: role grants, card limits, guardrails and a cancellation
+    # after the reveal need two (marketplace/approvals.py), and the demo shows that flow.
+    ("admin2@demo.gc.ca", "Maude Morin", "fr", [Role.PROGRAM_ADMIN]),
     ("buyer@demo.gc.ca", "Bea Buyer", "en", [Role.BUYER]),
     ("evaluator1@demo.gc.ca", "Evan Evaluator", "en", [Role.EVALUATOR]),
     ("evaluator2@demo.gc.ca", "Élise Évaluatrice", "fr", [Role.EVALUATOR]),
@@ -136,6 +139,9 @@ class Command(BaseCommand):
         seed_history()
         # The dashboard's measures, as the nightly job would have left them (once a day).
         metrics_snapshot_take()
+        # The diversity figures of the history's past quarters, as the nightly job
+        # would have kept them (each quarter once; a second run adds none).
+        diversity_snapshots_take()
         self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: demo-pass-2026!):"))
         for email, *_rest in STAFF + SUPPLIERS:
             self.stdout.write(f"  {email}")

@@ -1,0 +1,528 @@
+"""Two people for what matters (DESIGN.md §4): one program administrator asks, a second decides.
+
+Granting a staff role, changing a card holder's limits, changing the program guardrails and
+cancelling an opportunity after its bidders were revealed are never done by one person. The
+request is an `Approval` row; approving it carries the change out in the same transaction, by
+calling the service that makes it (`role_grant`, `card_limit_set`, `guardrails_update`,
+`opportunity_cancel`) with the approval, which each of them checks in the database.
+
+The services of the higher apps are imported where they are called: the core app does not
+import them at load time (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import permissions
+from .i18n import format_money
+from .models import STAFF_ROLES, Approval, AuditEvent, Role, User
+from .notifications import link, translated
+from .selectors import users_with_role
+
+Kind = Approval.Kind
+Status = Approval.Status
+
+
+# --- Who may ask and who may decide -------------------------------------------------------------
+
+
+def approvers_for(*, requested_by: User | None, subject: User | None = None) -> QuerySet[User]:
+    """The program administrators in force who could decide a request of `requested_by`
+    about `subject`: never the one who asked, never the person it concerns."""
+    excluded = [user.pk for user in (requested_by, subject) if user is not None]
+    return users_with_role(Role.PROGRAM_ADMIN).exclude(pk__in=excluded)
+
+
+NO_SECOND_ADMIN = gettext_lazy(
+    "No other program administrator can approve this yet: it cannot happen until a second "
+    "program administrator is appointed (the technical team runs `manage.py grant_role`)."
+)
+
+
+def second_admin_missing(*, user: User, subject: User | None = None) -> bool:
+    """True when nobody could approve what `user` asks: the pages say so instead of offering a
+    request that would wait for ever."""
+    return not approvers_for(requested_by=user, subject=subject).exists()
+
+
+def waiting_for(user: User) -> QuerySet[Approval]:
+    """The pending requests `user` could decide (the dashboard's count)."""
+    if not permissions.is_program_admin(user):
+        return Approval.objects.none()
+    return (
+        Approval.objects.filter(status=Status.PENDING)
+        .exclude(requested_by=user)
+        .exclude(subject_user=user)
+    )
+
+
+def can_decide(user: User, approval: Approval) -> bool:
+    """A program administrator other than the one who asked and the person it concerns."""
+    return (
+        approval.is_pending
+        and permissions.is_program_admin(user)
+        and user.pk != approval.requested_by_id
+        and user.pk != approval.subject_user_id
+    )
+
+
+def can_withdraw(user: User, approval: Approval) -> bool:
+    return approval.is_pending and user.is_authenticated and user.pk == approval.requested_by_id
+
+
+def can_see(user: User, approval: Approval) -> bool:
+    """Program administrators see every request; whoever asked sees their own."""
+    return permissions.is_program_admin(user) or (
+        user.is_authenticated and user.pk == approval.requested_by_id
+    )
+
+
+def visible_to(user: User) -> QuerySet[Approval]:
+    approvals = Approval.objects.select_related("requested_by", "decided_by", "subject_user")
+    if permissions.is_program_admin(user):
+        return approvals
+    if not user.is_authenticated:
+        return approvals.none()
+    return approvals.filter(requested_by=user)
+
+
+def authorizing(approval: Approval | None, *, actor: User, kind: str, **payload: Any) -> Approval:
+    """The approval that lets `actor` make this change, read again from the database; else a
+    refusal. Called by the services that make the change, inside the decision's transaction:
+    the row must say approved, by `actor`, for exactly this change, and asked by someone else."""
+    refusal = ValidationError(
+        _(
+            "A second program administrator must approve this change: ask for it, and it "
+            "is made when another program administrator approves."
+        ),
+        code="approval_required",
+    )
+    if approval is None or approval.pk is None:
+        raise refusal
+    row = (
+        Approval.objects.filter(pk=approval.pk, kind=kind, status=Status.APPROVED, decided_by=actor)
+        .exclude(requested_by=actor)
+        .first()
+    )
+    if row is None or any(row.payload.get(key) != value for key, value in payload.items()):
+        raise refusal
+    if AuditEvent.objects.for_target(row).filter(verb="approval.approved").exists():
+        raise refusal  # carried out already: an approval is used once
+    if row.subject_user_id is not None and row.subject_user_id == actor.pk:
+        raise refusal
+    return row
+
+
+# --- What each kind asks for --------------------------------------------------------------------
+
+
+def _money(cents: int) -> str:
+    return format_money(int(cents))
+
+
+def describe(approval: Approval) -> str:
+    """What is asked, in the current language, in one sentence."""
+    payload = approval.payload
+    if approval.kind == Kind.ROLE_GRANT:
+        return _("Grant the role “%(role)s” to %(email)s") % {
+            "role": Role(payload["role"]).label,
+            "email": payload.get("email", ""),
+        }
+    if approval.kind == Kind.CARD_LIMIT:
+        return _(
+            "Set the limits of card holder %(email)s to %(per_transaction)s per purchase and "
+            "%(monthly)s a month"
+        ) % {
+            "email": payload.get("email", ""),
+            "per_transaction": _money(payload["per_transaction_cents"]),
+            "monthly": _money(payload["monthly_cents"]),
+        }
+    if approval.kind == Kind.GUARDRAILS:
+        return _(
+            "Change the program guardrails: value cap %(cap)s, at least %(days)s business days "
+            "open, split window %(window)s days"
+        ) % {
+            "cap": _money(payload["value_cap_cents"]),
+            "days": payload["min_open_business_days"],
+            "window": payload["split_window_days"],
+        }
+    return _("Cancel “%(title)s” after its bidders were revealed") % {
+        "title": payload.get("title", ""),
+    }
+
+
+def describe_before(approval: Approval) -> str:
+    """What was in force when the change was asked for, for the decider to compare."""
+    before = approval.payload.get("before") or {}
+    if approval.kind == Kind.CARD_LIMIT and before:
+        return _("%(per_transaction)s per purchase and %(monthly)s a month") % {
+            "per_transaction": _money(before["per_transaction_cents"]),
+            "monthly": _money(before["monthly_cents"]),
+        }
+    if approval.kind == Kind.CARD_LIMIT:
+        return _("No limits set.")
+    if approval.kind == Kind.GUARDRAILS and before:
+        return _(
+            "Value cap %(cap)s, at least %(days)s business days open, split window %(window)s days"
+        ) % {
+            "cap": _money(before["value_cap_cents"]),
+            "days": before["min_open_business_days"],
+            "window": before["split_window_days"],
+        }
+    return ""
+
+
+def _subject_key(kind: str, payload: dict[str, Any]) -> str:
+    if kind == Kind.ROLE_GRANT:
+        return f"role_grant:{payload['user']}:{payload['role']}"
+    if kind == Kind.CARD_LIMIT:
+        return f"card_limit:{payload['card_holder']}"
+    if kind == Kind.GUARDRAILS:
+        return "guardrails"
+    return f"opportunity_cancel:{payload['opportunity']}"
+
+
+def _check_role_grant(actor: User, payload: dict[str, Any]) -> User:
+    from .services import role_grant_check
+
+    user = User.objects.filter(pk=payload.get("user")).first()
+    if user is None:
+        raise ValidationError(_("This person no longer exists."))
+    if user.pk == actor.pk:
+        raise ValidationError(
+            {"role": _("Nobody grants themselves a role: another program administrator asks.")}
+        )
+    role = payload.get("role")
+    if role not in STAFF_ROLES:
+        raise ValidationError({"role": _("Only staff roles need a second approval.")})
+    role_grant_check(user=user, role=role)
+    payload["email"] = user.email
+    return user
+
+
+def _check_card_limit(actor: User, payload: dict[str, Any]) -> User:
+    from payments.services import card_limit_check
+
+    holder = User.objects.filter(pk=payload.get("card_holder")).first()
+    if holder is None:
+        raise ValidationError(_("This person no longer exists."))
+    if holder.pk == actor.pk:
+        raise ValidationError(
+            _("Nobody sets their own card limits: another program administrator must ask.")
+        )
+    payload["before"] = card_limit_check(
+        card_holder=holder,
+        per_transaction_cents=payload["per_transaction_cents"],
+        monthly_cents=payload["monthly_cents"],
+    )
+    payload["email"] = holder.email
+    return holder
+
+
+def _check_guardrails(actor: User, payload: dict[str, Any]) -> None:
+    from opportunities.services import GUARDRAIL_FIELDS, guardrails_check
+
+    payload.pop("before", None)
+    if set(payload) != set(GUARDRAIL_FIELDS):
+        raise ValidationError(_("Give every guardrail."))
+    payload["allowed_types"] = sorted(set(payload["allowed_types"]))
+    before = guardrails_check(**payload)
+    if before == payload:
+        raise ValidationError(_("These are already the guardrails."))
+    payload["before"] = before
+    return None
+
+
+def _check_cancel(actor: User, payload: dict[str, Any]) -> User:
+    from opportunities.models import Opportunity
+    from opportunities.services import opportunity_cancel_check
+
+    opportunity = Opportunity.objects.filter(pk=payload.get("opportunity")).first()
+    if opportunity is None:
+        raise ValidationError(_("This opportunity no longer exists."))
+    opportunity_cancel_check(actor=actor, opportunity=opportunity, reason=payload.get("reason", ""))
+    payload["reason"] = payload["reason"].strip()
+    payload["title"] = opportunity.title_en
+    return opportunity.buyer
+
+
+_CHECKS: dict[str, Callable[[User, dict[str, Any]], User | None]] = {
+    Kind.ROLE_GRANT: _check_role_grant,
+    Kind.CARD_LIMIT: _check_card_limit,
+    Kind.GUARDRAILS: _check_guardrails,
+    Kind.OPPORTUNITY_CANCEL: _check_cancel,
+}
+
+
+def _may_ask(actor: User, kind: str, payload: dict[str, Any]) -> bool:
+    if kind == Kind.OPPORTUNITY_CANCEL:
+        from opportunities import permissions as opportunity_permissions
+        from opportunities.models import Opportunity
+
+        opportunity = Opportunity.objects.filter(pk=payload.get("opportunity")).first()
+        return opportunity is not None and opportunity_permissions.is_canceller(actor, opportunity)
+    return permissions.is_program_admin(actor)
+
+
+def _carry_out(approval: Approval, *, actor: User) -> None:
+    """Make the change the approval asks for, as `actor` (the second administrator)."""
+    payload = approval.payload
+    if approval.kind == Kind.ROLE_GRANT:
+        from .services import role_grant
+
+        role_grant(actor=actor, user=approval.subject_user, role=payload["role"], approval=approval)
+    elif approval.kind == Kind.CARD_LIMIT:
+        from payments.services import card_limit_set
+
+        card_limit_set(
+            actor=actor,
+            card_holder=approval.subject_user,
+            per_transaction_cents=payload["per_transaction_cents"],
+            monthly_cents=payload["monthly_cents"],
+            approval=approval,
+        )
+    elif approval.kind == Kind.GUARDRAILS:
+        from opportunities.services import GUARDRAIL_FIELDS, guardrails_update
+
+        guardrails_update(
+            actor=actor,
+            approval=approval,
+            **{key: payload[key] for key in GUARDRAIL_FIELDS if key in payload},
+        )
+    else:
+        from opportunities.models import Opportunity
+        from opportunities.services import opportunity_cancel
+
+        opportunity_cancel(
+            actor=actor,
+            opportunity=Opportunity.objects.get(pk=payload["opportunity"]),
+            reason=payload["reason"],
+            approval=approval,
+        )
+
+
+# --- The services -------------------------------------------------------------------------------
+
+
+def _summary(approval: Approval) -> dict[str, str]:
+    values = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            values[code] = describe(approval)
+    return values
+
+
+def _notify(approval: Approval, *, kind: str, recipients, event_key: str) -> None:
+    from .services import notification_send
+
+    notification_send(
+        kind=kind,
+        recipients=recipients,
+        event_key=event_key,
+        context={
+            "what": _summary(approval),
+            "requester": approval.requested_by.email,
+            "decider": approval.decided_by.email if approval.decided_by else "",
+            "note": approval.decision_note,
+            "kind_label": translated(Kind(approval.kind).label),
+            "link": link("marketplace:approval_detail", pk=approval.pk),
+        },
+    )
+
+
+PENDING_ALREADY = gettext_lazy(
+    "A request for this is already waiting for approval. It must be decided or withdrawn "
+    "before another is made."
+)
+
+
+def _pending_same(key: str, *, actor: User, payload: dict[str, Any]) -> Approval | None:
+    """The pending request for the same thing: this one again (a double click, another tab)
+    when the same person asked for the same change; a refusal when it is another request."""
+    existing = (
+        Approval.objects.select_for_update().filter(subject_key=key, status=Status.PENDING).first()
+    )
+    if existing is None:
+        return None
+    same = existing.requested_by_id == actor.pk and all(
+        existing.payload.get(name) == value
+        for name, value in payload.items()
+        if name not in {"before", "email", "title"}
+    )
+    if same:
+        return existing
+    raise ValidationError(PENDING_ALREADY, code="pending")
+
+
+@transaction.atomic
+def approval_request(
+    *, actor: User, kind: str, payload: dict[str, Any], reason: str = ""
+) -> Approval:
+    """Ask a second program administrator for a change. The same request again (a double
+    click, another tab) is the pending one; another request for the same thing waits until
+    that one is decided or withdrawn."""
+    from .services import audit_event_record
+
+    if kind not in Kind.values:
+        raise ValidationError(_("Unknown kind of request."))
+    payload = dict(payload)
+    if not actor.is_authenticated or not _may_ask(actor, kind, payload):
+        raise PermissionDenied
+    subject = _CHECKS[kind](actor, payload)
+    if not approvers_for(requested_by=actor, subject=subject).exists():
+        raise ValidationError(NO_SECOND_ADMIN, code="no_second_admin")
+    key = _subject_key(kind, payload)
+    # The person first: two requests at once (a double click) take turns, and the second finds
+    # the first's row.
+    User.objects.select_for_update(no_key=True).filter(pk=actor.pk).first()
+    existing = _pending_same(key, actor=actor, payload=payload)
+    if existing is not None:
+        return existing
+    approval = Approval(
+        kind=kind,
+        payload=payload,
+        subject_key=key,
+        subject_user=subject,
+        reason=reason.strip() or payload.get("reason", ""),
+        requested_by=actor,
+    )
+    approval.full_clean(exclude=["requested_by", "subject_user"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            approval.save()
+    except IntegrityError:  # the same request, sent twice at once, committed first
+        existing = _pending_same(key, actor=actor, payload=payload)
+        if existing is not None:
+            return existing
+        raise ValidationError(PENDING_ALREADY, code="pending") from None
+    event = audit_event_record(
+        actor=actor,
+        verb="approval.requested",
+        target=approval,
+        data={"kind": kind, "subject": key},
+    )
+    _notify(
+        approval,
+        kind="approval.requested",
+        recipients=approvers_for(requested_by=actor, subject=subject),
+        event_key=str(event.pk),
+    )
+    return approval
+
+
+def _lock_pending(approval: Approval) -> Approval:
+    locked = (
+        Approval.objects.select_for_update(of=("self",))
+        .select_related("requested_by", "subject_user")
+        .get(pk=approval.pk)
+    )
+    if not locked.is_pending:
+        raise ValidationError(
+            _("This request is no longer waiting: it was %(status)s.")
+            % {"status": str(locked.get_status_display()).lower()},
+            code="decided",
+        )
+    return locked
+
+
+def _check_decider(actor: User, approval: Approval) -> None:
+    if actor.pk == approval.requested_by_id:
+        raise ValidationError(
+            _(
+                "You asked for this change: a second program administrator must decide it. "
+                "You can withdraw it."
+            ),
+            code="own_request",
+        )
+    if actor.pk == approval.subject_user_id:
+        raise ValidationError(
+            _("This request concerns you: another program administrator must decide it."),
+            code="own_subject",
+        )
+    if not permissions.is_program_admin(actor):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Approval:
+    """Approve and carry out the change, in one transaction: if the change is refused (the
+    person became a supplier, the opportunity moved on), nothing is approved."""
+    from .services import audit_event_record
+
+    approval = _lock_pending(approval)
+    _check_decider(actor, approval)
+    approval.status = Status.APPROVED
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.decision_note = note.strip()
+    approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
+    approval.save()
+    _carry_out(approval, actor=actor)
+    event = audit_event_record(
+        actor=actor,
+        verb="approval.approved",
+        target=approval,
+        data={"kind": approval.kind, "requested_by": approval.requested_by_id},
+    )
+    _notify(
+        approval,
+        kind="approval.approved",
+        recipients=[approval.requested_by],
+        event_key=str(event.pk),
+    )
+    return approval
+
+
+@transaction.atomic
+def approval_reject(*, actor: User, approval: Approval, note: str) -> Approval:
+    from .services import audit_event_record
+
+    if not note.strip():
+        raise ValidationError({"note": _("Say why you reject it: the requester reads it.")})
+    approval = _lock_pending(approval)
+    _check_decider(actor, approval)
+    approval.status = Status.REJECTED
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.decision_note = note.strip()
+    approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
+    approval.save()
+    event = audit_event_record(
+        actor=actor,
+        verb="approval.rejected",
+        target=approval,
+        data={"kind": approval.kind, "requested_by": approval.requested_by_id},
+    )
+    _notify(
+        approval,
+        kind="approval.rejected",
+        recipients=[approval.requested_by],
+        event_key=str(event.pk),
+    )
+    return approval
+
+
+@transaction.atomic
+def approval_withdraw(*, actor: User, approval: Approval) -> Approval:
+    from .services import audit_event_record
+
+    approval = _lock_pending(approval)
+    if actor.pk != approval.requested_by_id:
+        raise PermissionDenied
+    approval.status = Status.WITHDRAWN
+    approval.decided_at = timezone.now()
+    approval.save(update_fields=["status", "decided_at"])
+    audit_event_record(
+        actor=actor, verb="approval.withdrawn", target=approval, data={"kind": approval.kind}
+    )
+    return approval
