@@ -6,13 +6,14 @@ request is an `Approval` row; approving it carries the change out in the same tr
 calling the service that makes it (`role_grant`, `card_limit_set`, `guardrails_update`,
 `opportunity_cancel`) with the approval, which each of them checks in the database.
 
-The services of the higher apps are imported where they are called: the core app does not
-import them at load time (DESIGN.md §2).
+Each app registers the kinds whose change it owns (`register_kind`, from its AppConfig.ready()):
+the core app never imports the apps above it (DESIGN.md §2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -23,9 +24,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import permissions
+from . import permissions, services
 from .i18n import format_money
-from .models import STAFF_ROLES, Approval, AuditEvent, Role, User
+from .models import STAFF_ROLES, Approval, Role, User
 from .notifications import link, translated
 from .selectors import users_with_role
 
@@ -94,33 +95,6 @@ def visible_to(user: User) -> QuerySet[Approval]:
     if not user.is_authenticated:
         return approvals.none()
     return approvals.filter(requested_by=user)
-
-
-def authorizing(approval: Approval | None, *, actor: User, kind: str, **payload: Any) -> Approval:
-    """The approval that lets `actor` make this change, read again from the database; else a
-    refusal. Called by the services that make the change, inside the decision's transaction:
-    the row must say approved, by `actor`, for exactly this change, and asked by someone else."""
-    refusal = ValidationError(
-        _(
-            "A second program administrator must approve this change: ask for it, and it "
-            "is made when another program administrator approves."
-        ),
-        code="approval_required",
-    )
-    if approval is None or approval.pk is None:
-        raise refusal
-    row = (
-        Approval.objects.filter(pk=approval.pk, kind=kind, status=Status.APPROVED, decided_by=actor)
-        .exclude(requested_by=actor)
-        .first()
-    )
-    if row is None or any(row.payload.get(key) != value for key, value in payload.items()):
-        raise refusal
-    if AuditEvent.objects.for_target(row).filter(verb="approval.approved").exists():
-        raise refusal  # carried out already: an approval is used once
-    if row.subject_user_id is not None and row.subject_user_id == actor.pk:
-        raise refusal
-    return row
 
 
 # --- What each kind asks for --------------------------------------------------------------------
@@ -192,9 +166,52 @@ def _subject_key(kind: str, payload: dict[str, Any]) -> str:
     return f"opportunity_cancel:{payload['opportunity']}"
 
 
-def _check_role_grant(actor: User, payload: dict[str, Any]) -> User:
-    from .services import role_grant_check
+# --- The kinds of request: each app registers the changes it owns ------------------------------
 
+
+@dataclass(frozen=True)
+class KindHandlers:
+    """What the app that owns one kind of change gives the approval flow.
+
+    `check(actor, payload)` refuses a request that could not be carried out (with the reasons
+    the change's own service gives) and completes the payload with what the decider reads
+    (the values in force before, a name); it returns the person the change concerns, if any.
+    `carry_out(approval, actor)` makes the change as the second administrator, by calling the
+    change's service with the approval. `may_ask(actor, payload)` says who may ask."""
+
+    check: Callable[[User, dict[str, Any]], User | None]
+    carry_out: Callable[[Approval, User], None]
+    may_ask: Callable[[User, dict[str, Any]], bool]
+
+
+_KINDS: dict[str, KindHandlers] = {}
+
+
+def program_admin_asks(actor: User, payload: dict[str, Any]) -> bool:
+    return permissions.is_program_admin(actor)
+
+
+def register_kind(
+    kind: str,
+    *,
+    check: Callable[[User, dict[str, Any]], User | None],
+    carry_out: Callable[[Approval, User], None],
+    may_ask: Callable[[User, dict[str, Any]], bool] = program_admin_asks,
+) -> None:
+    """Called by each app's AppConfig.ready() for the kinds whose change it owns: the core
+    never imports the apps above it (DESIGN.md §2)."""
+    if kind not in Kind.values:
+        raise ValueError(f"Unknown kind of approval: {kind!r}")
+    _KINDS[kind] = KindHandlers(check=check, carry_out=carry_out, may_ask=may_ask)
+
+
+def _handlers(kind: str) -> KindHandlers:
+    if kind not in _KINDS:
+        raise ValidationError(_("Unknown kind of request."))
+    return _KINDS[kind]
+
+
+def _role_grant_check(actor: User, payload: dict[str, Any]) -> User:
     user = User.objects.filter(pk=payload.get("user")).first()
     if user is None:
         raise ValidationError(_("This person no longer exists."))
@@ -205,110 +222,18 @@ def _check_role_grant(actor: User, payload: dict[str, Any]) -> User:
     role = payload.get("role")
     if role not in STAFF_ROLES:
         raise ValidationError({"role": _("Only staff roles need a second approval.")})
-    role_grant_check(user=user, role=role)
+    services.role_grant_check(user=user, role=role)
     payload["email"] = user.email
     return user
 
 
-def _check_card_limit(actor: User, payload: dict[str, Any]) -> User:
-    from payments.services import card_limit_check
-
-    holder = User.objects.filter(pk=payload.get("card_holder")).first()
-    if holder is None:
-        raise ValidationError(_("This person no longer exists."))
-    if holder.pk == actor.pk:
-        raise ValidationError(
-            _("Nobody sets their own card limits: another program administrator must ask.")
-        )
-    payload["before"] = card_limit_check(
-        card_holder=holder,
-        per_transaction_cents=payload["per_transaction_cents"],
-        monthly_cents=payload["monthly_cents"],
+def _role_grant_carry_out(approval: Approval, actor: User) -> None:
+    services.role_grant(
+        actor=actor, user=approval.subject_user, role=approval.payload["role"], approval=approval
     )
-    payload["email"] = holder.email
-    return holder
 
 
-def _check_guardrails(actor: User, payload: dict[str, Any]) -> None:
-    from opportunities.services import GUARDRAIL_FIELDS, guardrails_check
-
-    payload.pop("before", None)
-    if set(payload) != set(GUARDRAIL_FIELDS):
-        raise ValidationError(_("Give every guardrail."))
-    payload["allowed_types"] = sorted(set(payload["allowed_types"]))
-    before = guardrails_check(**payload)
-    if before == payload:
-        raise ValidationError(_("These are already the guardrails."))
-    payload["before"] = before
-    return None
-
-
-def _check_cancel(actor: User, payload: dict[str, Any]) -> User:
-    from opportunities.models import Opportunity
-    from opportunities.services import opportunity_cancel_check
-
-    opportunity = Opportunity.objects.filter(pk=payload.get("opportunity")).first()
-    if opportunity is None:
-        raise ValidationError(_("This opportunity no longer exists."))
-    opportunity_cancel_check(actor=actor, opportunity=opportunity, reason=payload.get("reason", ""))
-    payload["reason"] = payload["reason"].strip()
-    payload["title"] = opportunity.title_en
-    return opportunity.buyer
-
-
-_CHECKS: dict[str, Callable[[User, dict[str, Any]], User | None]] = {
-    Kind.ROLE_GRANT: _check_role_grant,
-    Kind.CARD_LIMIT: _check_card_limit,
-    Kind.GUARDRAILS: _check_guardrails,
-    Kind.OPPORTUNITY_CANCEL: _check_cancel,
-}
-
-
-def _may_ask(actor: User, kind: str, payload: dict[str, Any]) -> bool:
-    if kind == Kind.OPPORTUNITY_CANCEL:
-        from opportunities import permissions as opportunity_permissions
-        from opportunities.models import Opportunity
-
-        opportunity = Opportunity.objects.filter(pk=payload.get("opportunity")).first()
-        return opportunity is not None and opportunity_permissions.is_canceller(actor, opportunity)
-    return permissions.is_program_admin(actor)
-
-
-def _carry_out(approval: Approval, *, actor: User) -> None:
-    """Make the change the approval asks for, as `actor` (the second administrator)."""
-    payload = approval.payload
-    if approval.kind == Kind.ROLE_GRANT:
-        from .services import role_grant
-
-        role_grant(actor=actor, user=approval.subject_user, role=payload["role"], approval=approval)
-    elif approval.kind == Kind.CARD_LIMIT:
-        from payments.services import card_limit_set
-
-        card_limit_set(
-            actor=actor,
-            card_holder=approval.subject_user,
-            per_transaction_cents=payload["per_transaction_cents"],
-            monthly_cents=payload["monthly_cents"],
-            approval=approval,
-        )
-    elif approval.kind == Kind.GUARDRAILS:
-        from opportunities.services import GUARDRAIL_FIELDS, guardrails_update
-
-        guardrails_update(
-            actor=actor,
-            approval=approval,
-            **{key: payload[key] for key in GUARDRAIL_FIELDS if key in payload},
-        )
-    else:
-        from opportunities.models import Opportunity
-        from opportunities.services import opportunity_cancel
-
-        opportunity_cancel(
-            actor=actor,
-            opportunity=Opportunity.objects.get(pk=payload["opportunity"]),
-            reason=payload["reason"],
-            approval=approval,
-        )
+register_kind(Kind.ROLE_GRANT, check=_role_grant_check, carry_out=_role_grant_carry_out)
 
 
 # --- The services -------------------------------------------------------------------------------
@@ -323,9 +248,7 @@ def _summary(approval: Approval) -> dict[str, str]:
 
 
 def _notify(approval: Approval, *, kind: str, recipients, event_key: str) -> None:
-    from .services import notification_send
-
-    notification_send(
+    services.notification_send(
         kind=kind,
         recipients=recipients,
         event_key=event_key,
@@ -371,14 +294,13 @@ def approval_request(
     """Ask a second program administrator for a change. The same request again (a double
     click, another tab) is the pending one; another request for the same thing waits until
     that one is decided or withdrawn."""
-    from .services import audit_event_record
-
     if kind not in Kind.values:
         raise ValidationError(_("Unknown kind of request."))
     payload = dict(payload)
-    if not actor.is_authenticated or not _may_ask(actor, kind, payload):
+    handlers = _handlers(kind)
+    if not actor.is_authenticated or not handlers.may_ask(actor, payload):
         raise PermissionDenied
-    subject = _CHECKS[kind](actor, payload)
+    subject = handlers.check(actor, payload)
     if not approvers_for(requested_by=actor, subject=subject).exists():
         raise ValidationError(NO_SECOND_ADMIN, code="no_second_admin")
     key = _subject_key(kind, payload)
@@ -405,7 +327,7 @@ def approval_request(
         if existing is not None:
             return existing
         raise ValidationError(PENDING_ALREADY, code="pending") from None
-    event = audit_event_record(
+    event = services.audit_event_record(
         actor=actor,
         verb="approval.requested",
         target=approval,
@@ -457,8 +379,6 @@ def _check_decider(actor: User, approval: Approval) -> None:
 def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Approval:
     """Approve and carry out the change, in one transaction: if the change is refused (the
     person became a supplier, the opportunity moved on), nothing is approved."""
-    from .services import audit_event_record
-
     approval = _lock_pending(approval)
     _check_decider(actor, approval)
     approval.status = Status.APPROVED
@@ -467,8 +387,8 @@ def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Appr
     approval.decision_note = note.strip()
     approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
     approval.save()
-    _carry_out(approval, actor=actor)
-    event = audit_event_record(
+    _handlers(approval.kind).carry_out(approval, actor)
+    event = services.audit_event_record(
         actor=actor,
         verb="approval.approved",
         target=approval,
@@ -485,8 +405,6 @@ def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Appr
 
 @transaction.atomic
 def approval_reject(*, actor: User, approval: Approval, note: str) -> Approval:
-    from .services import audit_event_record
-
     if not note.strip():
         raise ValidationError({"note": _("Say why you reject it: the requester reads it.")})
     approval = _lock_pending(approval)
@@ -497,7 +415,7 @@ def approval_reject(*, actor: User, approval: Approval, note: str) -> Approval:
     approval.decision_note = note.strip()
     approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
     approval.save()
-    event = audit_event_record(
+    event = services.audit_event_record(
         actor=actor,
         verb="approval.rejected",
         target=approval,
@@ -514,15 +432,13 @@ def approval_reject(*, actor: User, approval: Approval, note: str) -> Approval:
 
 @transaction.atomic
 def approval_withdraw(*, actor: User, approval: Approval) -> Approval:
-    from .services import audit_event_record
-
     approval = _lock_pending(approval)
     if actor.pk != approval.requested_by_id:
         raise PermissionDenied
     approval.status = Status.WITHDRAWN
     approval.decided_at = timezone.now()
     approval.save(update_fields=["status", "decided_at"])
-    audit_event_record(
+    services.audit_event_record(
         actor=actor, verb="approval.withdrawn", target=approval, data={"kind": approval.kind}
     )
     return approval

@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -521,6 +522,37 @@ class JobRun(models.Model):
 # --- Two people for what matters ----------------------------------------------------------------
 
 
+class ApprovalQuerySet(models.QuerySet):
+    def authorizing(self, approval: Approval | None, *, actor, kind: str, **payload) -> Approval:
+        """The approval that lets `actor` make this change, read again from the database; else
+        a refusal. Called by the services that make the change, inside the decision's
+        transaction: the row must say approved, by `actor`, for exactly this change, asked by
+        someone else, about someone else, and not used yet (its approval event is written
+        once the change is made)."""
+        refusal = ValidationError(
+            _(
+                "A second program administrator must approve this change: ask for it, and it "
+                "is made when another program administrator approves."
+            ),
+            code="approval_required",
+        )
+        if approval is None or approval.pk is None:
+            raise refusal
+        row = (
+            self.filter(pk=approval.pk, kind=kind, status=Approval.Status.APPROVED)
+            .filter(decided_by=actor)
+            .exclude(requested_by=actor)
+            .first()
+        )
+        if row is None or any(row.payload.get(key) != value for key, value in payload.items()):
+            raise refusal
+        if row.subject_user_id is not None and row.subject_user_id == actor.pk:
+            raise refusal
+        if AuditEvent.objects.for_target(row).filter(verb="approval.approved").exists():
+            raise refusal  # carried out already: an approval is used once
+        return row
+
+
 class Approval(models.Model):
     """A step that one program administrator asks for and a second one decides (DESIGN.md §4).
 
@@ -569,6 +601,8 @@ class Approval(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
+
+    objects = ApprovalQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("approval request")

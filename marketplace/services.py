@@ -18,7 +18,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import approvals, caching, permissions
+from . import caching, permissions
 from .models import (
     STAFF_ROLES,
     Approval,
@@ -170,7 +170,7 @@ def role_grant(
     user = User.objects.select_for_update().get(pk=user.pk)
     role_grant_check(user=user, role=role)  # the plainest reasons first
     if actor is not None and role in STAFF_ROLES:
-        approval = approvals.authorizing(
+        approval = Approval.objects.authorizing(
             approval, actor=actor, kind=Approval.Kind.ROLE_GRANT, user=user.pk, role=role
         )
     grant, created = RoleGrant.objects.get_or_create(

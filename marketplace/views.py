@@ -39,6 +39,7 @@ from .middleware import busy_response, database_busy
 from .mixins import PredicateRequiredMixin
 from .models import Approval, AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from .notifications import CATALOGUE, kinds_for, unsubscribe_read
+from .sessions import reauthentication_required
 
 # While the database restarts or fails over, every request that needs it fails alike: a short,
 # static page (it cannot use the database either) that says so, and asks to try again.
@@ -594,6 +595,7 @@ def _decision_refused(request, approval: Approval, error: ValidationError):
     return redirect("marketplace:approval_detail", pk=approval.pk)
 
 
+@reauthentication_required(back="marketplace:approval_detail")
 @require_POST
 def approval_approve_view(request, pk: int):
     approval = _visible_approval(request, pk)

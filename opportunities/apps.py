@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class OpportunitiesConfig(AppConfig):
     name = "opportunities"
     verbose_name = _("Opportunities")
+
+    def ready(self) -> None:
+        from marketplace import approvals
+        from marketplace.models import Approval
+
+        from . import services
+
+        # The changes this app owns that need a second program administrator.
+        approvals.register_kind(
+            Approval.Kind.GUARDRAILS,
+            check=services.guardrails_approval_check,
+            carry_out=services.guardrails_approval_carry_out,
+        )
+        approvals.register_kind(
+            Approval.Kind.OPPORTUNITY_CANCEL,
+            check=services.opportunity_cancel_approval_check,
+            carry_out=services.opportunity_cancel_approval_carry_out,
+            may_ask=services.opportunity_cancel_approval_may_ask,
+        )

@@ -12,7 +12,6 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import approvals
 from marketplace import notifications as notices
 from marketplace.i18n import format_cents, format_money
 from marketplace.models import Approval, AuditEvent, Role, User
@@ -508,6 +507,33 @@ def opportunity_cancel_check(*, actor: User, opportunity: Opportunity, reason: s
         raise ValidationError(_("No approval is needed before the reveal: cancel it directly."))
 
 
+def opportunity_cancel_approval_check(actor: User, payload: dict[str, Any]) -> User:
+    """A request to cancel after the reveal (marketplace/approvals.py): refused as the
+    cancellation would be; the opportunity's buyer is the person it concerns, who never
+    decides it."""
+    opportunity = Opportunity.objects.filter(pk=payload.get("opportunity")).first()
+    if opportunity is None:
+        raise ValidationError(_("This opportunity no longer exists."))
+    opportunity_cancel_check(actor=actor, opportunity=opportunity, reason=payload.get("reason", ""))
+    payload["reason"] = payload["reason"].strip()
+    payload["title"] = opportunity.title_en
+    return opportunity.buyer
+
+
+def opportunity_cancel_approval_may_ask(actor: User, payload: dict[str, Any]) -> bool:
+    opportunity = Opportunity.objects.filter(pk=payload.get("opportunity")).first()
+    return opportunity is not None and permissions.is_canceller(actor, opportunity)
+
+
+def opportunity_cancel_approval_carry_out(approval: Approval, actor: User) -> None:
+    opportunity_cancel(
+        actor=actor,
+        opportunity=Opportunity.objects.get(pk=approval.payload["opportunity"]),
+        reason=approval.payload["reason"],
+        approval=approval,
+    )
+
+
 @transaction.atomic
 def opportunity_cancel(
     *, actor: User, opportunity: Opportunity, reason: str, approval: Approval | None = None
@@ -521,7 +547,7 @@ def opportunity_cancel(
     Opportunity.objects.select_for_update().filter(pk=opportunity.pk).first()
     data: dict[str, Any] = {"reason": reason.strip()}
     if opportunity_revealed(opportunity):
-        approval = approvals.authorizing(
+        approval = Approval.objects.authorizing(
             approval,
             actor=actor,
             kind=Approval.Kind.OPPORTUNITY_CANCEL,
@@ -852,6 +878,27 @@ def guardrails_check(**fields: Any) -> dict[str, Any]:
     return {name: getattr(current, name) for name in fields}
 
 
+def guardrails_approval_check(actor: User, payload: dict[str, Any]) -> None:
+    """A request to change the guardrails (marketplace/approvals.py): every guardrail given,
+    within the hard limits, and different from those in force (kept for the decider)."""
+    payload.pop("before", None)
+    if set(payload) != set(GUARDRAIL_FIELDS):
+        raise ValidationError(_("Give every guardrail."))
+    payload["allowed_types"] = sorted(set(payload["allowed_types"]))
+    before = guardrails_check(**payload)
+    if before == payload:
+        raise ValidationError(_("These are already the guardrails."))
+    payload["before"] = before
+
+
+def guardrails_approval_carry_out(approval: Approval, actor: User) -> None:
+    guardrails_update(
+        actor=actor,
+        approval=approval,
+        **{key: approval.payload[key] for key in GUARDRAIL_FIELDS if key in approval.payload},
+    )
+
+
 @transaction.atomic
 def guardrails_update(
     *, actor: User | None, approval: Approval | None = None, **fields: Any
@@ -863,7 +910,7 @@ def guardrails_update(
     if set(fields) - set(GUARDRAIL_FIELDS):
         raise TypeError(f"Unknown guardrails: {sorted(set(fields) - set(GUARDRAIL_FIELDS))}")
     if actor is not None:
-        approval = approvals.authorizing(
+        approval = Approval.objects.authorizing(
             approval, actor=actor, kind=Approval.Kind.GUARDRAILS, **fields
         )
     guardrails = Guardrails.objects.select_for_update().get(pk=Guardrails.current().pk)

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy
 
 from bids.pdf import CleanPdf
 from bids.services import checked_pdf
-from marketplace import approvals
 from marketplace import notifications as notices
 from marketplace.i18n import format_money
 from marketplace.models import Approval, Role, User
@@ -623,6 +622,11 @@ def payment_record(
     payment.paid_on = paid_on
     payment.reference = reference.strip()
     payment.method = method
+    # A declined card attempt's page is still payable: paid there too, the supplier would be
+    # paid twice. Its id goes to the task that expires it; a late payment on it no longer
+    # matches the payment (session_mismatch), so it is reported, not taken.
+    _checkout_leave(payment, reason="recorded")
+    payment.checkout_session_id = payment.checkout_url = ""
     payment.save()
     notification_send(
         kind="payment.recorded",
@@ -645,6 +649,7 @@ def payment_checkout_begin(*, payer: User, payment: Payment, account: StripeAcco
     payment.started_at = payment.committed_at = timezone.now()
     payment.attempt += 1
     payment.stripe_account = account.account_id
+    _checkout_leave(payment, reason="new_attempt")  # the earlier attempt's page, if any
     payment.checkout_session_id = payment.checkout_url = payment.payment_intent_id = ""
     payment.failure_message = ""
     payment.save()
@@ -688,6 +693,9 @@ def payment_checkout_create(*, payment_id: int, attempt: int) -> Payment | None:
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.status != PStatus.PENDING or locked.attempt != attempt:
+            # Another attempt began (or the payment was recorded) while Stripe made this page:
+            # nobody waits for it, and it must not stay payable.
+            _checkout_withdraw(locked, session["id"], reason="abandoned_attempt")
             return locked
         locked.checkout_session_id = session["id"]
         locked.checkout_url = session.get("url") or ""
@@ -695,6 +703,78 @@ def payment_checkout_create(*, payment_id: int, attempt: int) -> Payment | None:
         locked.save()
         _payment_note(locked, "checkout_created", session=session["id"])
     return locked
+
+
+# A session left behind, and what became of it (one of the latter per session, at most).
+WITHDRAW_KIND = "checkout_withdraw"
+WITHDRAWN_KINDS = ("checkout_withdrawn", "checkout_withdrawn_paid")
+
+
+def _checkout_leave(payment: Payment, *, reason: str) -> None:
+    """The payment leaves its current Checkout session behind (a new attempt, a payment
+    recorded outside Stripe): have it expired. Callers hold the payment's lock."""
+    if payment.checkout_session_id:
+        _checkout_withdraw(payment, payment.checkout_session_id, reason=reason)
+
+
+def _checkout_withdraw(payment: Payment, session_id: str, *, reason: str) -> None:
+    """Stripe keeps a Checkout page payable for up to 24 hours: one the marketplace no longer
+    waits for is expired at Stripe by a task, once this transaction commits. The note keeps
+    the session's id (the payment's own field is cleared) for the task, and for the sweeper
+    in payments_reconcile should the task be lost."""
+    from marketplace.tasks import enqueue_on_commit
+
+    from .tasks import payment_checkout_expire
+
+    if payment.events.filter(kind=WITHDRAW_KIND, data__session=session_id).exists():
+        return
+    _payment_note(payment, WITHDRAW_KIND, session=session_id, reason=reason)
+    enqueue_on_commit(payment_checkout_expire, payment.pk, session_id)
+
+
+def _checkout_withdrawn(payment: Payment, session_id: str) -> bool:
+    return payment.events.filter(kind__in=WITHDRAWN_KINDS, data__session=session_id).exists()
+
+
+def payment_checkout_expire(*, payment_id: int, session_id: str) -> str:
+    """Task body: expire a Checkout session the payment left behind. Idempotent: once the
+    outcome is noted nothing is asked again, and the request's key is the session's, so a
+    retry after an answer that never arrived replays it. Transient errors propagate for the
+    task to retry. Stripe refuses to expire a session that is not open: it is then looked
+    at, and a completed one means the card was charged on a page nobody waited for, which
+    is reported as a webhook that does not match would be."""
+    payment = Payment.objects.get(pk=payment_id)
+    if _checkout_withdrawn(payment, session_id):
+        return "done"
+    if session_id == payment.checkout_session_id:
+        return "current"  # never the page of the attempt under way
+    try:
+        session = gateway.checkout_expire(session_id)
+        outcome = "expired"
+    except gateway.InvalidRequestError as refused:  # not open (or unknown): what is it now?
+        try:
+            session = gateway.checkout_retrieve(session_id)
+        except gateway.InvalidRequestError:
+            session = {"id": session_id, "status": "missing"}
+        status = str(session.get("status") or "unknown")
+        if status == "open":  # refused for another reason: not done, the sweeper asks again
+            raise refused
+        outcome = "already_expired" if status == "expired" else status
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment_id)
+        if _checkout_withdrawn(locked, session_id):
+            return "done"
+        if outcome == "complete":
+            _payment_mismatch(
+                locked,
+                {"session": _differs(locked.checkout_session_id, session_id)},
+                kind="checkout_withdrawn_paid",
+                session=session_id,
+                payment_status=str(session.get("payment_status") or ""),
+            )
+        else:
+            _payment_note(locked, "checkout_withdrawn", session=session_id, outcome=outcome)
+    return outcome
 
 
 def _notify_failed(payment: Payment) -> None:
@@ -1208,7 +1288,25 @@ def payments_reconcile(*, now: dt.datetime | None = None) -> int:
                     locked, PStatus.DUE, actor=None, kind="reconciled_expired",
                     session=session["id"],
                 ).save()  # fmt: skip
+    _checkouts_withdraw_lost(now=now, cutoff=cutoff)
     return checked
+
+
+def _checkouts_withdraw_lost(*, now: dt.datetime, cutoff: dt.datetime) -> None:
+    """Sessions left behind whose expiry task was lost (a broker down): asked again. After
+    a day and a half Stripe has closed them itself, and the late payment, if any, has come
+    through the webhooks."""
+    from marketplace.tasks import enqueue_on_commit
+
+    from .tasks import payment_checkout_expire
+
+    asked = PaymentEvent.objects.filter(
+        kind=WITHDRAW_KIND, created_at__lt=cutoff, created_at__gte=now - dt.timedelta(hours=36)
+    ).select_related("payment")
+    for note in asked:
+        session_id = str(note.data.get("session") or "")
+        if session_id and not _checkout_withdrawn(note.payment, session_id):
+            enqueue_on_commit(payment_checkout_expire, note.payment_id, session_id)
 
 
 def card_limit_check(
@@ -1235,6 +1333,35 @@ def card_limit_check(
     return before
 
 
+def card_limit_approval_check(actor: User, payload: dict[str, Any]) -> User:
+    """A request to change a card holder's limits (marketplace/approvals.py): refused as the
+    change would be; completed with the limits in force, for the decider to compare."""
+    holder = User.objects.filter(pk=payload.get("card_holder")).first()
+    if holder is None:
+        raise ValidationError(_("This person no longer exists."))
+    if holder.pk == actor.pk:
+        raise ValidationError(
+            _("Nobody sets their own card limits: another program administrator must ask.")
+        )
+    payload["before"] = card_limit_check(
+        card_holder=holder,
+        per_transaction_cents=payload["per_transaction_cents"],
+        monthly_cents=payload["monthly_cents"],
+    )
+    payload["email"] = holder.email
+    return holder
+
+
+def card_limit_approval_carry_out(approval: Approval, actor: User) -> None:
+    card_limit_set(
+        actor=actor,
+        card_holder=approval.subject_user,
+        per_transaction_cents=approval.payload["per_transaction_cents"],
+        monthly_cents=approval.payload["monthly_cents"],
+        approval=approval,
+    )
+
+
 @transaction.atomic
 def card_limit_set(
     *,
@@ -1251,7 +1378,7 @@ def card_limit_set(
     if actor is not None and actor.pk == card_holder.pk:
         raise ValidationError(_("Nobody sets their own card limits."))
     if actor is not None:
-        approval = approvals.authorizing(
+        approval = Approval.objects.authorizing(
             approval,
             actor=actor,
             kind=Approval.Kind.CARD_LIMIT,

@@ -533,3 +533,49 @@ def test_approval_pages_in_english_and_french(client, program_admin, second_admi
     waiting = client.get(f"/fr/program/approvals/{approval.pk}/").content.decode()
     waiting_fr = "En attente d’un deuxième administrateur du programme."  # noqa: RUF001
     assert waiting_fr in waiting
+
+
+def test_approving_asks_the_approver_to_prove_who_they_are_again(
+    client, program_admin, second_admin
+):
+    """Approving makes the change: like reveal, award and payment, it needs a password (or the
+    code) given within the re-authentication window, not a session alone."""
+    from tests.support.sessions import record_sign_in
+
+    staff = StaffFactory()
+    approval = _request_role(program_admin, staff)
+    client.force_login(second_admin)
+    record_sign_in(client, second_admin, seconds_ago=600)
+    address = reverse("marketplace:approval_approve", args=[approval.pk])
+    answer = client.post(address, {"approve-note": ""})
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/en/accounts/reauthenticate/")
+    approval.refresh_from_db()
+    assert approval.status == Approval.Status.PENDING
+    assert not RoleGrant.objects.filter(user=staff, role=Role.EVALUATOR).exists()
+    record_sign_in(client, second_admin, seconds_ago=10)
+    assert client.post(address, {"approve-note": ""}).status_code == 302
+    approval.refresh_from_db()
+    assert approval.status == Approval.Status.APPROVED
+    assert RoleGrant.objects.filter(user=staff, role=Role.EVALUATOR).exists()
+
+
+def test_every_kind_is_registered_by_the_app_that_owns_its_change():
+    """The core asks; each app registers what it changes (AppConfig.ready), so the core never
+    imports the apps above it: a kind without its app's handlers could never be carried out."""
+    import ast
+    from pathlib import Path
+
+    assert set(approvals._KINDS) == set(Approval.Kind.values)
+    tree = ast.parse(Path(approvals.__file__).read_text())
+    imported = {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    } | {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not imported & {"opportunities", "bids", "evaluation", "payments", "reports"}
