@@ -17,6 +17,7 @@ _STRIPE_API_BASE = stripe.api_base
 StripeError = stripe.StripeError
 # Errors worth retrying later (the library already retried the network ones a few times).
 TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+InvalidRequestError = stripe.InvalidRequestError
 
 
 def enabled() -> bool:
@@ -113,6 +114,18 @@ def checkout_create(
 
 def checkout_retrieve(session_id: str) -> dict[str, Any]:
     return _stripe().checkout.Session.retrieve(session_id).to_dict()
+
+
+def checkout_expire(session_id: str) -> dict[str, Any]:
+    """Close a Checkout page nobody should pay on any more. Stripe refuses (InvalidRequestError)
+    a session that is not open: already expired, or completed, which the caller must look at.
+    The key is the session's: a retried task replays the first answer rather than being
+    refused for a session it expired itself."""
+    return (
+        _stripe()
+        .checkout.Session.expire(session_id, idempotency_key=f"marketplace-expire-{session_id}")
+        .to_dict()
+    )
 
 
 def transfer_group(payment: Payment) -> str:

@@ -1309,6 +1309,18 @@ def _checkouts_withdraw_lost(*, now: dt.datetime, cutoff: dt.datetime) -> None:
             enqueue_on_commit(payment_checkout_expire, note.payment_id, session_id)
 
 
+# Far above any card program's limit, and within what the limit columns hold: a tampered form
+# (or a typo of three zeros) is refused at the request, not by the database at the approval.
+CARD_LIMIT_MAX_CENTS = 1_000_000_000
+
+
+def _card_limit_bounded(*limits: int) -> None:
+    if any(cents > CARD_LIMIT_MAX_CENTS for cents in limits):
+        raise ValidationError(
+            _("A limit cannot be above %(max)s.") % {"max": format_money(CARD_LIMIT_MAX_CENTS)}
+        )
+
+
 def card_limit_check(
     *, card_holder: User, per_transaction_cents: int, monthly_cents: int
 ) -> dict[str, int]:
@@ -1317,6 +1329,7 @@ def card_limit_check(
         raise ValidationError(_("Limits are set only for card holders."))
     if per_transaction_cents < 0 or monthly_cents < 0:
         raise ValidationError(_("A limit cannot be negative."))
+    _card_limit_bounded(per_transaction_cents, monthly_cents)
     if per_transaction_cents > monthly_cents:
         raise ValidationError(
             {"per_transaction": _("The single-purchase limit cannot exceed the monthly limit.")}
@@ -1392,9 +1405,27 @@ def card_limit_set(
         raise ValidationError(
             {"per_transaction": _("The single-purchase limit cannot exceed the monthly limit.")}
         )
+    _card_limit_bounded(per_transaction_cents, monthly_cents)
     # The card holder's row first: two saves at once (a double click) take turns.
     User.objects.select_for_update(no_key=True).filter(pk=card_holder.pk).first()
     current = CardLimit.objects.filter(card_holder=card_holder).first()
+    in_force = (
+        {}
+        if current is None
+        else {
+            "per_transaction_cents": current.per_transaction_cents,
+            "monthly_cents": current.monthly_cents,
+        }
+    )
+    if approval is not None and approval.payload.get("before", {}) != in_force:
+        # The decider compared the change with limits that are no longer those in force.
+        raise ValidationError(
+            _(
+                "The limits of this card holder changed since this was asked: reject this "
+                "request and ask again."
+            ),
+            code="stale",
+        )
     if current is not None and (current.per_transaction_cents, current.monthly_cents) == (
         per_transaction_cents,
         monthly_cents,

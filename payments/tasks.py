@@ -26,6 +26,12 @@ def payment_checkout_create(payment_id: int, attempt: int) -> str:
     return payment.status if payment is not None else "skipped"
 
 
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=90, **_RETRY)
+def payment_checkout_expire(payment_id: int, session_id: str) -> str:
+    """Close at Stripe a Checkout page the payment left behind."""
+    return services.payment_checkout_expire(payment_id=payment_id, session_id=session_id)
+
+
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=90, max_retries=6)
 def stripe_event_process(event_pk: int) -> bool:
     return services.stripe_event_process(event_pk=event_pk)

@@ -73,6 +73,7 @@ def test_seed_demo_creates_the_documented_accounts():
         "evaluator1@demo.gc.ca": {Role.EVALUATOR},
         "evaluator2@demo.gc.ca": {Role.EVALUATOR},
         "cardholder@demo.gc.ca": {Role.CARD_HOLDER},
+        "ops@demo.gc.ca": frozenset(),  # the technical admin site, no marketplace role
         "supplier1@demo.example": {Role.SUPPLIER},
         "supplier2@demo.example": {Role.SUPPLIER},
         "supplier3@demo.example": {Role.SUPPLIER},
@@ -83,6 +84,9 @@ def test_seed_demo_creates_the_documented_accounts():
         assert user.roles == roles, email
         assert user.check_password(DEMO_PASSWORD)
         assert EmailAddress.objects.get(user=user).verified
+    # The admin site is the technical team's, not the program administrators' daily tool.
+    staff_flags = dict(User.objects.filter(is_staff=True).values_list("email", "is_superuser"))
+    assert staff_flags == {"ops@demo.gc.ca": True}
     mlcw = SupplierProfile.objects.get(user__email="supplier1@demo.example")
     assert (mlcw.legal_name, mlcw.trading_name, mlcw.contact_name) == (
         "Maple Leaf Code Works Inc.",

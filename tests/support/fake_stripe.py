@@ -22,7 +22,10 @@ header, `stripe_account=` in the library): what they create belongs to that acco
 events about it carry `"account"`, as Connect sends them. It does not deliver webhooks: the test
 controls (`pay`, `complete_onboarding`, `payout`, `expire`) return the event dicts Stripe would
 send, and `sign` makes the
-`Stripe-Signature` header for them. `expand` and parameters it does not know are ignored.
+`Stripe-Signature` header for them. An expiry asked through the API (`POST
+/v1/checkout/sessions/{id}/expire`, open sessions only, as on Stripe) builds its
+`checkout.session.expired` event too: it is in `events`. `expand` and parameters it does
+not know are ignored.
 """
 
 from __future__ import annotations

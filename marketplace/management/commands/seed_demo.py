@@ -25,7 +25,11 @@ STAFF = [
     ("evaluator1@demo.gc.ca", "Evan Evaluator", "en", [Role.EVALUATOR]),
     ("evaluator2@demo.gc.ca", "Élise Évaluatrice", "fr", [Role.EVALUATOR]),
     ("cardholder@demo.gc.ca", "Cam Cardholder", "en", [Role.CARD_HOLDER]),
+    # The technical admin site's account: a role of its own, with no marketplace role, so that
+    # no program administrator does their daily work there.
+    ("ops@demo.gc.ca", "Olivia Ops", "en", []),
 ]
+TECHNICAL_ADMIN = "ops@demo.gc.ca"
 
 SUPPLIERS = [
     (
@@ -110,8 +114,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         for email, name, language, roles in STAFF:
             user = self._user(email, name, language)
-            if email == "admin@demo.gc.ca" and not user.is_superuser:
-                # The demo's program admin may also open the technical admin site.
+            if email == TECHNICAL_ADMIN and not user.is_superuser:
                 User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
             for role in roles:
                 if role not in user.roles:
