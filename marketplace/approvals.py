@@ -21,8 +21,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from . import permissions, services
 from .i18n import format_money
@@ -130,9 +130,8 @@ def describe(approval: Approval) -> str:
             "days": payload["min_open_business_days"],
             "window": payload["split_window_days"],
         }
-    return _("Cancel “%(title)s” after its bidders were revealed") % {
-        "title": payload.get("title", ""),
-    }
+    title = payload.get(f"title_{(get_language() or 'en')[:2]}") or payload.get("title", "")
+    return _("Cancel “%(title)s” after its bidders were revealed") % {"title": title}
 
 
 def describe_before(approval: Approval) -> str:
@@ -381,6 +380,17 @@ def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Appr
     person became a supplier, the opportunity moved on), nothing is approved."""
     approval = _lock_pending(approval)
     _check_decider(actor, approval)
+    if not _handlers(approval.kind).may_ask(approval.requested_by, approval.payload):
+        # Two people means two people in office: a request whose author lost the power to ask
+        # (role revoked or suspended) is nobody's request any more.
+        raise ValidationError(
+            _(
+                "%(email)s, who asked for this, can no longer ask for it: it cannot be "
+                "approved. Reject it and say why."
+            )
+            % {"email": approval.requested_by.email},
+            code="requester_gone",
+        )
     approval.status = Status.APPROVED
     approval.decided_by = actor
     approval.decided_at = timezone.now()

@@ -206,6 +206,9 @@ class ApprovalNoteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_action = action
+        # Approve and reject share a page: each button its own id (the prefix), not two alike.
         self.helper.layout = Layout(
-            "note", FormOnce(), Submit("decide", submit, css_class=button_class)
+            "note",
+            FormOnce(),
+            Submit("decide", submit, css_class=button_class, css_id=f"{self.prefix}-decide"),
         )

@@ -517,6 +517,7 @@ def opportunity_cancel_approval_check(actor: User, payload: dict[str, Any]) -> U
     opportunity_cancel_check(actor=actor, opportunity=opportunity, reason=payload.get("reason", ""))
     payload["reason"] = payload["reason"].strip()
     payload["title"] = opportunity.title_en
+    payload["title_fr"] = opportunity.title_fr
     return opportunity.buyer
 
 
@@ -540,6 +541,13 @@ def opportunity_cancel(
 ) -> Opportunity:
     """Cancel. Once the buyer has seen who bid, a cancellation could steer the work away from
     the selected supplier: it then needs a second program administrator's approval."""
+    if approval is not None and not opportunity.can_transition_to(Status.CANCELLED):
+        # Approved after it moved on (awarded meanwhile): the decider is told, not refused.
+        raise ValidationError(
+            _("This opportunity can no longer be cancelled: it is “%(status)s” now.")
+            % {"status": Status(opportunity.status).label},
+            code="moved_on",
+        )
     if not permissions.can_cancel(actor, opportunity):
         raise PermissionDenied
     if not reason.strip():
@@ -918,6 +926,12 @@ def guardrails_update(
     if before == fields:
         return guardrails  # the same values saved again: nothing to record
     guardrails_check(**fields)
+    if approval is not None and approval.payload.get("before") != before:
+        # The decider compared the change with guardrails that are no longer those in force.
+        raise ValidationError(
+            _("The guardrails changed since this was asked: reject this request and ask again."),
+            code="stale",
+        )
     for name, value in fields.items():
         setattr(guardrails, name, value)
     guardrails.updated_by = actor
