@@ -207,8 +207,8 @@ class ApprovalNoteForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_action = action
         # Approve and reject share a page: each button its own id (the prefix), not two alike.
-        self.helper.layout = Layout(
-            "note",
-            FormOnce(),
-            Submit("decide", submit, css_class=button_class, css_id=f"{self.prefix}-decide"),
-        )
+        button = Submit("decide", submit, css_id=f"{self.prefix}-decide")
+        # Its own colours only: on top of crispy's btn-primary, an outline class would draw the
+        # label in its colour on the primary blue, unreadable.
+        button.field_classes = f"btn {button_class or 'btn-primary'}"
+        self.helper.layout = Layout("note", FormOnce(), button)

@@ -51,7 +51,7 @@ def test_no_submission_is_accepted_after_the_close_and_none_before_it_is_lost(op
         wait_until(closes_at - SPREAD + 2 * SPREAD * index / (SUPPLIERS - 1))
         try:
             receipt = services.bid_submit(supplier=bid.supplier, bid=bid)
-            results[bid.pk] = ("accepted", receipt.submitted_at)
+            results[bid.pk] = ("accepted", receipt.received_at)
         except ValidationError as refused:
             results[bid.pk] = ("refused", refused.messages[0])
         finally:
@@ -77,7 +77,9 @@ def test_no_submission_is_accepted_after_the_close_and_none_before_it_is_lost(op
     assert len(results) == SUPPLIERS
     assert accepted and refused, "the submissions should straddle the close"
     for pk in accepted:
-        assert results[pk][1] < closes_at  # accepted only before the deadline
+        # Accepted only when it arrived before the deadline (DESIGN.md §3): on a busy machine it
+        # may be recorded a few milliseconds after, which is the point of judging by arrival.
+        assert results[pk][1] < closes_at
     for pk in refused:
         assert "closed" in results[pk][1]  # a clear message, not an error page
     # Nothing acknowledged is lost: every accepted bid has its receipt and is sealed as sent.

@@ -579,3 +579,13 @@ def test_every_kind_is_registered_by_the_app_that_owns_its_change():
         for alias in node.names
     }
     assert not imported & {"opportunities", "bids", "evaluation", "payments", "reports"}
+
+
+def test_the_decision_buttons_have_readable_colours(client, program_admin, second_admin):
+    """Reject is an outline button: never on crispy's primary blue, which would hide its label."""
+    approval = _request_role(program_admin, StaffFactory())
+    client.force_login(second_admin)
+    page = client.get(reverse("marketplace:approval_detail", args=[approval.pk])).content.decode()
+    assert 'class="btn btn-outline-danger"' in page
+    assert 'class="btn btn-success"' in page
+    assert "btn-primary btn-outline" not in page
