@@ -374,6 +374,26 @@ def _check_decider(actor: User, approval: Approval) -> None:
         raise PermissionDenied
 
 
+def _decision_save(approval: Approval, *, actor: User, status: str, note: str) -> None:
+    approval.status = status
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.decision_note = note.strip()
+    approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
+    approval.save()
+
+
+def _decision_record(approval: Approval, *, actor: User, verb: str) -> None:
+    """The decision in the audit trail, and the requester told (the notice kind is the verb)."""
+    event = services.audit_event_record(
+        actor=actor,
+        verb=verb,
+        target=approval,
+        data={"kind": approval.kind, "requested_by": approval.requested_by_id},
+    )
+    _notify(approval, kind=verb, recipients=[approval.requested_by], event_key=str(event.pk))
+
+
 @transaction.atomic
 def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Approval:
     """Approve and carry out the change, in one transaction: if the change is refused (the
@@ -391,25 +411,9 @@ def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Appr
             % {"email": approval.requested_by.email},
             code="requester_gone",
         )
-    approval.status = Status.APPROVED
-    approval.decided_by = actor
-    approval.decided_at = timezone.now()
-    approval.decision_note = note.strip()
-    approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
-    approval.save()
+    _decision_save(approval, actor=actor, status=Status.APPROVED, note=note)
     _handlers(approval.kind).carry_out(approval, actor)
-    event = services.audit_event_record(
-        actor=actor,
-        verb="approval.approved",
-        target=approval,
-        data={"kind": approval.kind, "requested_by": approval.requested_by_id},
-    )
-    _notify(
-        approval,
-        kind="approval.approved",
-        recipients=[approval.requested_by],
-        event_key=str(event.pk),
-    )
+    _decision_record(approval, actor=actor, verb="approval.approved")
     return approval
 
 
@@ -419,24 +423,8 @@ def approval_reject(*, actor: User, approval: Approval, note: str) -> Approval:
         raise ValidationError({"note": _("Say why you reject it: the requester reads it.")})
     approval = _lock_pending(approval)
     _check_decider(actor, approval)
-    approval.status = Status.REJECTED
-    approval.decided_by = actor
-    approval.decided_at = timezone.now()
-    approval.decision_note = note.strip()
-    approval.full_clean(exclude=["requested_by", "decided_by", "subject_user"])
-    approval.save()
-    event = services.audit_event_record(
-        actor=actor,
-        verb="approval.rejected",
-        target=approval,
-        data={"kind": approval.kind, "requested_by": approval.requested_by_id},
-    )
-    _notify(
-        approval,
-        kind="approval.rejected",
-        recipients=[approval.requested_by],
-        event_key=str(event.pk),
-    )
+    _decision_save(approval, actor=actor, status=Status.REJECTED, note=note)
+    _decision_record(approval, actor=actor, verb="approval.rejected")
     return approval
 
 

@@ -1,9 +1,9 @@
+# ruff: noqa: F811 - the fixtures imported from the approval tests
 """Issue 20, point 2, attacked: an insider with one privileged role, and two program admins
 racing each other, try every way around the two-person rule. Each attack is replayed through the
 pages where there is one; a refusal says why, and writes nothing."""
 
 import pytest
-from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -14,7 +14,12 @@ from opportunities.models import Guardrails, Opportunity
 from payments import services as payment_services
 from payments.models import CardLimit
 from tests.factories import StaffFactory
-from tests.marketplace.test_approvals import _revealed
+from tests.marketplace.test_approvals import (  # noqa: F401
+    _revealed,
+    _said,
+    card_holder,
+    second_admin,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,27 +28,8 @@ Status = Approval.Status
 
 
 @pytest.fixture
-def second_admin(db):
-    return StaffFactory(email="second@esdc-edsc.gc.ca", roles=[Role.PROGRAM_ADMIN])
-
-
-@pytest.fixture
 def third_admin(db):
     return StaffFactory(email="third@esdc-edsc.gc.ca", roles=[Role.PROGRAM_ADMIN])
-
-
-@pytest.fixture
-def card_holder(db):
-    holder = StaffFactory(roles=[Role.CARD_HOLDER])
-    CardLimit.objects.create(
-        card_holder=holder, per_transaction_cents=500_000, monthly_cents=2_000_000
-    )
-    return holder
-
-
-def _said(response) -> str:
-    text = response.content.decode() if response.content else ""
-    return text + " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
 def _approve(client, approval):
