@@ -7,8 +7,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from marketplace.forms import DateInput
+from marketplace.forms import DateField
 from marketplace.once import FormOnce
 
 from .models import Bid
@@ -27,10 +28,9 @@ class BidForm(forms.Form):
     """The working copy of a bid. Every field is optional here: a draft may be incomplete;
     what a submission needs is checked by bids.services.submission_problems."""
 
-    proposed_start_date = forms.DateField(
+    proposed_start_date = DateField(
         label=_("Proposed start date"),
         required=False,
-        widget=DateInput(),
         help_text=_("The first day you could start the work."),
     )
     attest_can_work_in_canada = forms.BooleanField(
@@ -80,7 +80,20 @@ class BidForm(forms.Form):
         )
         self.helper = FormHelper()
         self.helper.form_id = "bid-form"
-        self.helper.attrs = {"data-autosave": reverse("bids:autosave", args=[bid.pk])}
+        self.helper.attrs = {
+            "data-autosave": reverse("bids:autosave", args=[bid.pk]),
+            # What static/js/bid-form.js writes, from the catalogue: the word count's singular
+            # and plural (picked with the language's plural rules), and the draft's status.
+            "data-words-one": ngettext(
+                "%(count)s word of %(limit)s", "%(count)s words of %(limit)s", 1
+            ),
+            "data-words-other": ngettext(
+                "%(count)s word of %(limit)s", "%(count)s words of %(limit)s", 2
+            ),
+            "data-over": _("over the limit"),
+            "data-saving": _("Saving…"),
+            "data-failed": _("Could not save the draft. Use “Save draft”."),
+        }
         self.helper.layout = Layout(
             Fieldset(_("Your answers"), *answer_fields),
             Fieldset(_("Availability"), "proposed_start_date"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -351,42 +351,86 @@ def _add_phone(tokens: _Tokens, label, phone: str) -> None:
         tokens.digits(label, phone, digits[3:], strong=False)
 
 
-def identity_tokens(user: User, profile: SupplierProfile | None) -> list[IdentityToken]:
-    """The ways the supplier's identity can be written, with a matcher for each."""
-    tokens = _Tokens()
-    if user.full_name:
-        _add_person(tokens, _("name"), user.full_name)
-    if user.email:
-        _add_email(tokens, _("email"), user.email)
+# What the identity is made of, in the order it is matched: each key of an identity (below) and
+# the attribute it is read from, on the account, then on the supplier profile.
+ACCOUNT_FIELDS = {"full_name": "full_name", "email": "email"}
+PROFILE_FIELDS = {
+    "legal_name": "legal_name",
+    "trading_name": "trading_name",
+    "contact_name": "contact_name",
+    "profile_email": "email",
+    "website": "website",
+    "github_handle": "github_handle",
+    "phone": "phone",
+    "postal_code": "postal_code",
+    "gst_hst_number": "gst_hst_number",
+}
+
+# An identity as plain data (JSON): for each key above, the values it has had. A bid keeps the
+# one it was submitted under (`Bid.identity_at_submission`).
+Identity = dict[str, list[str]]
+
+
+def identity_of(user: User, profile: SupplierProfile | None) -> Identity:
+    """The supplier's identity as it stands, as plain data."""
+    values = {key: getattr(user, name) for key, name in ACCOUNT_FIELDS.items()}
     if profile is not None:
-        for label, name in (
-            (_("legal name"), profile.legal_name),
-            (_("trading name"), profile.trading_name),
-        ):
-            if name.strip():
-                _add_firm(tokens, label, name)
-        if profile.contact_name.strip():
-            _add_person(tokens, _("contact person"), profile.contact_name)
-        if profile.email.strip():
-            _add_email(tokens, _("email"), profile.email)
-        if profile.website.strip():
-            _add_domain(tokens, _("website"), _domain(profile.website))
-        if profile.github_handle.strip():
-            tokens.phrase(_("GitHub handle"), profile.github_handle.strip().lstrip("@"))
-        if profile.phone.strip():
-            _add_phone(tokens, _("phone"), profile.phone)
-        postal = re.sub(r"[\W_]", "", profile.postal_code).lower()
+        values |= {key: getattr(profile, name) for key, name in PROFILE_FIELDS.items()}
+    return {key: [value] for key, value in values.items() if value and value.strip()}
+
+
+def identity_merge(*identities: Mapping[str, Iterable[str]]) -> Identity:
+    """Every value each key has in any of `identities`, once. Anything but text is ignored."""
+    merged: Identity = {}
+    for identity in identities:
+        for key in (*ACCOUNT_FIELDS, *PROFILE_FIELDS):
+            values = identity.get(key) or ()
+            for value in values if isinstance(values, list | tuple) else ():
+                if isinstance(value, str) and value.strip() and value not in merged.get(key, ()):
+                    merged.setdefault(key, []).append(value)
+    return merged
+
+
+def identity_tokens(
+    user: User,
+    profile: SupplierProfile | None,
+    *,
+    earlier: Mapping[str, Iterable[str]] | None = None,
+) -> list[IdentityToken]:
+    """The ways the supplier's identity can be written, with a matcher for each: as it stands,
+    and as it stood before (`earlier`: a bid's identity at its submissions). What a supplier
+    wrote under their former name still names them after a rename."""
+    identity = identity_merge(identity_of(user, profile), earlier or {})
+    tokens = _Tokens()
+    for name in identity.get("full_name", ()):
+        _add_person(tokens, _("name"), name)
+    for email in identity.get("email", ()):
+        _add_email(tokens, _("email"), email)
+    for key, label in (("legal_name", _("legal name")), ("trading_name", _("trading name"))):
+        for name in identity.get(key, ()):
+            _add_firm(tokens, label, name)
+    for name in identity.get("contact_name", ()):
+        _add_person(tokens, _("contact person"), name)
+    for email in identity.get("profile_email", ()):
+        _add_email(tokens, _("email"), email)
+    for website in identity.get("website", ()):
+        _add_domain(tokens, _("website"), _domain(website))
+    for handle in identity.get("github_handle", ()):
+        tokens.phrase(_("GitHub handle"), handle.strip().lstrip("@"))
+    for phone in identity.get("phone", ()):
+        _add_phone(tokens, _("phone"), phone)
+    for postal_code in identity.get("postal_code", ()):
+        postal = re.sub(r"[\W_]", "", postal_code).lower()
         if len(postal) == 6:
             tokens.add(
                 _("postal code"),
-                profile.postal_code,
+                postal_code,
                 START + r"[\W_]{0,2}".join(map(re.escape, postal)) + END,
             )
-        business_number = re.sub(r"\D", "", profile.gst_hst_number)[:9]
+    for gst_hst_number in identity.get("gst_hst_number", ()):
+        business_number = re.sub(r"\D", "", gst_hst_number)[:9]
         if len(business_number) == 9:
-            tokens.digits(
-                _("GST/HST number"), profile.gst_hst_number, business_number, separator=r"[ \-]?"
-            )
+            tokens.digits(_("GST/HST number"), gst_hst_number, business_number, separator=r"[ \-]?")
     return tokens.tokens
 
 

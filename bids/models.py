@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.i18n import choice_label
 from opportunities.models import Criterion, Opportunity
@@ -32,8 +33,10 @@ class BidQuerySet(models.QuerySet):
 
 class Bid(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft, not submitted")
-        SUBMITTED = "submitted", _("Submitted")
+        # A status, said of the bid ("soumission" in French, so feminine): the context keeps
+        # these apart from the same English words said of other things.
+        DRAFT = "draft", pgettext_lazy("bid status", "Draft, not submitted")
+        SUBMITTED = "submitted", pgettext_lazy("bid status", "Submitted")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         SEALED = "sealed", _("Sealed")
         # Set by evaluation (DESIGN.md §3): after the selection, then at the award.
@@ -69,6 +72,12 @@ class Bid(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     sealed_at = models.DateTimeField(_("sealed"), null=True, blank=True)
+    # Who the supplier was at each submission: every name, email and profile detail they had
+    # then (bids.identity.identity_of, merged). The packets are redacted with it as well as with
+    # the identity at the close, so a rename in between hides nothing the answers carry. Kept
+    # out of the receipt, whose digest covers only what the supplier submitted; never shown, and
+    # emptied once the packets are made.
+    identity_at_submission = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = BidQuerySet.as_manager()
 

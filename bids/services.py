@@ -12,10 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Max
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from marketplace import formats
 from marketplace import notifications as notices
 from marketplace.models import SupplierProfile, User
 from marketplace.permissions import is_supplier
@@ -24,7 +25,14 @@ from opportunities.models import Opportunity
 from opportunities.services import notice_context, opportunity_hold_shared
 
 from . import permissions
-from .identity import IdentityToken, identity_matches, identity_tokens, strong
+from .identity import (
+    IdentityToken,
+    identity_matches,
+    identity_merge,
+    identity_of,
+    identity_tokens,
+    strong,
+)
 from .models import Answer, Attachment, Bid, Receipt
 from .pdf import CleanPdf, PdfRefused
 from .pdf_worker import PdfCheckFailed, check_pdf
@@ -72,11 +80,7 @@ def _refuse_unless_open(opportunity: Opportunity, arrived_at: dt.datetime) -> No
     if opportunity.closes_at and arrived_at >= opportunity.closes_at:
         raise ValidationError(
             _("This opportunity closed at %(time)s (Eastern time): bids can no longer change.")
-            % {
-                "time": formats.date_format(
-                    timezone.localtime(opportunity.closes_at), "DATETIME_FORMAT"
-                )
-            }
+            % {"time": formats.datetime(opportunity.closes_at)}
         )
     if opportunity.status != Opportunity.Status.PUBLISHED and opportunity.closed_at:
         raise ValidationError(
@@ -163,10 +167,11 @@ def bid_save_draft(
 
 
 def attachment_problems(bid: Bid) -> dict[str, list[str]]:
-    """The attachments that name the supplier as their profile stands now (checked at upload,
-    and again at submission: the profile may have changed since, a new trading name). Reading
-    the files' text takes time: `bid_submit` does it before it takes any lock."""
-    identity = strong(supplier_identity(bid.supplier))
+    """The attachments that name the supplier as their profile stands now, or as it stood at an
+    earlier submission of the bid (checked at upload, and again at submission: the profile may
+    have changed since, a new trading name). Reading the files' text takes time: `bid_submit`
+    does it before it takes any lock."""
+    identity = strong(supplier_identity(bid.supplier, bid=bid))
     problems: list[str] = []
     for attachment in bid.attachments.filter(removed_at__isnull=True):
         found = identity_matches([attachment.text], identity)
@@ -283,6 +288,11 @@ def bid_submit(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = Non
     bid.submitted_at = moment
     bid.withdrawn_at = None
     bid.confirmed_addendum = _latest_addendum(bid.opportunity)
+    # Who submitted it, kept for the close: a rename in between must not undo the redaction.
+    bid.identity_at_submission = identity_merge(
+        bid.identity_at_submission,
+        identity_of(supplier, SupplierProfile.objects.filter(user=supplier).first()),
+    )
     bid.save()
     audit_event_record(
         actor=supplier,
@@ -343,9 +353,14 @@ def bid_confirm(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = No
     return bid
 
 
-def supplier_identity(supplier: User) -> list[IdentityToken]:
-    """The ways the supplier's identity can be written, from their account and profile now."""
-    return identity_tokens(supplier, SupplierProfile.objects.filter(user=supplier).first())
+def supplier_identity(supplier: User, *, bid: Bid | None = None) -> list[IdentityToken]:
+    """The ways the supplier's identity can be written, from their account and profile now and,
+    for a `bid`, as they stood at its submissions (what its answers may still carry)."""
+    return identity_tokens(
+        supplier,
+        SupplierProfile.objects.filter(user=supplier).first(),
+        earlier=bid.identity_at_submission if bid is not None else None,
+    )
 
 
 def checked_pdf(
@@ -383,7 +398,7 @@ def attachment_add(
         raise PermissionDenied
     if not permissions.is_bidder(supplier, bid):
         raise PermissionDenied
-    pdf, display_name = checked_pdf(upload, identity=supplier_identity(supplier))
+    pdf, display_name = checked_pdf(upload, identity=supplier_identity(supplier, bid=bid))
     return _attachment_store(
         supplier=supplier, bid=bid, pdf=pdf, display_name=display_name, arrived_at=arrived_at
     )

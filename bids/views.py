@@ -6,13 +6,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, ListView, TemplateView
 
 from evaluation.selectors import bid_debrief
+from marketplace import formats
 from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.permissions import is_supplier
@@ -160,7 +161,7 @@ def _save_draft(request, bid: Bid, form: BidForm) -> Bid:
 def _identity_findings(bid: Bid):
     """The words of the answers that give the supplier away, as they wrote them."""
     texts = [answer.text for answer in bid.answers.all()]
-    return identity_matches(texts, services.supplier_identity(bid.supplier))
+    return identity_matches(texts, services.supplier_identity(bid.supplier, bid=bid))
 
 
 def _submit(request, bid: Bid):
@@ -202,12 +203,10 @@ def bid_autosave_view(request, pk: int):
         bid = _save_draft(request, bid, form)
     except ValidationError as error:
         return JsonResponse({"saved": False, "errors": error.messages}, status=409)
-    saved_at = timezone.localtime(bid.draft_saved_at)
     return JsonResponse(
         {
             "saved": True,
-            "message": _("Draft saved at %(time)s.")
-            % {"time": formats.time_format(saved_at, "TIME_FORMAT")},
+            "message": _("Draft saved at %(time)s.") % {"time": formats.time(bid.draft_saved_at)},
         }
     )
 

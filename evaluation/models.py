@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from bids.models import Bid, private_storage
 from marketplace.i18n import choice_label
@@ -96,6 +97,27 @@ class Evaluation(models.Model):
         return hashlib.sha256(seed.encode("utf-8")).hexdigest()
 
 
+# A label on record is this prefix and three characters ("Bid K7Q"), the same whatever the
+# language: it is published, hashed into the draw and bound before scoring as it is
+# (services.label_record, draw_order). People read it through `bid_label`, in their language.
+LABEL_PREFIX = "Bid "
+
+
+def bid_label(label: str) -> str:
+    """A packet's label as people read it in the current language: "Bid K7Q" on record is
+    "Bid K7Q" on English pages and "Soumission K7Q" on French ones. Only the word comes from
+    the catalogue; the code is the one on record, so it tells no more than the label does. A
+    label of another form (the field is free text to the database) is shown as it is."""
+    if not label.startswith(LABEL_PREFIX) or len(label) == len(LABEL_PREFIX):
+        return label
+    return pgettext("packet label", "Bid %(code)s") % {"code": label[len(LABEL_PREFIX) :]}
+
+
+def bid_labels(labels: list[str]) -> str:
+    """Labels as people read them, joined: "Soumission K7Q, Soumission 2AB"; "—" for none."""
+    return ", ".join(bid_label(label) for label in labels) or "—"
+
+
 class Packet(models.Model):
     """What evaluators see of one sealed bid: a random label and redacted answers."""
 
@@ -118,6 +140,11 @@ class Packet(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    @property
+    def display_label(self) -> str:
+        """The label as people read it, in the current language (see `bid_label`)."""
+        return bid_label(self.label)
+
 
 class PacketAttachment(models.Model):
     packet = models.ForeignKey(Packet, on_delete=models.CASCADE, related_name="attachments")
@@ -135,7 +162,8 @@ class PacketAttachment(models.Model):
 
     @property
     def name(self) -> str:
-        return f"{self.packet.label}-{self.number}.pdf"
+        """The copy's file name, in the reader's language: "Soumission K7Q-1.pdf"."""
+        return f"{self.packet.display_label}-{self.number}.pdf"
 
 
 class PanelMember(models.Model):

@@ -36,6 +36,8 @@ from .models import (
     Packet,
     PacketAttachment,
     PanelMember,
+    bid_label,
+    bid_labels,
 )
 
 Status = Evaluation.Status
@@ -215,7 +217,11 @@ def evaluation_build_packets(*, opportunity: Opportunity) -> int:
     taken: set[str] = set()
     for bid in bids:
         receipt = bid.last_receipt
-        tokens = identity_tokens(bid.supplier, profiles.get(bid.supplier_id))
+        # As the supplier stands now and as they stood when they submitted: a rename since
+        # leaves the former name in the answers (none kept for bids submitted before that).
+        tokens = identity_tokens(
+            bid.supplier, profiles.get(bid.supplier_id), earlier=bid.identity_at_submission
+        )
         packet = Packet.objects.create(
             evaluation=evaluation,
             bid=bid,
@@ -228,6 +234,8 @@ def evaluation_build_packets(*, opportunity: Opportunity) -> int:
         )
         for number, item in enumerate(receipt.content["attachments"], start=1):
             _packet_attachment(packet, number, item, tokens)
+    # The packets made, the copies of who submitted serve no more: not kept.
+    Bid.objects.filter(opportunity=opportunity).update(identity_at_submission={})
     _labels_bind(evaluation)
     opportunity = Opportunity.objects.get(pk=opportunity.pk)
     if not bids:
@@ -272,8 +280,9 @@ def _packet_attachment(
     packet: Packet, number: int, item: dict[str, Any], tokens: list[IdentityToken]
 ) -> PacketAttachment:
     """The evaluator's copy of one submitted attachment, rebuilt again under today's rules and
-    checked against the supplier's identity as it stands at the close. A file that now names the
-    supplier (their profile changed after the upload) is withheld, never shown in part."""
+    checked against the supplier's identity as it stands at the close and as it stood at their
+    submissions. A file that now names the supplier (their profile changed after the upload) is
+    withheld, never shown in part."""
     original = Attachment.objects.get(pk=item["id"], bid=packet.bid)
     with original.file.open("rb") as handle:
         content = handle.read()
@@ -905,7 +914,7 @@ def _result_text(qualified: bool | None, score: Decimal | None) -> str:
 
 
 def _labels_text(labels: list[str]) -> str:
-    return ", ".join(labels) or "—"
+    return bid_labels(labels)
 
 
 def _status_text(status: str) -> str:
@@ -951,7 +960,7 @@ def _record_differences(recorded: str, rebuilt: str, *, revealed: bool) -> list[
     if revealed:
         problems += [
             _("%(label)s: the bid behind this label is not the one bound to it before scoring.")
-            % {"label": label}
+            % {"label": bid_label(label)}
             for label in swapped
         ]
     return problems
@@ -1093,7 +1102,7 @@ def _lock_problems(
     if "packets" in locked:
         recorded = locked["packets"] if isinstance(locked["packets"], dict) else {}
         differ += [
-            _("the consensus on %(label)s") % {"label": label}
+            _("the consensus on %(label)s") % {"label": bid_label(label)}
             for label in sorted(set(recorded) | set(consensus))
             if recorded.get(label) != consensus.get(label)
         ]
@@ -1162,7 +1171,7 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
         else:
             problems.append(
                 _("%(label)s: the published consensus does not cover every criterion.")
-                % {"label": packet.label}
+                % {"label": packet.display_label}
             )
         consensus[packet.label] = lock_packet_record(
             marks=marks, criteria=criteria, qualified=result.qualified, score=result.score
@@ -1174,7 +1183,7 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
                     "consensus scores (%(computed)s)."
                 )
                 % {
-                    "label": packet.label,
+                    "label": packet.display_label,
                     "recorded": _result_text(packet.qualified, packet.score),
                     "computed": _result_text(result.qualified, result.score),
                 }
@@ -1211,7 +1220,7 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
                     "(%(computed)s)."
                 )
                 % {
-                    "label": packet.label,
+                    "label": packet.display_label,
                     "recorded": packet.rank or "—",
                     "computed": result.rank or "—",
                 }
@@ -1222,7 +1231,10 @@ def draw_check(evaluation: Evaluation) -> DrawCheck:
                 "The selected bid on record (%(recorded)s) is not the first of the recomputed "
                 "ranking (%(computed)s)."
             )
-            % {"recorded": evaluation.selected_label or "—", "computed": check.selected or "—"}
+            % {
+                "recorded": bid_label(evaluation.selected_label) or "—",
+                "computed": bid_label(check.selected) or "—",
+            }
         )
     problems += _lock_problems(evaluation, check, scores, consensus)
     return check

@@ -204,7 +204,7 @@ def packet_view(request, pk: int, packet_pk: int):
             add_service_errors(form, error)
         else:
             messages.success(
-                request, _("Your marks on %(label)s were saved.") % {"label": packet.label}
+                request, _("Your marks on %(label)s were saved.") % {"label": packet.display_label}
             )
             return redirect("evaluation:packet", pk=pk, packet_pk=packet.pk)
     if request.method == "GET":
@@ -321,7 +321,7 @@ def consensus_packet_view(request, pk: int, packet_pk: int):
             add_service_errors(form, error)
         else:
             messages.success(
-                request, _("Consensus on %(label)s recorded.") % {"label": packet.label}
+                request, _("Consensus on %(label)s recorded.") % {"label": packet.display_label}
             )
             return redirect("evaluation:consensus", pk=pk)
     if request.method == "GET":

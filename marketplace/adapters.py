@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal.httpkit import HTTP_USER_AGENT_MAX_LENGTH
 from allauth.core.internal.ratelimit import get_ip
 from django import forms
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import get_language, ngettext
 
-from . import ratelimit, services
+from . import account_emails, ratelimit, services
 
 
 def _login_email(credentials: dict) -> str:
@@ -32,10 +34,48 @@ class AccountAdapter(DefaultAccountAdapter):
         language = (get_language() or settings.LANGUAGE_CODE)[:2]
         if language in dict(settings.LANGUAGES):
             user.preferred_language = language
+        # Cleaned by the sign-up form (marketplace.forms.PersonNameField).
+        user.full_name = form.cleaned_data.get("full_name", "")
         user = super().save_user(request, user, form, commit=commit)
         if commit:
             services.user_signup_complete(user=user)
         return user
+
+    # --- Account emails: the service's, in the person's language (marketplace/account_emails) ---
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Written in the language of the account the address belongs to (else the page's),
+        its links leading to pages in that language, greeting the person by name."""
+        person = account_emails.recipient(email, context.get("user"))
+        language = account_emails.language(person)
+        context = account_emails.links_in(context, language)
+        with translation.override(language):
+            context.update(recipient=person, current_site=account_emails.site())
+            super().send_mail(template_prefix, email, context)
+
+    def send_notification_mail(self, template_prefix, user, context=None, email=None) -> None:
+        # allauth leaves the account out of a notice's context: it is whom the notice is about.
+        # Its "Unspecified" for a request without a browser name would be English in French.
+        agent = self.request.META.get("HTTP_USER_AGENT", "") if self.request else ""
+        agent = agent[:HTTP_USER_AGENT_MAX_LENGTH]
+        context = {"user_agent": agent, **(context or {}), "user": user}
+        super().send_notification_mail(template_prefix, user, context=context, email=email)
+
+    def format_email_subject(self, subject: str) -> str:
+        return account_emails.subject_prefix() + str(subject)
+
+    def render_mail(self, template_prefix, email, context, headers=None):
+        kind = account_emails.KINDS.get(template_prefix)
+        if kind is None or not isinstance(email, str):
+            return super().render_mail(template_prefix, email, context, headers=headers)
+        return account_emails.render(
+            kind,
+            email=email,
+            context=context,
+            subject=self.format_email_subject(kind.subject),
+            from_email=self.get_from_email(),
+            headers=headers,
+        )
 
     def get_reauthentication_methods(self, user):
         """With an authenticator, re-authenticating asks for its code: a password alone does

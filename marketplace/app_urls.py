@@ -12,6 +12,7 @@ urlpatterns = [
     path("help/", views.HelpIndexView.as_view(), name="help"),
     path("help/<slug:slug>/", views.HelpGuideView.as_view(), name="help_guide"),
     path("preferences/language/", views.preferred_language_view, name="preferred_language"),
+    path("preferences/name/", views.full_name_view, name="full_name"),
     path("profile/", views.SupplierProfileView.as_view(), name="supplier_profile"),
     path("program/users/", views.RoleUserListView.as_view(), name="role_user_list"),
     path("program/users/<int:pk>/", views.RoleUserDetailView.as_view(), name="role_user_detail"),

@@ -24,8 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from . import permissions, services
-from .i18n import format_money
+from . import formats, permissions, services
 from .models import STAFF_ROLES, Approval, Role, User
 from .notifications import link, translated
 from .selectors import users_with_role
@@ -101,7 +100,7 @@ def visible_to(user: User) -> QuerySet[Approval]:
 
 
 def _money(cents: int) -> str:
-    return format_money(int(cents))
+    return formats.money(int(cents))
 
 
 def describe(approval: Approval) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from django.db import models
 from django.utils.translation import get_language
 
@@ -24,11 +27,17 @@ def choice_label(choices: type[models.Choices], value: str) -> str:
         return value
 
 
-def format_cents(cents: int) -> str:
-    """Integer cents as a dollar amount with thousands separators: 1000000 → '10,000.00'."""
-    return f"{cents / 100:,.2f}"
+def collation_key(text: str) -> tuple[str, str, str]:
+    """Sort `text` as a dictionary of its language does, accents and case set aside first
+    ("Île-du-Prince-Édouard" among the I's, "Québec" before "Saskatchewan"); then accents and
+    case, so that the order is the same every time. The base letters of Latin scripts are
+    what French and English sort on: no locale (and none installed on the server) is needed."""
+    decomposed = unicodedata.normalize("NFD", str(text))
+    base = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return base.casefold(), str(text).casefold(), str(text)
 
 
-def format_money(cents: int) -> str:
-    """Integer cents as dollars, as the site shows them: 150000 → '$1,500.00'."""
-    return f"${format_cents(cents)}"
+def sorted_choices(choices) -> list[tuple[Any, Any]]:
+    """(value, label) pairs in the order of their labels in the current language: call it
+    where the form is built for a request, not at import, as the labels are lazy."""
+    return sorted(choices, key=lambda choice: collation_key(str(choice[1])))

@@ -157,6 +157,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    @property
+    def greeting_name(self) -> str:
+        """The name emails greet the person by (the first word of their name: "Hello Marie,"),
+        or "" for an account without a name: a greeting never uses the email address."""
+        words = self.full_name.split()
+        return words[0] if words else ""
+
     @cached_property
     def granted_roles(self) -> frozenset[str]:
         """Every role granted, whether in force or not (see `roles`)."""

@@ -19,13 +19,13 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from .i18n import format_money
+from . import account_emails, formats
 from .models import Role
 
 if TYPE_CHECKING:
@@ -589,6 +589,10 @@ def moment(value: dt.datetime | None) -> dict[str, str] | None:
     return None if value is None else {"datetime": value.isoformat()}
 
 
+def day(value: dt.date | None) -> dict[str, str] | None:
+    return None if value is None else {"date": value.isoformat()}
+
+
 def money(cents: int) -> dict[str, int]:
     return {"cents": cents}
 
@@ -599,12 +603,13 @@ def link(name: str, **kwargs: Any) -> dict[str, Any]:
 
 def _resolve(value: Any, language: str) -> Any:
     if isinstance(value, dict):
+        # Written in the recipient's language, as every page writes them (marketplace/formats).
         if "datetime" in value:
-            moment_ = timezone.localtime(dt.datetime.fromisoformat(value["datetime"]))
-            with translation.override(language):
-                return formats.date_format(moment_, "DATETIME_FORMAT")
+            return formats.datetime(dt.datetime.fromisoformat(value["datetime"]), language=language)
+        if "date" in value:
+            return formats.date(dt.date.fromisoformat(value["date"]), language=language)
         if "cents" in value:
-            return format_money(value["cents"])
+            return formats.money(value["cents"], language=language)
         if language in value:
             return value[language]
     if value is None:
@@ -650,16 +655,11 @@ def unsubscribe_read(token: str) -> tuple[int, str] | None:
 
 
 # Stand-ins for what differs between the recipients of one event (mail merge): the shared part
-# of their emails is rendered once, then each gets their name and unsubscribe link. A random
-# part makes them impossible to guess, so no text of a posting can contain one.
+# of their emails is rendered once, then each gets their greeting and unsubscribe link. A
+# random part makes them impossible to guess, so no text of a posting can contain one.
 _MERGE = secrets.token_hex(8)
-RECIPIENT_NAME = f"[recipient-name-{_MERGE}]"
+RECIPIENT_GREETING = f"[recipient-greeting-{_MERGE}]"
 UNSUBSCRIBE_URL = f"[unsubscribe-url-{_MERGE}]"
-
-
-class _AnyRecipient:
-    def get_short_name(self) -> str:
-        return RECIPIENT_NAME
 
 
 @dataclass(frozen=True)
@@ -679,7 +679,7 @@ def _shared_email(notification: Notification) -> SharedEmail:
     site = settings.SITE_URL
     with translation.override(language):
         context: dict[str, Any] = {
-            "recipient": _AnyRecipient(),
+            "greeting": RECIPIENT_GREETING,
             "subject": str(kind.subject % values),
             "body": str(kind.body % values),
             "quote": values.get(kind.quote, "") if kind.quote else "",
@@ -725,7 +725,9 @@ def email_message(
         if shared is not None:
             shared[key] = email
     recipient = notification.recipient
-    name = recipient.get_short_name()
+    with translation.override(notification.language):
+        # "Hello Marie," or, for an account without a name, "Hello," (never the address).
+        greeting = account_emails.greeting(recipient)
     unsubscribe_url = ""
     # One Message-ID per notification, whatever the attempt: should a crash between sending and
     # recording it ever send one twice, mail systems see the same message, not a new one.
@@ -739,8 +741,10 @@ def email_message(
         # One-click unsubscribe (RFC 8058): mail clients POST to the link without a session.
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    text = email.text.replace(RECIPIENT_NAME, name).replace(UNSUBSCRIBE_URL, unsubscribe_url)
-    html = email.html.replace(RECIPIENT_NAME, escape(name)).replace(
+    text = email.text.replace(RECIPIENT_GREETING, greeting).replace(
+        UNSUBSCRIBE_URL, unsubscribe_url
+    )
+    html = email.html.replace(RECIPIENT_GREETING, escape(greeting)).replace(
         UNSUBSCRIBE_URL, escape(unsubscribe_url)
     )
     message = EmailMultiAlternatives(

@@ -11,7 +11,9 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from . import formats
 from .caching import unread_count_cached
 from .models import (
     STAFF_ROLES,
@@ -97,15 +99,20 @@ class ScheduledJob:
 def _describe(schedule) -> str:
     if isinstance(schedule, int | float):
         if schedule < 60:
-            return _("every %(n)s seconds") % {"n": int(schedule)}
-        minutes = int(schedule // 60)
-        if minutes < 60:
-            return _("every %(n)s minutes") % {"n": minutes}
-        return _("every %(n)s hours") % {"n": minutes // 60}
+            count = int(schedule)
+            text = ngettext("every second", "every %(n)s seconds", count)
+        elif schedule < 3600:
+            count = int(schedule // 60)
+            text = ngettext("every minute", "every %(n)s minutes", count)
+        else:
+            count = int(schedule // 3600)
+            text = ngettext("every hour", "every %(n)s hours", count)
+        return text % {"n": count}
     hours = sorted(getattr(schedule, "hour", ()))
     minutes = sorted(getattr(schedule, "minute", ()))
     if len(hours) == 1 and len(minutes) == 1:
-        return _("daily at %(time)s (Eastern time)") % {"time": f"{hours[0]:02d}:{minutes[0]:02d}"}
+        written = formats.time(dt.time(hours[0], minutes[0]))
+        return _("daily at %(time)s (Eastern time)") % {"time": written}
     return str(schedule)
 
 

@@ -18,7 +18,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import caching, permissions
+from . import caching, names, permissions
 from .models import (
     STAFF_ROLES,
     Approval,
@@ -99,6 +99,41 @@ def user_set_preferred_language(*, user: User, language: str) -> User:
         audit_event_record(
             actor=user, verb="user.language_changed", target=user, data={"language": language}
         )
+    return user
+
+
+@transaction.atomic
+def user_set_full_name(*, user: User, full_name: str) -> User:
+    """The name the person is greeted by in emails (issue 21), checked as at sign-up."""
+    try:
+        name = names.person_name_clean(full_name)
+    except ValidationError as error:
+        raise ValidationError({"full_name": error.messages}) from error
+    stored = User.objects.filter(pk=user.pk).values_list("full_name", flat=True).first()
+    # A supplier may rename freely: each bid keeps the identity it was submitted under, and the
+    # packets are redacted with it too (Bid.identity_at_submission). A staff member's name is on
+    # the records of their work, read as they are now (certifications, invoices, the check
+    # that a card holder does not pay their own firm): it stays, once given, as it was.
+    if (
+        stored
+        and name != stored
+        and permissions.is_staff_account(user, verified_emails=user_verified_emails(user=user))
+    ):
+        raise ValidationError(
+            {
+                "full_name": _(
+                    "Your name is on the records of your work for the program (certifications, "
+                    "invoices, conflict of interest checks): it cannot be changed here. To "
+                    "correct it, contact the program administrators."
+                )
+            },
+            code="staff_name_fixed",
+        )
+    # Conditional, so that saving the same name twice (a double click) records one change.
+    changed = User.objects.filter(pk=user.pk).exclude(full_name=name).update(full_name=name)
+    user.full_name = name
+    if changed:
+        audit_event_record(actor=user, verb="user.name_changed", target=user)
     return user
 
 

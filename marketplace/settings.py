@@ -286,11 +286,18 @@ ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Sign-up also asks for the person's name, which every email greets them by.
+ACCOUNT_FORMS = {"signup": "marketplace.forms.SignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Micro-acquisitions] "
+# The subject prefix, like the rest of an account email, is written in the recipient's language
+# by the adapter (marketplace/account_emails.py), never the host's name.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = None
+# Tell the owner when their password, email addresses or authenticator change: after a
+# takeover, the only warning they get.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 # Sign-in is rate limited so that nobody can lock someone else out (issue 20; allauth keeps

@@ -17,7 +17,7 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bids.selectors import supplier_bids_in_progress
@@ -28,6 +28,7 @@ from payments.selectors import payments_due, supplier_contracts
 from . import approvals, permissions, selectors, services
 from .forms import (
     ApprovalNoteForm,
+    FullNameForm,
     NotificationPreferencesForm,
     PreferredLanguageForm,
     RoleGrantForm,
@@ -188,7 +189,29 @@ class DashboardView(TemplateView):
                 initial={"preferred_language": user.preferred_language}
             ),
         )
+        context.setdefault("name_form", FullNameForm(initial={"full_name": user.full_name}))
         return context
+
+
+@require_http_methods(["GET", "POST"])
+def full_name_view(request):
+    """The name emails greet the person by. A refused name is shown on the dashboard's form,
+    as typed, with the reason — at this address, which the page's language toggle and a reload
+    from the address bar then open: they lead to the dashboard (issue 21, helper H)."""
+    if request.method != "POST":
+        return redirect("marketplace:dashboard")
+    form = FullNameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_set_full_name(user=request.user, full_name=form.cleaned_data["full_name"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Your name was saved."))
+            return redirect("marketplace:dashboard")
+    dashboard = DashboardView()
+    dashboard.setup(request)
+    return dashboard.render_to_response(dashboard.get_context_data(name_form=form))
 
 
 @require_POST

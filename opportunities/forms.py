@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
@@ -7,14 +9,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from marketplace import formats
 from marketplace.forms import (
+    DateField,
     DateInput,
+    DateTimeField,
     DateTimeInput,
     ModelMultipleChoiceField,
+    MoneyField,
     form_row,
     https_url_fields,
 )
-from marketplace.i18n import format_money
 from marketplace.once import FormOnce
 
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
@@ -30,8 +35,8 @@ class OpportunityFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any type")), *OpportunityType.choices],
     )
-    value_min = forms.IntegerField(label=_("Value from ($)"), required=False, min_value=0)
-    value_max = forms.IntegerField(label=_("Value to ($)"), required=False, min_value=0)
+    value_min = MoneyField(label=_("Value from ($)"), required=False, min_value=0)
+    value_max = MoneyField(label=_("Value to ($)"), required=False, min_value=0)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -84,11 +89,17 @@ class OpportunityFilterForm(forms.Form):
         return cleaned
 
     def to_filters(self) -> OpportunityFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        # A value that is not valid is shown as an error and ignored; the others still apply.
+        # The language toggle carries the query over: "2 500,50" is refused on the English
+        # page, and the search words must not be dropped with it.
+        data = {}
+        if self.is_bound:
+            self.is_valid()
+            data = self.cleaned_data
 
         def cents(name: str) -> int | None:
             value = data.get(name)
-            return None if value is None else value * 100
+            return None if value is None else int(value * 100)
 
         sort = data.get("sort") or "closing"
         return OpportunityFilters(
@@ -106,12 +117,7 @@ class OpportunityFilterForm(forms.Form):
 class OpportunityForm(forms.ModelForm):
     """The buyer's draft. The value is typed in dollars and stored in cents."""
 
-    value_dollars = forms.DecimalField(
-        label=_("Fixed value in dollars, tax included"),
-        min_value=1,
-        max_digits=9,
-        decimal_places=2,
-    )
+    value_dollars = MoneyField(label=_("Fixed value in dollars, tax included"), min_value=1)
     skills = ModelMultipleChoiceField(
         label=_("Skills"),
         queryset=Skill.objects.all(),
@@ -133,12 +139,17 @@ class OpportunityForm(forms.ModelForm):
             "acceptance_criteria_en": forms.Textarea(attrs={"rows": 3}),
             "acceptance_criteria_fr": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {
+            "question_deadline": DateTimeField,
+            "closes_at": DateTimeField,
+            "expected_delivery_date": DateField,
+        }
         formfield_callback = https_url_fields
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["value_dollars"].initial = self.instance.value_cents / 100
+            self.fields["value_dollars"].initial = Decimal(self.instance.value_cents) / 100
         for name in ("question_deadline", "closes_at"):
             self.fields[name].help_text = _("Eastern time.")
         self.helper = FormHelper()
@@ -307,7 +318,7 @@ class GuardrailsForm(forms.Form):
     limits of the settings (the legal value ceiling, the shortest open period) are checked here
     for a clear message, and again by the service, which no approval passes."""
 
-    value_cap_dollars = forms.IntegerField(
+    value_cap_dollars = MoneyField(
         label=_("Value cap per opportunity ($, tax included)"), min_value=1
     )
     min_open_business_days = forms.IntegerField(
@@ -336,7 +347,7 @@ class GuardrailsForm(forms.Form):
             Submit("save", _("Save the guardrails")),
         )
 
-    def clean_value_cap_dollars(self) -> int:
+    def clean_value_cap_dollars(self) -> Decimal:
         dollars = self.cleaned_data["value_cap_dollars"]
         ceiling = settings.OPPORTUNITY_VALUE_CEILING_CENTS
         if dollars * 100 > ceiling:
@@ -345,7 +356,7 @@ class GuardrailsForm(forms.Form):
                     "The value cap cannot be above %(ceiling)s, tax included: the legal limit "
                     "of a micro-acquisition, which no approval can raise."
                 )
-                % {"ceiling": format_money(ceiling)}
+                % {"ceiling": formats.money(ceiling)}
             )
         return dollars
 
@@ -364,5 +375,5 @@ class GuardrailsForm(forms.Form):
 
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
-        data["value_cap_cents"] = data.pop("value_cap_dollars") * 100
+        data["value_cap_cents"] = int(data.pop("value_cap_dollars") * 100)
         return data

@@ -12,8 +12,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace import formats
 from marketplace import notifications as notices
-from marketplace.i18n import format_cents, format_money
 from marketplace.models import Approval, AuditEvent, Role, User
 from marketplace.selectors import users_with_role
 from marketplace.services import audit_event_record, notification_send
@@ -148,8 +148,8 @@ def publication_problems(opportunity: Opportunity, *, now: dt.datetime | None = 
         problems.append(_("Every buyer attestation must be confirmed."))
     if opportunity.value_cents > guardrails.value_cap_cents:
         problems.append(
-            _("The value exceeds the cap of $%(cap)s including tax.")
-            % {"cap": format_cents(guardrails.value_cap_cents)}
+            _("The value exceeds the cap of %(cap)s including tax.")
+            % {"cap": formats.money(guardrails.value_cap_cents)}
         )
     if not guardrails.type_allowed(opportunity.type):
         problems.append(_("This type of work is not allowed in the program at the moment."))
@@ -866,7 +866,7 @@ def guardrails_check(**fields: Any) -> dict[str, Any]:
                     "The value cap must be between $1 and %(ceiling)s, tax included: the legal "
                     "limit of a micro-acquisition, which no approval can raise."
                 )
-                % {"ceiling": format_money(ceiling)}
+                % {"ceiling": formats.money(ceiling)}
             }
         )
     floor = settings.OPPORTUNITY_MIN_OPEN_BUSINESS_DAYS_FLOOR

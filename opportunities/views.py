@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from crispy_forms.utils import render_crispy_form
 from django.conf import settings
 from django.contrib import messages
@@ -20,10 +22,9 @@ from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from bids.selectors import opportunity_bid_panel
 from evaluation.selectors import awarded_opportunities, opportunity_evaluation_panel
-from marketplace import approvals
+from marketplace import approvals, formats
 from marketplace.caching import cache_public_page, cached_in
 from marketplace.forms import add_service_errors
-from marketplace.i18n import format_cents, format_money
 from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.models import Approval
@@ -131,7 +132,7 @@ class OpenOpportunitiesFeed(Feed):
         return Opportunity.objects.open().order_by("-published_at")[:50]
 
     def item_title(self, item: Opportunity) -> str:
-        return f"{item.title} — ${format_cents(item.value_cents)}"
+        return f"{item.title} — {formats.money(item.value_cents)}"
 
     def item_description(self, item: Opportunity) -> str:
         return render_markdown(item.summary)
@@ -632,7 +633,7 @@ class GuardrailsView(PredicateRequiredMixin, FormView):
     def get_initial(self):
         guardrails = Guardrails.current()
         return {
-            "value_cap_dollars": guardrails.value_cap_cents // 100,
+            "value_cap_dollars": Decimal(guardrails.value_cap_cents) / 100,
             "min_open_business_days": guardrails.min_open_business_days,
             "allowed_types": guardrails.allowed_types,
             "split_window_days": guardrails.split_window_days,
@@ -644,7 +645,7 @@ class GuardrailsView(PredicateRequiredMixin, FormView):
                 kind=Approval.Kind.GUARDRAILS, status=Approval.Status.PENDING
             ).first(),
             second_admin_missing=approvals.second_admin_missing(user=self.request.user),
-            ceiling=format_money(settings.OPPORTUNITY_VALUE_CEILING_CENTS),
+            ceiling=formats.money(settings.OPPORTUNITY_VALUE_CEILING_CENTS),
             floor_days=settings.OPPORTUNITY_MIN_OPEN_BUSINESS_DAYS_FLOOR,
             **kwargs,
         )

@@ -7,7 +7,7 @@ from crispy_forms.layout import Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.forms import DateInput
+from marketplace.forms import DateField, MoneyField
 from marketplace.once import FormOnce
 
 from .models import Payment
@@ -71,10 +71,8 @@ def _cents(dollars: Decimal) -> int:
 
 
 class RecordPaymentForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Amount paid (CAD, tax included)"), max_digits=9, decimal_places=2, min_value=0
-    )
-    paid_on = forms.DateField(label=_("Date paid"), widget=DateInput())
+    amount = MoneyField(label=_("Amount paid (CAD, tax included)"), min_value=0)
+    paid_on = DateField(label=_("Date paid"))
     method = forms.ChoiceField(label=_("How you paid"), choices=Payment.Method.choices)
     reference = forms.CharField(
         label=_("Reference"),
@@ -104,12 +102,8 @@ class MissingPaymentForm(forms.Form):
 
 
 class CardLimitForm(forms.Form):
-    per_transaction = forms.DecimalField(
-        label=_("Single-purchase limit (CAD)"), max_digits=9, decimal_places=2, min_value=0
-    )
-    monthly = forms.DecimalField(
-        label=_("Monthly limit (CAD)"), max_digits=10, decimal_places=2, min_value=0
-    )
+    per_transaction = MoneyField(label=_("Single-purchase limit (CAD)"), min_value=0)
+    monthly = MoneyField(label=_("Monthly limit (CAD)"), max_digits=10, min_value=0)
 
     def __init__(self, *args, action: str, **kwargs):
         super().__init__(*args, **kwargs)

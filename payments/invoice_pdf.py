@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from .tax import TaxSplit
+from marketplace import formats
+
+from .tax import NAMES, TaxSplit
 
 # Core fonts only know Windows-1252: Latin-1 plus curly quotes, dashes, the ellipsis, œ and €.
 ENCODING = "windows-1252"
 FONT = "Helvetica"
-TAX_LABELS_FR = {"GST": "TPS", "HST": "TVH"}
+TAX_LABELS_FR = {code: names["fr"] for code, names in NAMES.items()}
 
 # Longest text drawn from each field, so that the invoice always fits on one page.
 _MAX_LINE = 200
@@ -52,31 +54,27 @@ class InvoiceData:
     paid_on: dt.date | None
 
 
-def format_amount_en(cents: int) -> str:
-    """English Canadian style: $1,234.56."""
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}${dollars:,}.{rest:02d}"
-
-
-def format_amount_fr(cents: int) -> str:
-    """French Canadian style: 1 234,56 $."""
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(cents), 100)
-    return f"{sign}{dollars:,}".replace(",", " ") + f",{rest:02d} $"
-
-
 def format_amount(cents: int) -> str:
-    """Both styles: $1,234.56 / 1 234,56 $."""
-    return f"{format_amount_en(cents)} / {format_amount_fr(cents)}"
+    """An amount in both languages, as every page writes it: $1,234.56 / 1 234,56 $ (the
+    core font has no narrow no-break space: plain spaces)."""
+    english = formats.money(cents, language="en")
+    french = formats.money(cents, language="fr")
+    return pdf_text(f"{english} / {french}")
+
+
+def format_date(day: dt.date) -> str:
+    """A date in both languages: June 2, 2025 / 2 juin 2025."""
+    return f"{formats.date(day, language='en')} / {formats.date(day, language='fr')}"
 
 
 def tax_line_label(tax: TaxSplit) -> str:
-    """The tax line's label, e.g. "HST / TVH 13 %"; "" when no tax is charged."""
+    """The tax line's label, e.g. "HST 13% / TVH 13 %"; "" when no tax is charged."""
     if not tax.label:
         return ""
     french = TAX_LABELS_FR.get(tax.label, tax.label)
-    return f"{tax.label} / {french} {tax.rate_percent} %"
+    english_rate = formats.percent(tax.rate_ratio, decimals=tax.rate_decimals, language="en")
+    french_rate = formats.percent(tax.rate_ratio, decimals=tax.rate_decimals, language="fr")
+    return f"{tax.label} {english_rate} / {french} {french_rate}"
 
 
 def _encodable(text: str) -> bool:
@@ -197,7 +195,7 @@ def _draw(invoice: InvoiceData, scale: float) -> _InvoicePDF:
     pdf.ln(mm(3))
     label_w = mm(70)
     pdf.label_value(label_w, "Invoice number / Numéro de facture", number)
-    pdf.label_value(label_w, "Date", invoice.issued_on.isoformat())
+    pdf.label_value(label_w, "Date", format_date(invoice.issued_on))
     pdf.label_value(label_w, "Reference / Référence", pdf_text(invoice.reference, _MAX_CODE))
     pdf.ln(mm(4))
     pdf.rule(4)
@@ -213,7 +211,7 @@ def _draw(invoice: InvoiceData, scale: float) -> _InvoicePDF:
     registration = pdf_text(invoice.supplier_gst_hst_number, _MAX_CODE)
     if registration:
         pdf.ln(mm(1))
-        pdf.heading(left, column, "GST/HST registration / No d'inscription TPS/TVH")
+        pdf.heading(left, column, "GST/HST registration / N° d\u2019inscription TPS/TVH")
         pdf.text_block(left, column, registration)
     supplier_bottom = pdf.get_y()
 
@@ -282,16 +280,16 @@ def _draw(invoice: InvoiceData, scale: float) -> _InvoicePDF:
             left,
             width,
             "Certified under section 34 of the Financial Administration Act by / Certifié en "
-            "vertu de l'article 34 de la Loi sur la gestion des finances publiques par",
+            "vertu de l\u2019article 34 de la Loi sur la gestion des finances publiques par",
         )
         certified = [pdf_text(invoice.certified_by)]
         if invoice.certified_on:
-            certified.append(invoice.certified_on.isoformat())
+            certified.append(format_date(invoice.certified_on))
         pdf.text_block(left, width, ", ".join(part for part in certified if part))
         pdf.ln(mm(4))
 
     if invoice.paid_on:
         pdf.set_text_color(0, 100, 0)
-        pdf.label_value(label_w, "Paid / Payée", invoice.paid_on.isoformat(), size=12)
+        pdf.label_value(label_w, "Paid / Payée", format_date(invoice.paid_on), size=12)
         pdf.set_text_color(*_BLACK)
     return pdf

@@ -307,6 +307,19 @@ class PaymentEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise ValueError("Payment events are append-only.")
 
+    @property
+    def moved(self) -> bool:
+        """Whether the event changed the payment's status (a note leaves it as it was)."""
+        return bool(self.to_status) and self.to_status != self.from_status
+
+    @property
+    def from_status_display(self) -> str:
+        return choice_label(Payment.Status, self.from_status) if self.from_status else ""
+
+    @property
+    def to_status_display(self) -> str:
+        return choice_label(Payment.Status, self.to_status) if self.to_status else ""
+
 
 class StripeAccount(models.Model):
     """A supplier's Stripe Connect Express account, kept current by `account.updated`."""

@@ -29,6 +29,17 @@ def certification_language(statement: str) -> str:
     return ""
 
 
+def certification_translation(statement: str) -> str:
+    """The section 34 statement in the reader's language when the one recorded was certified
+    in the other: shown beside it, as a translation, never in its place. "" when the reader's
+    language is the one certified in, or when that language is not known (an older wording):
+    then nothing would say what the translation is of."""
+    certified_in = certification_language(statement)
+    if not certified_in or certified_in == (translation.get_language() or "")[:2]:
+        return ""
+    return str(services.CERTIFICATION)
+
+
 def invoice_data(payment: Payment) -> InvoiceData:
     """The invoice as fixed when the work was certified: figures stored on the payment, the
     supplier's name and address as the contract recorded them then (not their profile now)."""

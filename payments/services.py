@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 
 from bids.pdf import CleanPdf
 from bids.services import checked_pdf
+from marketplace import formats
 from marketplace import notifications as notices
-from marketplace.i18n import format_money
 from marketplace.models import Approval, Role, User
 from marketplace.permissions import is_program_admin
 from marketplace.selectors import users_with_role
@@ -271,15 +271,20 @@ def contract_request_changes(*, buyer: User, contract: Contract, reasons: str) -
         recipients=[contract.supplier],
         event_key=f"{contract.pk}:{contract.deliveries}",
         context=_context(
-            contract, reasons=contract.change_request, due=contract.cure_deadline.isoformat()
+            contract, reasons=contract.change_request, due=notices.day(contract.cure_deadline)
         ),
     )
     return contract
 
 
 @transaction.atomic
-def contract_certify(*, buyer: User, contract: Contract, confirmed: bool) -> Contract:
-    """The buyer accepts the work and certifies it was received (FAA section 34)."""
+def contract_certify(
+    *, buyer: User, contract: Contract, confirmed: bool, language: str | None = None
+) -> Contract:
+    """The buyer accepts the work and certifies it was received (FAA section 34).
+
+    The statement is recorded as the buyer read it: in `language`, the page's, or their
+    preferred language when none is given (or not one of the site's)."""
     if not permissions.is_contract_buyer(buyer, contract):
         raise PermissionDenied
     if not confirmed:
@@ -290,7 +295,9 @@ def contract_certify(*, buyer: User, contract: Contract, confirmed: bool) -> Con
     # The invoice names the supplier as they are now, once and for all: the details taken
     # at the award are brought up to date this one last time.
     _supplier_details_record(contract)
-    with translation.override(buyer.preferred_language or settings.LANGUAGE_CODE):
+    if language not in dict(settings.LANGUAGES):
+        language = buyer.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
         contract.certification_statement = str(CERTIFICATION)
     contract.save()
     notification_send(
@@ -358,7 +365,7 @@ def contracts_remind_overdue(*, now: dt.datetime | None = None) -> int:
                 kind="contract.overdue",
                 recipients=[contract.supplier, contract.opportunity.buyer],
                 event_key=f"{contract.pk}:{due.isoformat()}",
-                context=_context(contract, due=due.isoformat()),
+                context=_context(contract, due=notices.day(due)),
             )
         count += bool(created)
     return count
@@ -526,8 +533,8 @@ def payment_problems(payment: Payment, payer: User, *, lock: bool = False) -> li
     if payment.total_cents > cap:
         problems.append(
             _("The total, %(total)s, is over the program cap of %(cap)s.")
-            % {"total": format_money(payment.total_cents),
-               "cap": format_money(cap)}
+            % {"total": formats.money(payment.total_cents),
+               "cap": formats.money(cap)}
         )  # fmt: skip
     limits = CardLimit.objects.filter(card_holder=payer)
     if lock:
@@ -539,8 +546,8 @@ def payment_problems(payment: Payment, payer: User, *, lock: bool = False) -> li
     if payment.total_cents > limit.per_transaction_cents:
         problems.append(
             _("The total, %(total)s, is over your single-purchase limit of %(limit)s.")
-            % {"total": format_money(payment.total_cents),
-               "limit": format_money(limit.per_transaction_cents)}
+            % {"total": formats.money(payment.total_cents),
+               "limit": formats.money(limit.per_transaction_cents)}
         )  # fmt: skip
     used = month_committed(payer, moment=timezone.now(), exclude=payment)
     if used + payment.total_cents > limit.monthly_cents:
@@ -549,9 +556,9 @@ def payment_problems(payment: Payment, payer: User, *, lock: bool = False) -> li
                 "Paying %(total)s would take you over your monthly limit of %(limit)s "
                 "(%(used)s already committed this month)."
             )
-            % {"total": format_money(payment.total_cents),
-               "limit": format_money(limit.monthly_cents),
-               "used": format_money(used)}
+            % {"total": formats.money(payment.total_cents),
+               "limit": formats.money(limit.monthly_cents),
+               "used": formats.money(used)}
         )  # fmt: skip
     return problems
 
@@ -595,7 +602,7 @@ def payment_record(
     errors = {}
     if amount_cents != payment.total_cents:
         errors["amount"] = _("Record the invoice total, %(total)s.") % {
-            "total": format_money(payment.total_cents)
+            "total": formats.money(payment.total_cents)
         }
     if paid_on > timezone.localdate():
         errors["paid_on"] = _("The date cannot be in the future.")
@@ -632,7 +639,9 @@ def payment_record(
         kind="payment.recorded",
         recipients=[payment.contract.supplier],
         event_key=f"{payment.pk}:{now.timestamp()}",
-        context=_payment_context(payment, reference=payment.reference, paid_on=paid_on.isoformat()),
+        context=_payment_context(
+            payment, reference=payment.reference, paid_on=notices.day(paid_on)
+        ),
     )
     return payment
 
@@ -1317,7 +1326,7 @@ CARD_LIMIT_MAX_CENTS = 1_000_000_000
 def _card_limit_bounded(*limits: int) -> None:
     if any(cents > CARD_LIMIT_MAX_CENTS for cents in limits):
         raise ValidationError(
-            _("A limit cannot be above %(max)s.") % {"max": format_money(CARD_LIMIT_MAX_CENTS)}
+            _("A limit cannot be above %(max)s.") % {"max": formats.money(CARD_LIMIT_MAX_CENTS)}
         )
 
 

@@ -25,7 +25,24 @@ RATES: dict[str, tuple[str, int]] = {
     "YT": ("GST", 500),
 }
 
+# The tax's name in each language. Payments store the code ("GST", "HST"); the PDF invoice
+# and the pages take the name from here: "TPS" and "TVH" in French.
+NAMES: dict[str, dict[str, str]] = {
+    "GST": {"en": "GST", "fr": "TPS"},
+    "HST": {"en": "HST", "fr": "TVH"},
+}
+
 _BP = 10_000  # basis points in 100 %
+
+
+def tax_name(code: str, language: str | None = None) -> str:
+    """The name of the tax `code` in `language` (default: the current one); "" for no tax,
+    and any other code as it is."""
+    from django.utils.translation import get_language
+
+    language = (language or get_language() or "en")[:2]
+    names = NAMES.get(code, {})
+    return names.get(language, names.get("en", code))
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,16 @@ class TaxSplit:
         if percent == percent.to_integral_value():
             return percent.quantize(Decimal(1))
         return percent.normalize()
+
+    @property
+    def rate_ratio(self) -> Decimal:
+        """The rate as a ratio, for formats.percent: Decimal("0.13")."""
+        return Decimal(self.rate_bp) / 10000
+
+    @property
+    def rate_decimals(self) -> int:
+        """How many decimals the percentage needs: 0 for 13 %, 3 for 9.975 %."""
+        return max(0, -self.rate_percent.as_tuple().exponent)
 
 
 def split_tax_included(total_cents: int, *, province: str, registered: bool) -> TaxSplit:

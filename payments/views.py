@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from decimal import Decimal
 
 import stripe
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -85,6 +86,9 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
         "is_supplier": permissions.is_contract_supplier(request.user, contract),
         "is_buyer": permissions.is_contract_buyer(request.user, contract),
         "certification_language": selectors.certification_language(
+            contract.certification_statement
+        ),
+        "certification_translation": selectors.certification_translation(
             contract.certification_statement
         ),
         **_forms(request, contract, bound),
@@ -159,7 +163,13 @@ def request_changes_view(request, pk: int):
 @require_POST
 def certify_view(request, pk: int):
     def act(contract, data):
-        services.contract_certify(buyer=request.user, contract=contract, confirmed=True)
+        # Recorded in the language of the page the buyer read the statement on.
+        services.contract_certify(
+            buyer=request.user,
+            contract=contract,
+            confirmed=True,
+            language=translation.get_language(),
+        )
         messages.success(request, _("The work is accepted and certified."))
 
     return _act(
@@ -251,7 +261,7 @@ def _payment_forms(request, payment: Payment, bound: dict | None = None) -> dict
             context["record_form"] = RecordPaymentForm(
                 action=url("record"),
                 initial={
-                    "amount": f"{payment.total_cents / 100:.2f}",
+                    "amount": Decimal(payment.total_cents) / 100,
                     "paid_on": timezone.localdate(),
                 },
             )
@@ -490,8 +500,8 @@ def oversight_view(request, bound: dict | None = None, status: int = 200):
             action=reverse("payments:card_limit", args=[holder.pk]),
             initial=(
                 {
-                    "per_transaction": limit.per_transaction_cents / 100,
-                    "monthly": limit.monthly_cents / 100,
+                    "per_transaction": Decimal(limit.per_transaction_cents) / 100,
+                    "monthly": Decimal(limit.monthly_cents) / 100,
                 }
                 if limit
                 else {}

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from bids.models import Bid
 from marketplace.caching import cached_in
-from marketplace.i18n import format_money
+from marketplace.formats import Cents
 from marketplace.models import Province, SupplierProfile
 from opportunities.models import Opportunity
 from payments.models import Contract
@@ -44,6 +44,12 @@ from .models import DiversitySnapshot, OpportunityMeasures
 
 # The version of everything cached from the measures (see `dashboard_figures_cached`).
 METRICS_DASHBOARD = "metrics-dashboard"
+
+
+def _lowered(label) -> str:
+    """A label inside a sentence, after a colon: "de 2 à 9 personnes", not "De 2 à 9"."""
+    text = str(label)
+    return text[:1].lower() + text[1:]
 
 
 def counted_bids(prefix: str = "") -> Q:
@@ -94,13 +100,14 @@ def measures_in(period: Period):
 
 
 def measures_row(m: OpportunityMeasures) -> list[object]:
-    """One opportunity's measures, as a row of the per-opportunity table and its CSV."""
+    """One opportunity's measures, as a row of the per-opportunity table and its CSV (dates:
+    written out on the page, ISO in the CSV)."""
     return [
         m.opportunity_id,
         m.opportunity.title,
         m.opportunity.get_status_display(),
         *(
-            timezone.localdate(moment).isoformat() if moment else ""
+            timezone.localdate(moment) if moment else None
             for moment in (m.drafted_at, m.published_at, m.closed_at, m.awarded_at,
                            m.accepted_at, m.paid_at)
         ),
@@ -181,7 +188,7 @@ def baseline_table(measures: list[OpportunityMeasures]) -> Table:
         note=_(
             "Over the %(count)s opportunities published in the period and paid. Baseline: the "
             "Red Tape Reduction Report (2020), an average low-dollar-value contract in the "
-            "Government of Canada: 15 weeks, 8 days of touch time, 11 %% flow efficiency, 7 people."
+            "Government of Canada: 15 weeks, 8 days of touch time, 11%% flow efficiency, 7 people."
         )
         % {"count": len(done)},
     )
@@ -209,7 +216,7 @@ def steps_table(measures: list[OpportunityMeasures]) -> Table:
         headers=[_("Step"), _("Opportunities"), _("Median (days)"), _("90th percentile (days)")],
         rows=rows,
         chart_column=2,
-        chart_unit=_("days"),
+        chart_unit="day",
     )
 
 
@@ -246,7 +253,7 @@ def quarters_table(measures: list[OpportunityMeasures]) -> Table:
         ],
         rows=rows,
         chart_column=3,
-        chart_unit=_("days"),
+        chart_unit="day",
     )
 
 
@@ -323,7 +330,10 @@ def awards_by_size_table(period: Period) -> Table:
         buckets[key] = [count + row["count"], value + (row["value"] or 0)]
     labels = {
         "individual": _("Individuals"),
-        **{size.value: _("Organizations: %(size)s") % {"size": size.label} for size in Size},
+        **{
+            size.value: _("Organizations: %(size)s") % {"size": _lowered(size.label)}
+            for size in Size
+        },
         "": _("Organizations that did not give their size"),
     }
     return Table(
@@ -331,7 +341,7 @@ def awards_by_size_table(period: Period) -> Table:
         caption=_("Awards by size of supplier"),
         headers=[_("Supplier"), _("Awards"), _("Value including tax")],
         rows=[
-            [labels[key], buckets[key][0], format_money(buckets[key][1])]
+            [labels[key], buckets[key][0], Cents(buckets[key][1])]
             for key in labels
             if key in buckets
         ],
@@ -445,6 +455,7 @@ FIGURES_FORMAT = hashlib.sha256(
             [f.name for f in fields(cls)]
             for cls in (Figures, Table, DiversitySummary, diversity.DiversityRow)
         ]
+        + ["cells are values the page formats (money as Cents), not text"]
     ).encode()
 ).hexdigest()[:12]
 

@@ -7,7 +7,7 @@ from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.forms import DateInput, form_row
+from marketplace.forms import DateField, form_row
 from marketplace.once import FormOnce
 from opportunities.models import OpportunityType
 
@@ -55,8 +55,8 @@ class SelfIdentificationForm(forms.Form):
 class PeriodForm(forms.Form):
     """The dashboard's period: opportunities published from `start` to `end`, inclusive."""
 
-    start = forms.DateField(label=_("Published from"), widget=DateInput())
-    end = forms.DateField(label=_("to"), widget=DateInput())
+    start = DateField(label=_("Published from"))
+    end = DateField(label=_("to"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

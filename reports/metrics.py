@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from payments.services import fiscal_year_start
@@ -50,7 +50,9 @@ STAGE_LABELS = {
     "closed": _("Closed"),
     "awarded": _("Awarded"),
     "accepted": _("Work accepted"),
-    "paid": _("Paid"),
+    # Its own context: the payment status "Paid" is masculine in French (paiement), a file's
+    # stage feminine (occasion): "Rédigée → Payée".
+    "paid": pgettext_lazy("stage of a file", "Paid"),
 }
 STEPS: tuple[tuple[str, str], ...] = (
     ("drafted", "published"),
@@ -303,7 +305,7 @@ class Table:
     headers: list[str]
     rows: list[list[object]]
     chart_column: int | None = None
-    chart_unit: str = ""
+    chart_unit: str = ""  # "day": the chart writes its figures as days ("1.5 days", "1,5 jour")
     note: str = ""
 
     def chart(self) -> dict[str, object] | None:

@@ -276,6 +276,17 @@ def _preferred_language(ctx) -> Case:
     )
 
 
+def _full_name(ctx) -> Case:
+    supplier = SupplierFactory(full_name="Old Name")
+    return Case(
+        supplier,
+        reverse("marketplace:full_name"),
+        {"full_name": "Marie Tremblay"},
+        page=reverse("marketplace:dashboard"),
+        effects={"name changed": audit("user.name_changed")},
+    )
+
+
 def _supplier_profile(ctx) -> Case:
     supplier = SupplierFactory()
     return Case(
@@ -320,6 +331,7 @@ def _role_grant(ctx) -> Case:
 
 def _pending_role_grant() -> Approval:
     staff = StaffFactory()
+    _admin()  # the other program administrator, who could decide on it (none when run alone)
     return approvals.approval_request(
         actor=_admin(),
         kind=Approval.Kind.ROLE_GRANT,
@@ -1109,6 +1121,7 @@ def _self_identification_delete(ctx) -> Case:
 
 ACTIONS = [
     Action("language", "marketplace:preferred_language", _preferred_language),
+    Action("name", "marketplace:full_name", _full_name),
     Action("supplier profile", "marketplace:supplier_profile", _supplier_profile),
     Action("grant a role", "marketplace:role_grant", _role_grant),
     Action("revoke a role", "marketplace:role_revoke", _role_revoke),

@@ -30,6 +30,7 @@ PLAIN_ACTIONS = [
     ("opportunities:guardrails", "admin"),
     ("marketplace:supplier_profile", "winner"),
     ("marketplace:preferred_language", "stranger"),
+    ("marketplace:full_name", "stranger"),
     ("marketplace:notification_preferences", "winner"),
     ("marketplace:notifications_read_all", "winner"),
     ("reports:metrics_refresh", "admin"),

@@ -8,6 +8,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from bids.identity import REDACTED
+from evaluation import models
 
 register = template.Library()
 
@@ -20,3 +21,15 @@ def packet_answer(text: str) -> SafeString:
     escaped = str(mark).join(escape(part) for part in (text or "").split(REDACTED))
     # Paragraphs of the text escaped just above, and our own marks: safe to show as they are.
     return SafeString(linebreaks(escaped))  # nosec B703
+
+
+@register.filter
+def bid_label(label: str) -> str:
+    """A label on record as people read it: "Soumission K7Q" on French pages."""
+    return models.bid_label(label or "")
+
+
+@register.filter
+def bid_labels(labels: list[str]) -> str:
+    """Labels on record as people read them, joined by commas; "—" for none."""
+    return models.bid_labels(list(labels or []))

@@ -1,8 +1,6 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from marketplace.i18n import format_cents
-
 from ..markdown import render_markdown
 
 register = template.Library()
@@ -11,6 +9,3 @@ register = template.Library()
 @register.filter
 def markdown(text: str) -> str:
     return mark_safe(render_markdown(text))  # noqa: S308 - sanitized by nh3  # nosec B308 B703
-
-
-register.filter("cad", format_cents)

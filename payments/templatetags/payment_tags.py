@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import template
 
-from payments import gateway
+from payments import gateway, tax
 from payments.models import StripeAccount
 
 register = template.Library()
@@ -15,3 +15,9 @@ def stripe_payouts_panel(user) -> dict:
         "enabled": gateway.enabled(),
         "account": StripeAccount.objects.filter(user=user).first(),
     }
+
+
+@register.filter
+def tax_name(code: str) -> str:
+    """A stored tax code as people read it: "GST" is "TPS" on French pages (as on the PDF)."""
+    return tax.tax_name(code or "")

@@ -4,11 +4,16 @@
   "use strict";
   var form = document.getElementById("bid-form");
   if (!form) { return; }
-  var lang = (document.documentElement.lang || "en").slice(0, 2);
-  var text = {
-    en: { words: "words of", over: "over the limit", saving: "Saving…", failed: "Could not save the draft. Use “Save draft”." },
-    fr: { words: "mots sur", over: "au-delà de la limite", saving: "Enregistrement…", failed: "L’ébauche n’a pas pu être enregistrée. Utilisez « Enregistrer l'ébauche »." }
-  }[lang] || {};
+  var lang = document.documentElement.lang || "en";
+  // The words come from the catalogue, in the page's language (data-* of the form: BidForm).
+  var text = form.dataset;
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+
+  function wordCount(n, limit) {
+    var one = plurals ? plurals.select(n) === "one" : n === 1;
+    var pattern = (one ? text.wordsOne : text.wordsOther) || "%(count)s / %(limit)s";
+    return pattern.split("%(count)s").join(String(n)).split("%(limit)s").join(String(limit));
+  }
 
   function countWords(value) {
     var trimmed = value.trim();
@@ -26,7 +31,7 @@
     area.setAttribute("aria-describedby", (described ? described + " " : "") + counter.id);
     function update() {
       var n = countWords(area.value);
-      counter.textContent = n + " " + text.words + " " + limit + (n > limit ? " — " + text.over : "");
+      counter.textContent = wordCount(n, limit) + (n > limit ? " — " + text.over : "");
       counter.classList.toggle("text-danger", n > limit);
     }
     area.addEventListener("input", update);

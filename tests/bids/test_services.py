@@ -94,7 +94,7 @@ def test_the_receipt_email_is_in_the_suppliers_language(
     with django_capture_on_commit_callbacks(execute=True):
         receipt = services.bid_submit(supplier=supplier, bid=draft_bid)
     [email] = mail.outbox
-    assert email.subject == f"Soumission reçue : {draft_bid.opportunity.title_fr}"
+    assert email.subject == f"Soumission reçue\u00a0: {draft_bid.opportunity.title_fr}"
     assert receipt.digest in email.body
 
 

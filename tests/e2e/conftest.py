@@ -80,3 +80,11 @@ def axe_violations():
 def browser_context_args(browser_context_args):
     # The site's CSP forbids inline scripts; axe-core is injected by the test, not the site.
     return {**browser_context_args, "bypass_csp": True, "locale": "en-CA"}
+
+
+@pytest.fixture(autouse=True)
+def _site_url_is_the_live_server(request, settings):
+    """Emails link to the site's address (SITE_URL), never to the request's host: in a browser
+    test, the site is the live server."""
+    if "live_server" in request.fixturenames:
+        settings.SITE_URL = request.getfixturevalue("live_server").url

@@ -123,8 +123,8 @@ def test_bid_pages_in_french_are_accessible(
     base = live_server.url
     sign_in(page, base, supplier.email, PASSWORD, language="fr")
     page.goto(f"{base}/fr/opportunities/{opportunity.pk}/")
-    page.get_by_role("button", name="Soumissionner sur cette occasion").click()
-    expect(page.locator("h1")).to_have_text(re.compile("^Votre soumission :"))
+    page.get_by_role("button", name="Soumissionner pour cette occasion").click()
+    expect(page.locator("h1")).to_have_text(re.compile("^Votre soumission\u00a0:"))
     assert axe_violations(page) == []
     _answers(page).first.fill("Nous avons corrigé ce piège au clavier.")
     expect(page.locator("main")).to_contain_text("7 mots sur 300")

@@ -1,7 +1,8 @@
 """Crawl gates: every page each demo role can reach, in English and French, answers, passes
-axe-core at WCAG 2.1 AA, has one h1, a unique non-empty title and the right <html lang>; French
-pages show none of the catalogue's English interface strings. And a supplier bids with the
-keyboard alone.
+axe-core at WCAG 2.1 AA, has one h1, a unique non-empty title and the right <html lang>, and
+shows people no raw code and nothing in the other language: no English interface string on a
+French page, no French one on an English page (the text gate: tests/support/page_text.py says
+what is read, what is exempt, and what is flagged). And a supplier bids with the keyboard alone.
 
 That every msgid has a French msgstr is checked once, on the catalogue itself:
 tests/marketplace/test_i18n.py::test_every_interface_string_has_a_french_translation.
@@ -10,6 +11,7 @@ tests/marketplace/test_i18n.py::test_every_interface_string_has_a_french_transla
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
@@ -17,7 +19,6 @@ from io import StringIO
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-import polib
 import pytest
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
@@ -25,22 +26,31 @@ from django.utils import timezone, translation
 from playwright.sync_api import Locator, Page, expect
 
 from bids.models import Receipt
+from evaluation import services as evaluation_services
+from evaluation.models import Evaluation, PanelMember
+from marketplace import approvals
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
-from marketplace.models import Role
+from marketplace.models import Approval, AuditEvent, Notification, Role, User
 from opportunities import services as opportunity_services
+from payments.models import PaymentEvent
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.support.page_text import RawCodes, Shown, TextGate, catalogue, raw_codes
 
 ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+# Where the whole report is also written, when set (the assertion message is the same text).
+REPORT = os.environ.get("CRAWL_REPORT")
 
 ROLES = {
     "anonymous": None,
     "program_admin": "admin@demo.gc.ca",
+    # The second administrator decides what the first asks (approvals, set up by the test).
+    "second_program_admin": "admin2@demo.gc.ca",
     "buyer": "buyer@demo.gc.ca",
     "evaluator": "evaluator1@demo.gc.ca",
     "card_holder": "cardholder@demo.gc.ca",
-    "supplier": "supplier1@demo.example",
+    "supplier": "supplier1@demo.example",  # bids in every state, a draft among them
+    "awarded_supplier": "supplier4@demo.example",  # contracts, deliveries, invoices, payments
 }
 LANGUAGES = ("en", "fr")
 PER_PATTERN = 2  # pages rendered per URL pattern: the same template with other data adds little
@@ -78,25 +88,7 @@ DOWNLOAD_SUFFIXES = (".pdf", ".csv", ".ics", ".xml", ".json", ".rss", ".atom")
 # exception: they redirect to the sign-in page (302, then 200), which is what the crawl sees.
 # No other exception was needed; one would be listed here with its reason.
 
-# The links of the page, and its text as people get it (what is shown, and the labels screen
-# readers announce) less the parts marked as another language (the bilingual wordmark, the
-# language toggle, a statement quoted as it was certified): those are meant to differ.
 LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href'))"
-TEXT_JS = """() => {
-    const language = document.documentElement.lang;
-    let text = document.body.innerText;
-    for (const part of document.body.querySelectorAll('[lang]')) {
-        if (part.lang !== language && part.innerText) text = text.replace(part.innerText, ' ');
-    }
-    const labelled = document.body.querySelectorAll('[aria-label], [alt], [placeholder], [title]');
-    for (const element of labelled) {
-        if (element.closest('[lang]') && element.closest('[lang]').lang !== language) continue;
-        for (const name of ['aria-label', 'alt', 'placeholder', 'title']) {
-            if (element.hasAttribute(name)) text += ' | ' + element.getAttribute(name);
-        }
-    }
-    return text;
-}"""
 
 
 @dataclass
@@ -105,6 +97,8 @@ class Crawl:
     titles: dict[str, str] = field(default_factory=dict)  # path -> <title>
     found_on: dict[str, str] = field(default_factory=dict)  # link -> the page showing it
     problems: list[str] = field(default_factory=list)
+    text_problems: dict[str, list[str]] = field(default_factory=dict)  # page -> what it shows
+    views: set[str] = field(default_factory=set)  # the view names of the pages rendered
     visited: int = 0
     capped: bool = False
 
@@ -147,11 +141,19 @@ def _same_site_link(href: str, current: str, base: str, language: str) -> str | 
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(page: Page, base: str, language: str, axe_violations, english=frozenset()) -> Crawl:
-    """Breadth-first over the links the pages show, from the home page and the dashboard.
-    GET only: forms are never submitted, and every action that changes something is a POST."""
+def crawl(
+    page: Page,
+    base: str,
+    language: str,
+    axe_violations,
+    gate: TextGate | None = None,
+    starts: tuple[str, ...] = (),
+) -> Crawl:
+    """Breadth-first over the links the pages show, from the home page, the dashboard and any
+    other `starts` (paths after the language prefix). GET only: forms are never submitted, and
+    every action that changes something is a POST."""
     result = Crawl(language=language)
-    queue = deque([f"/{language}/", f"/{language}/dashboard/"])
+    queue = deque(f"/{language}/{path}" for path in ("", "dashboard/", *starts))
     seen = set(queue)
     rendered: Counter[str] = Counter()  # per route
     checked: Counter[str] = Counter()
@@ -188,11 +190,13 @@ def crawl(page: Page, base: str, language: str, axe_violations, english=frozense
         violations = axe_violations(page)
         if violations:
             result.problems.append(f"{url}: axe-core {violations}")
-        if english:
-            text = " ".join(page.evaluate(TEXT_JS).split())
-            shown = sorted(string for string in english if string in text)
+        here = _route(urlsplit(final).path)
+        if here:
+            result.views.add(here[1])
+        if gate is not None:
+            shown = gate.problems(Shown.from_page(page))
             if shown:
-                result.problems.append(f"{url}: English interface text {shown}")
+                result.text_problems[url] = shown
         for href in page.evaluate(LINKS_JS):
             link = _same_site_link(href, page.url, base, language)
             if link is None or link in seen:
@@ -224,40 +228,65 @@ def crawl(page: Page, base: str, language: str, axe_violations, english=frozense
     return result
 
 
-EDGE_PUNCTUATION = " .,:;!?()-\u2013\u2014\u201c\u201d\u00ab\u00bb\"'\u2019"
+# What each signed-in crawl must reach, to know it crawled that role's pages and not only the
+# public ones (a failed sign-in would otherwise pass quietly).
+REACHES = {
+    "program_admin": "evaluation:access_log",
+    "second_program_admin": "marketplace:approval_detail",
+    "buyer": "opportunities:edit",
+    "evaluator": "evaluation:packet",  # after the declaration the test makes
+    "card_holder": "payments:detail",
+    "supplier": "bids:edit",
+    "awarded_supplier": "payments:contract",
+}
 
 
-def _placeholder_free_parts(text: str) -> list[str]:
-    """The fixed parts of a msgid: split at placeholders and markup."""
-    pieces = re.split(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}|<[^>]+>|&\w+;", text)
-    return [" ".join(piece.split()).strip(EDGE_PUNCTUATION) for piece in pieces]
-
-
-def english_interface_strings() -> set[str]:
-    """The catalogue's English strings that French pages must not show.
-
-    Strings French spells the same way ("Date", "Description", "GitHub") are left out, as are
-    short ones (a word or two may well be in a supplier's English text); a msgid with
-    placeholders or markup contributes its fixed parts of three words or more. A plural entry
-    contributes both English forms, less anything in either French form.
-    """
-    strings: set[str] = set()
-    french: set[str] = set()
-    for entry in polib.pofile(str(PO)):
-        if entry.obsolete or not entry.msgid:
-            continue
-        sources = [entry.msgid, entry.msgid_plural] if entry.msgid_plural else [entry.msgid]
-        translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
-        for msgstr in translations:
-            french.update(_placeholder_free_parts(msgstr))
-        for source in sources:
-            parts = _placeholder_free_parts(source)
-            whole = len(parts) == 1
-            for part in parts:
-                words = len(part.split())
-                if words >= 3 or (whole and words >= 2 and len(part) >= 12):
-                    strings.add(part)
-    return strings - french
+def _states_to_crawl() -> dict[str, tuple[str, ...]]:
+    """What the demo does not show by links alone: approvals of both administrators (one
+    waiting for the second, one approved, one refused); the evaluator's declaration on the panel
+    under way, which opens its packets. Returns the pages each role starts from besides the home
+    page and the dashboard: pages of theirs no link leads to within the crawl's limits (the
+    program admins reach evaluations only by address; the paid tab of the payments is a query
+    on a page already rendered twice)."""
+    admin = User.objects.get(email=ROLES["program_admin"])
+    second = User.objects.get(email=ROLES["second_program_admin"])
+    holder = User.objects.get(email=ROLES["card_holder"])
+    approvals.approval_request(
+        actor=admin,
+        kind=Approval.Kind.CARD_LIMIT,
+        payload={
+            "card_holder": holder.pk,
+            "per_transaction_cents": 400_000,
+            "monthly_cents": 1_500_000,
+        },
+        reason="Quarter-end purchases.",
+    )
+    granted = approvals.approval_request(
+        actor=second,
+        kind=Approval.Kind.ROLE_GRANT,
+        payload={"user": User.objects.get(email="evaluator2@demo.gc.ca").pk, "role": Role.BUYER},
+    )
+    approvals.approval_approve(actor=admin, approval=granted, note="Confirmed with her manager.")
+    refused = approvals.approval_request(
+        actor=admin,
+        kind=Approval.Kind.ROLE_GRANT,
+        payload={"user": User.objects.get(email="buyer3@demo.gc.ca").pk, "role": Role.EVALUATOR},
+    )
+    approvals.approval_reject(actor=second, approval=refused, note="Not on the roster.")
+    seat = PanelMember.objects.filter(
+        evaluator__email=ROLES["evaluator"], declaration=PanelMember.Declaration.PENDING
+    ).first()
+    evaluation_services.panel_declare(evaluator=seat.evaluator, member=seat, conflict=False)
+    awarded = Evaluation.objects.filter(status=Evaluation.Status.AWARDED).order_by("pk").first()
+    evaluations = [
+        f"evaluation/{awarded.opportunity_id}/",
+        f"evaluation/{seat.evaluation.opportunity_id}/",
+    ]
+    return {
+        "program_admin": tuple(evaluations),
+        "second_program_admin": tuple(evaluations),
+        "card_holder": ("payments/?show=paid",),
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -265,24 +294,86 @@ def test_every_page_each_role_reaches_passes_the_gates(
     live_server, browser, browser_context_args, axe_violations
 ):
     """One seeded database for all the crawls (seeding takes longer than a crawl); a fresh
-    browser context (no cookies) per role."""
+    browser context (no cookies) per role. What a page shows wrongly is reported once per page
+    and problem, with the roles that saw it."""
     call_command("seed_demo", stdout=StringIO())
+    starts = _states_to_crawl()
     base = live_server.url
-    english = english_interface_strings()
+    # The codes of the code, and those of this database (audit verbs, history and notice kinds).
+    codes = raw_codes(
+        [
+            *AuditEvent.objects.values_list("verb", flat=True).distinct(),
+            *PaymentEvent.objects.values_list("kind", flat=True).distinct(),
+            *Notification.objects.values_list("kind", flat=True).distinct(),
+        ]
+    )
+    gates = {
+        "en": TextGate("en", codes, catalogue("fr")),
+        "fr": TextGate("fr", codes, catalogue("en")),
+    }
     report = []
+    shown_by: dict[tuple[str, str], list[str]] = defaultdict(list)  # (page, problem) -> roles
+    reached = {}  # role -> the view names of the pages rendered
     for role, email in ROLES.items():
         context = browser.new_context(**browser_context_args)
         try:
             page = context.new_page()
             if email:
                 sign_in(page, base, email, DEMO_PASSWORD)
+            views = set()
             for language in LANGUAGES:
-                strings = english if language == "fr" else frozenset()
-                result = crawl(page, base, language, axe_violations, strings)
+                result = crawl(
+                    page, base, language, axe_violations, gates[language], starts.get(role, ())
+                )
                 report += [f"[{role} {language}] {problem}" for problem in result.report()]
+                for url, problems in result.text_problems.items():
+                    for problem in problems:
+                        shown_by[(url, problem)].append(role)
+                views |= result.views
+            reached[role] = sorted(views)
+            if role in REACHES and REACHES[role] not in views:
+                report.append(
+                    f"[{role}] the crawl never reached a {REACHES[role]} page: {sorted(views)}"
+                )
         finally:
             context.close()
+    report += [
+        f"{url} [{', '.join(roles)}]: {problem}"
+        for (url, problem), roles in sorted(shown_by.items())
+    ]
+    if REPORT:  # with what each role reached, to see what the crawl covers
+        covered = [
+            f"# {role} reached {len(views)} views: {views}" for role, views in reached.items()
+        ]
+        Path(REPORT).write_text("\n".join(report + covered) + "\n", encoding="utf-8")
     assert report == [], "\n".join(report)
+
+
+SAMPLE = """<!doctype html><html lang="fr"><head><title>Paiement — Marché</title></head><body>
+<h1>Paiement</h1>
+<p>Reçu : <code class="digest">sha256_of_receipt</code>, facture
+  <span translate="no">INV_2026_0001</span>.</p>
+<pre>status = "in_delivery"</pre>
+<p lang="en">Payment history, as the supplier wrote it</p>
+<table><tr><th>État</th><td>receipt_confirmed</td><td>draft</td></tr></table>
+<div hidden>in_review</div>
+<button aria-label="Payer $4,800.00">Payer</button>
+</body></html>"""
+
+
+def test_the_text_gate_reads_what_people_see_less_machine_values(page: Page):
+    """What the crawl reads of a page: hidden parts, <code>, <pre>, translate="no" and parts in
+    another language are left out (and put back afterwards); labels are read too."""
+    page.set_content(SAMPLE)
+    codes = RawCodes.of(["receipt_confirmed", "in_delivery", "in_review", "draft"])
+    shown = Shown.from_page(page)
+    problems = TextGate("fr", codes).problems(shown)
+    flagged = {re.search(r"“(.*?)”", problem).group(1) for problem in problems}
+    assert flagged == {"receipt_confirmed", "draft", "$4"}, problems
+    assert "Payment history" not in shown.text and "in_review" not in shown.text
+    assert "Paiement — Marché" in shown.text  # the <title>
+    expect(page.locator("code.digest")).to_be_visible()  # the page is as it was
+    expect(page.locator("p[lang=en]")).to_be_visible()
 
 
 def _tab_to(page: Page, target: Locator, *, limit: int = 80) -> None:

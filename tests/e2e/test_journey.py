@@ -80,6 +80,7 @@ def _sign_up(people: People, email: str, language: str, legal_name: str) -> Page
     page = people.new()
     base = people.base
     page.goto(f"{base}/{language}/accounts/signup/")
+    page.locator("#id_full_name").fill(f"{email.split('@')[0].capitalize()} Lavoie")
     page.locator("#id_email").fill(email)
     page.locator("#id_password1").fill("a-long-and-unusual-passphrase")
     page.locator("#id_password2").fill("a-long-and-unusual-passphrase")
@@ -359,7 +360,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
 
     # 16. Everyone's emails, in their language, one per event.
     def subjects(email: str, title: str) -> list[str]:
-        return [s.removesuffix(title).rstrip(" :") for s in _subjects(email)]
+        return [s.removesuffix(title).rstrip(" :\u00a0") for s in _subjects(email)]
 
     assert subjects(ADMIN, TITLE_EN) == ["For review"]
     assert subjects(BUYER, TITLE_EN) == [
@@ -376,8 +377,8 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     assert subjects(EVALUATORS[1], TITLE_FR) == ["Comité d\u2019évaluation"]  # she reads French
     assert subjects(CARD_HOLDER, TITLE_EN) == ["Payment due", "Paid"]
     confirm = {
-        "en": "[Micro-acquisitions] Please Confirm Your Email Address",
-        "fr": "[Micro-acquisitions] Confirmez votre adresse e-mail",
+        "en": "[Micro-acquisitions] Confirm your email address",
+        "fr": "[Micro-acquisitions] Confirmez votre adresse courriel",
     }
     for email, language, _legal_name, _answer in SUPPLIERS:
         title = TITLE_FR if language == "fr" else TITLE_EN

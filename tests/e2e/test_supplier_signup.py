@@ -21,7 +21,14 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
     page.goto(f"{live_server.url}/en/")
     page.get_by_role("link", name="Register as a supplier").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign Up")
+    page.get_by_label("Full name").fill("   ")  # spaces only: refused, and why
     page.locator("#id_email").fill("priya@student.example")
+    page.locator("#id_password1").fill(PASSWORD)
+    page.locator("#id_password2").fill(PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_text("Enter your full name.")).to_be_visible()
+    assert not mail.outbox
+    page.get_by_label("Full name").fill(" Priya  Raman ")
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
@@ -29,11 +36,15 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
 
     [message] = mail.outbox
     assert message.to == ["priya@student.example"]
+    assert message.subject == "[Micro-acquisitions] Confirm your email address"
+    assert message.body.startswith("Hello Priya,\n")
+    assert User.objects.get(email="priya@student.example").full_name == "Priya Raman"
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
     page.goto(link)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.get_by_text("Complete your supplier profile before you bid.")).to_be_visible()
+    expect(page.get_by_label("Full name")).to_have_value("Priya Raman")  # and can change it
 
     page.get_by_role("link", name="Complete your profile").click()
     page.get_by_label("Individual").check()

@@ -27,11 +27,11 @@ pytestmark = pytest.mark.django_db
 
 CHECKS_OUT = {
     "en": "Checked by the site: the draw checks out.",
-    "fr": "Vérifié par le site : le tirage est conforme.",
+    "fr": "Vérifié par le site\u00a0: le tirage est conforme.",
 }
 DOES_NOT = {
     "en": "The record does not check out:",
-    "fr": "La vérification du registre a échoué :",
+    "fr": "La vérification du registre a échoué\u00a0:",
 }
 
 

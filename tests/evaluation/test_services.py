@@ -358,7 +358,7 @@ def test_reveal_then_award_with_debriefs_in_each_language(
         rank = evaluation.packets.get(bid=bid).rank
         if bid.supplier.preferred_language == "fr":
             assert debrief.subject.startswith("Soumission non retenue")
-            assert f"Votre rang : {rank}." in debrief.body
+            assert f"Votre rang\u00a0: {rank}." in debrief.body
         else:
             assert debrief.subject.startswith("Not awarded")
             assert f"Your rank: {rank}." in debrief.body

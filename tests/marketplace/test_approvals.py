@@ -526,7 +526,7 @@ def test_approval_pages_in_english_and_french(client, program_admin, second_admi
     french = client.get(f"/fr/program/approvals/{approval.pk}/").content.decode()
     assert "Approuver et effectuer le changement" in french
     assert "Attribuer un rôle réservé au personnel" in french
-    assert f"Attribuer le rôle « Acheteur » à {staff.email}" in french
+    assert f"Attribuer le rôle «\u00a0Acheteur\u00a0» à {staff.email}" in french
     listing = client.get("/fr/program/approvals/").content.decode()
     assert "En attente d’approbation" in listing  # noqa: RUF001 - French typography
     client.force_login(program_admin)

@@ -18,7 +18,7 @@ PAGES = ["help/", *(f"help/{slug}/" for slug in SLUGS)]
 SENTENCES = {
     "help/": {
         "en": "Short guides to the marketplace, one for each part of the work.",
-        "fr": "De courts guides sur le marché, un pour chaque étape du travail.",
+        "fr": "De courts guides sur la place de marché, un pour chaque étape du travail.",
     },
     "help/post-an-opportunity/": {
         "en": "Each is needed in both languages before the posting can be published.",

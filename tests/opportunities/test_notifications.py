@@ -72,7 +72,7 @@ def test_changes_requested_notifies_the_buyer_with_the_note(run_on_commit, draft
         note="Split the deliverables into two lines.",
     )
     [message] = _emails_to(draft.buyer)
-    assert message.subject == f"Modifications demandées : {draft.title_fr}"
+    assert message.subject == f"Modifications demandées\u00a0: {draft.title_fr}"
     assert "Split the deliverables into two lines." in message.body
     assert f"/fr/opportunities/{draft.pk}/edit/" in message.body
 
@@ -109,7 +109,7 @@ def test_immediate_alert_reaches_matching_suppliers_only(run_on_commit, program_
         f"New opportunity: {opportunity.title_en}"
     ]
     assert [m.subject for m in _emails_to(wants_anything)] == [
-        f"Nouvelle occasion : {opportunity.title_fr}"
+        f"Nouvelle occasion\u00a0: {opportunity.title_fr}"
     ]
     for nobody in (wants_design, wants_other_type, daily):
         assert _emails_to(nobody) == []
@@ -207,7 +207,7 @@ def test_addendum_notifies_watchers_in_their_language(run_on_commit, program_adm
         closes_at=opportunity.closes_at + dt.timedelta(days=7),
     )
     [message] = _emails_to(watcher)
-    assert message.subject == f"Addenda 1 : {opportunity.title_fr}"
+    assert message.subject == f"Addenda 1\u00a0: {opportunity.title_fr}"
     assert "La date limite est reportée de sept jours." in message.body
     assert _emails_to(bystander) == []
 

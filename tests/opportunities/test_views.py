@@ -114,7 +114,7 @@ def test_draft_form_errors_keep_everything_typed(client, buyer):
     response = client.post("/en/opportunities/new/", _draft_form(value_dollars="abc"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Enter a number." in body
+    assert "Enter an amount in dollars, such as 2,500.50." in body
     assert "Make the benefits form accessible" in body
     assert not Opportunity.objects.exists()
 
@@ -300,7 +300,7 @@ def test_guardrails_bad_input_and_permissions(client, program_admin, buyer):
         {"value_cap_dollars": "-1", "min_open_business_days": "x", "split_window_days": "9"},
     )
     assert response.status_code == 200
-    assert "Ensure this value is greater than or equal to 1." in response.content.decode()
+    assert "Enter an amount of at least $1.00." in response.content.decode()
     assert Guardrails.current().value_cap_cents == 1_000_000
     client.force_login(buyer)
     assert client.get("/en/opportunities/guardrails/").status_code == 403

@@ -72,7 +72,7 @@ def test_quarters_participation_regions_awards_and_open_source(history):
     assert reach["Suppliers outside the National Capital Region"] == [2]  # Toronto, Vancouver
     assert reach["Individuals"] == [2] and reach["Organizations"] == [1]
     assert _rows("regions") == {"Ontario": [2], "British Columbia": [1]}
-    assert _rows("awards-by-size") == {"Individuals": [1, "$5,000.00"]}
+    assert _rows("awards-by-size") == {"Individuals": [1, 500_000]}  # cents: see formats.Cents
     assert _rows("open-source") == {"2025-26 Q4": [1, 1, "MIT (1)"]}
 
 
@@ -111,6 +111,31 @@ def test_charts_render_with_their_tables(client, history, language):
     # Coordinates stay machine numbers in French too (never "12,5").
     assert 'width="300.0"' in html and not any(f'width="{n},' in html for n in range(400))
     assert 'id="table-cycle-time"' in html and "18.2" in html.replace(",", ".")
+
+
+@pytest.mark.parametrize(
+    ("language", "one_day", "days", "money", "figure"),
+    [
+        ("en", "1.0 days", "18.2 days", "$5,000.00", "18.2"),
+        ("fr", "1,0 jour", "18,2 jours", "5 000,00 $", "18,2"),
+    ],
+)
+def test_figures_are_written_in_the_pages_language(client, history, language, one_day, days,
+                                                   money, figure):  # fmt: skip
+    client.force_login(history["admin"])
+    html = client.get(f"/{language}/reports/metrics/", QUERY).content.decode()
+    html = html.replace("\u202f", " ").replace("\u00a0", " ")  # French no-break spaces
+    # The charts: the plural of the figure as written ("1,0 jour": French is singular below 2).
+    assert f'class="metrics-chart-value">{one_day}</text>' in html
+    assert f'class="metrics-chart-value">{days}</text>' in html
+    assert money in html  # awards by size
+    assert f'<td class="text-end">{figure}</td>' in html
+    if language == "fr":
+        assert "jours</text>" in html and "1,0 jours" not in html and "$5" not in html
+    # The CSV keeps the machine's figures, whatever the page's language.
+    response = client.get(f"/{language}/reports/metrics/awards-by-size.csv", QUERY)
+    rows = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
+    assert rows[1][1:] == ["1", "5000.00"]
 
 
 def test_every_table_downloads_as_csv_for_the_same_period(client, history):
@@ -234,14 +259,20 @@ def test_each_opportunity_is_listed_with_its_measures_and_downloads_as_csv(clien
     paid, evaluating = history["paid"], history["evaluating"]
     assert [row[0] for row in rows] == [paid.pk, evaluating.pk]  # newest publication first
     assert rows[0][3:] == [
-        "2026-02-02", "2026-02-03", "2026-02-10", "2026-02-12", "2026-02-19", "2026-02-20",
+        *(dt.date(2026, 2, day) for day in (2, 3, 10, 12, 19, 20)),
         15, 5, 10, 4,
     ]  # fmt: skip
-    assert rows[1][6:9] == ["", "", ""]  # not awarded, accepted or paid yet
+    assert rows[1][6:9] == [None, None, None]  # not awarded, accepted or paid yet
+    # People read the dates written out; the CSV keeps them ISO.
+    assert "February 2, 2026" in response.content.decode()
+    assert "2026-02-02" not in response.content.decode()
     response = client.get(reverse("reports:metrics_opportunities_csv"), QUERY)
     lines = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
     assert lines[0][0] == "Number" and len(lines) == 3
     assert lines[1][-4:] == ["15", "5", "10", "4"]
+    assert lines[1][3:9] == ["2026-02-02", "2026-02-03", "2026-02-10", "2026-02-12", "2026-02-19",
+                             "2026-02-20"]  # fmt: skip
+    assert lines[2][6:9] == ["", "", ""]
 
 
 def test_the_opportunity_list_pages_in_a_fixed_number_of_queries(
@@ -279,7 +310,7 @@ def test_awards_are_counted_by_size_of_supplier(history):
         status=Contract.Status.DECLINED,
     )
     assert list(_rows("awards-by-size").items()) == [
-        ("Individuals", [1, "$5,000.00"]),
-        ("Organizations: 10 to 49 people", [2, "$5,000.00"]),
-        ("Organizations that did not give their size", [1, "$1,000.00"]),
+        ("Individuals", [1, 500_000]),
+        ("Organizations: 10 to 49 people", [2, 500_000]),
+        ("Organizations that did not give their size", [1, 100_000]),
     ]
