@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from . import formats, permissions, services
@@ -103,6 +103,18 @@ def _money(cents: int) -> str:
     return formats.money(int(cents))
 
 
+def _guardrail_values(values: dict[str, Any]) -> dict[str, str]:
+    """The guardrails as a sentence names them: "$10,000.00", "5 business days", "1 day"."""
+    days = int(values["min_open_business_days"])
+    window = int(values["split_window_days"])
+    return {
+        "cap": _money(values["value_cap_cents"]),
+        "days": ngettext("%(count)s business day", "%(count)s business days", days)
+        % {"count": days},
+        "window": ngettext("%(count)s day", "%(count)s days", window) % {"count": window},
+    }
+
+
 def describe(approval: Approval) -> str:
     """What is asked, in the current language, in one sentence."""
     payload = approval.payload
@@ -122,13 +134,9 @@ def describe(approval: Approval) -> str:
         }
     if approval.kind == Kind.GUARDRAILS:
         return _(
-            "Change the program guardrails: value cap %(cap)s, at least %(days)s business days "
-            "open, split window %(window)s days"
-        ) % {
-            "cap": _money(payload["value_cap_cents"]),
-            "days": payload["min_open_business_days"],
-            "window": payload["split_window_days"],
-        }
+            "Change the program guardrails: value cap %(cap)s, open for at least %(days)s, "
+            "split window %(window)s"
+        ) % _guardrail_values(payload)
     title = payload.get(f"title_{(get_language() or 'en')[:2]}") or payload.get("title", "")
     return _("Cancel “%(title)s” after its bidders were revealed") % {"title": title}
 
@@ -145,12 +153,8 @@ def describe_before(approval: Approval) -> str:
         return _("No limits set.")
     if approval.kind == Kind.GUARDRAILS and before:
         return _(
-            "Value cap %(cap)s, at least %(days)s business days open, split window %(window)s days"
-        ) % {
-            "cap": _money(before["value_cap_cents"]),
-            "days": before["min_open_business_days"],
-            "window": before["split_window_days"],
-        }
+            "Value cap %(cap)s, open for at least %(days)s, split window %(window)s"
+        ) % _guardrail_values(before)
     return ""
 
 

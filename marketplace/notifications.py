@@ -288,8 +288,8 @@ CATALOGUE: dict[str, Kind] = {
             label=_("The bids on your opportunity are ready for evaluation"),
             subject=_("Ready for evaluation: %(title)s"),
             body=_(
-                "“%(title)s” closed with %(count)s bids. Their anonymized packets are ready: "
-                "appoint the evaluation panel and its chair."
+                "“%(title)s” closed. Bids received: %(count)s. Their anonymized packets are "
+                "ready: appoint the evaluation panel and its chair."
             ),
             roles=_BUYER,
             action=_("Appoint the panel"),

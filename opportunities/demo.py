@@ -18,7 +18,7 @@ SKILLS = [
     ("react", "React", "React"),
     ("accessibility", "Accessibility (WCAG)", "Accessibilité (WCAG)"),
     ("data", "Data analysis", "Analyse de données"),
-    ("design", "User experience design", "Conception de l'expérience utilisateur"),
+    ("design", "User experience design", "Conception de l’expérience utilisateur"),
 ]
 
 CRITERIA = [
@@ -60,9 +60,9 @@ POSTINGS = [
     ),
     (
         "Make the Employment Insurance estimator accessible",
-        "Rendre l'estimateur d'assurance-emploi accessible",
+        "Rendre l’estimateur d’assurance-emploi accessible",
         "Bring the estimator to WCAG 2.1 AA and document the fixes.",
-        "Rendre l'estimateur conforme aux WCAG 2.1 AA et documenter les corrections.",
+        "Rendre l’estimateur conforme aux WCAG 2.1 AA et documenter les corrections.",
         "accessibility",
         ["accessibility", "react"],
         9500,
@@ -70,7 +70,7 @@ POSTINGS = [
     ),
     (
         "Prototype a plain-language letter generator",
-        "Prototype d'un générateur de lettres en langage clair",
+        "Prototype d’un générateur de lettres en langage clair",
         "A small Django prototype that turns templates into plain-language letters.",
         "Un petit prototype Django qui transforme des gabarits en lettres en langage clair.",
         "prototype",
@@ -80,9 +80,9 @@ POSTINGS = [
     ),
     (
         "Speed up the open data export job",
-        "Accélérer la tâche d'exportation des données ouvertes",
+        "Accélérer la tâche d’exportation des données ouvertes",
         "The nightly CSV export takes four hours; make it take less than one.",
-        "L'exportation CSV nocturne prend quatre heures; ramenez-la à moins d'une heure.",
+        "L’exportation CSV nocturne prend quatre heures ; ramenez-la à moins d’une heure.",
         "feature",
         ["python", "data"],
         4500,
@@ -90,7 +90,7 @@ POSTINGS = [
     ),
     (
         "Analyse the service request backlog",
-        "Analyser l'arriéré des demandes de service",
+        "Analyser l’arriéré des demandes de service",
         "Find patterns in two years of anonymized service requests.",
         "Trouver des tendances dans deux ans de demandes de service anonymisées.",
         "analysis",
@@ -100,9 +100,9 @@ POSTINGS = [
     ),
     (
         "Redesign the supplier onboarding screens",
-        "Repenser les écrans d'inscription des fournisseurs",
+        "Repenser les écrans d’inscription des fournisseurs",
         "Usability-test and redesign three onboarding screens.",
-        "Tester l'utilisabilité de trois écrans d'inscription et les repenser.",
+        "Tester l’utilisabilité de trois écrans d’inscription et les repenser.",
         "feature",
         ["design", "accessibility"],
         7000,
@@ -122,7 +122,7 @@ POSTINGS = [
         "Add dark mode to the internal dashboard",
         "Ajouter un mode sombre au tableau de bord interne",
         "A colour scheme that respects the user's system preference.",
-        "Un jeu de couleurs qui respecte la préférence du système de l'utilisateur.",
+        "Un jeu de couleurs qui respecte la préférence du système de l’utilisateur.",
         "feature",
         ["react", "design"],
         3000,
@@ -130,7 +130,7 @@ POSTINGS = [
     ),
     (
         "Translate the API documentation site generator",
-        "Traduire le générateur du site de documentation de l'API",
+        "Traduire le générateur du site de documentation de l’API",
         "Make the documentation generator bilingual.",
         "Rendre le générateur de documentation bilingue.",
         "feature",
@@ -140,9 +140,9 @@ POSTINGS = [
     ),
     (
         "Migrate the survey tool to a supported framework",
-        "Migrer l'outil de sondage vers un cadre pris en charge",
+        "Migrer l’outil de sondage vers un cadre pris en charge",
         "Move the survey tool off an unsupported framework.",
-        "Migrer l'outil de sondage d'un cadre qui n'est plus pris en charge.",
+        "Migrer l’outil de sondage d’un cadre qui n’est plus pris en charge.",
         "feature",
         ["javascript"],
         9000,
@@ -150,7 +150,7 @@ POSTINGS = [
     ),
     (
         "Add automated accessibility checks to the forms library",
-        "Ajouter des vérifications automatisées d'accessibilité à la bibliothèque de formulaires",
+        "Ajouter des vérifications automatisées d’accessibilité à la bibliothèque de formulaires",
         "Run axe-core on every component of the open-source forms library in CI.",
         "Exécuter axe-core sur chaque composant de la bibliothèque de formulaires libre en IC.",
         "accessibility",
@@ -160,7 +160,7 @@ POSTINGS = [
     ),
     (
         "Translate the open-source forms library's error messages",
-        "Traduire les messages d'erreur de la bibliothèque de formulaires libre",
+        "Traduire les messages d’erreur de la bibliothèque de formulaires libre",
         "Add French translations for every validation message, with tests.",
         "Ajouter la traduction française de chaque message de validation, avec des tests.",
         "feature",
@@ -170,7 +170,7 @@ POSTINGS = [
     ),
     (
         "Add a dark theme to the open-source status page",
-        "Ajouter un thème sombre à la page d'état libre",
+        "Ajouter un thème sombre à la page d’état libre",
         "Offer a dark colour scheme that follows the system setting, with AA contrast.",
         "Offrir un thème sombre qui suit le réglage du système, avec un contraste AA.",
         "accessibility",
@@ -180,9 +180,9 @@ POSTINGS = [
     ),
     (
         "Document the open-source address lookup API",
-        "Documenter l'API libre de recherche d'adresses",
+        "Documenter l’API libre de recherche d’adresses",
         "Write a bilingual reference and a getting-started guide for the API.",
-        "Rédiger une référence bilingue et un guide de démarrage pour l'API.",
+        "Rédiger une référence bilingue et un guide de démarrage pour l’API.",
         "analysis",
         ["python"],
         3000,
@@ -219,13 +219,13 @@ def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> No
             summary_fr=summary_fr,
             description_en=f"{summary_en}\n\n**Context.** The code is public and the team "
             "reviews pull requests within a day.",
-            description_fr=f"{summary_fr}\n\n**Contexte.** Le code est public et l'équipe "
-            "examine les demandes de tirage en moins d'une journée.",
+            description_fr=f"{summary_fr}\n\n**Contexte.** Le code est public et l’équipe "
+            "examine les demandes de tirage en moins d’une journée.",
             deliverables_en="A merged pull request with tests and a short write-up.",
             deliverables_fr="Une demande de tirage fusionnée, avec tests et un court compte rendu.",
             acceptance_criteria_en="- Tests pass\n- The team can maintain the change",
             acceptance_criteria_fr=(
-                "- Les tests réussissent\n- L'équipe peut maintenir le changement"
+                "- Les tests réussissent\n- L’équipe peut maintenir le changement"
             ),
             type=kind,
             value_cents=value * 100,
@@ -290,6 +290,6 @@ def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> No
                 actor=buyer,
                 opportunity=opportunity,
                 note_en="Added a link to the failing test case.",
-                note_fr="Ajout d'un lien vers le cas de test qui échoue.",
+                note_fr="Ajout d’un lien vers le cas de test qui échoue.",
                 repository_url="https://example.org/esdc/demo/issues/42",
             )
