@@ -102,6 +102,14 @@ def user_set_preferred_language(*, user: User, language: str) -> User:
     return user
 
 
+def user_may_rename(*, user: User) -> bool:
+    """Whether the person may change their own name: a supplier may, a staff member who has
+    one may not (see user_set_full_name)."""
+    if not user.full_name:
+        return True
+    return not permissions.is_staff_account(user, verified_emails=user_verified_emails(user=user))
+
+
 @transaction.atomic
 def user_set_full_name(*, user: User, full_name: str) -> User:
     """The name the person is greeted by in emails (issue 21), checked as at sign-up."""
@@ -114,11 +122,7 @@ def user_set_full_name(*, user: User, full_name: str) -> User:
     # packets are redacted with it too (Bid.identity_at_submission). A staff member's name is on
     # the records of their work, read as they are now (certifications, invoices, the check
     # that a card holder does not pay their own firm): it stays, once given, as it was.
-    if (
-        stored
-        and name != stored
-        and permissions.is_staff_account(user, verified_emails=user_verified_emails(user=user))
-    ):
+    if stored and name != stored and not user_may_rename(user=user):
         raise ValidationError(
             {
                 "full_name": _(

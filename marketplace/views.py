@@ -190,6 +190,7 @@ class DashboardView(TemplateView):
             ),
         )
         context.setdefault("name_form", FullNameForm(initial={"full_name": user.full_name}))
+        context["may_rename"] = services.user_may_rename(user=user)
         return context
 
 

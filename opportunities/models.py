@@ -25,10 +25,10 @@ class OpportunityType(models.TextChoices):
 class Licence(models.TextChoices):
     MIT = "MIT", "MIT"
     APACHE_2 = "Apache-2.0", "Apache 2.0"
-    BSD_3 = "BSD-3-Clause", "BSD 3-Clause"
+    BSD_3 = "BSD-3-Clause", _("BSD 3-Clause")
     MPL_2 = "MPL-2.0", "Mozilla Public License 2.0"
-    GPL_3 = "GPL-3.0-or-later", "GNU GPL 3.0 or later"
-    LGPL_3 = "LGPL-3.0-or-later", "GNU LGPL 3.0 or later"
+    GPL_3 = "GPL-3.0-or-later", _("GNU GPL 3.0 or later")
+    LGPL_3 = "LGPL-3.0-or-later", _("GNU LGPL 3.0 or later")
     CC_BY_4 = "CC-BY-4.0", "Creative Commons Attribution 4.0"
     OGL_CANADA = "OGL-Canada-2.0", _("Open Government Licence - Canada 2.0")
 

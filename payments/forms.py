@@ -102,7 +102,7 @@ class MissingPaymentForm(forms.Form):
 
 
 class CardLimitForm(forms.Form):
-    per_transaction = MoneyField(label=_("Single-purchase limit (CAD)"), min_value=0)
+    per_transaction = MoneyField(label=_("Single-purchase limit (CAD)"), max_digits=10, min_value=0)
     monthly = MoneyField(label=_("Monthly limit (CAD)"), max_digits=10, min_value=0)
 
     def __init__(self, *args, action: str, **kwargs):

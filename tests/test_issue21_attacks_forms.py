@@ -518,3 +518,19 @@ def test_a_moment_kept_to_the_second_is_unchanged_when_sent_back_to_the_minute()
     assert not field.has_changed(stored, "2030-06-01T14:30")  # 14 h 30 in Toronto (EDT)
     assert field.has_changed(stored, "2030-06-01T14:31")
     assert field.has_changed(stored, "not a moment")
+
+
+@pytest.mark.parametrize(("language", "amount"), [("en", "10,000,000.00"), ("fr", "10 000 000,00")])
+def test_both_card_limits_take_the_largest_limit_the_service_allows(language, amount):
+    """The single-purchase field stopped at 9 999 999,99 $ while the service allows
+    10 000 000,00 $: a limit set at the maximum could not be shown and saved again."""
+    from payments.forms import CardLimitForm
+    from payments.services import CARD_LIMIT_MAX_CENTS
+
+    with translation.override(language):
+        form = CardLimitForm(data={"per_transaction": amount, "monthly": amount}, action="/limits/")
+        assert form.is_valid(), form.errors
+    assert form.cleaned_data == {
+        "per_transaction": CARD_LIMIT_MAX_CENTS,
+        "monthly": CARD_LIMIT_MAX_CENTS,
+    }

@@ -28,7 +28,12 @@ from marketplace.models import Role, User
 from opportunities import services as opportunity_services
 from tests.bids.conftest import fill
 from tests.bids.test_attachments import text_pdf
-from tests.factories import OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.factories import (
+    OpportunityFactory,
+    StaffFactory,
+    SupplierFactory,
+    SupplierProfileFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +315,22 @@ def test_a_supplier_renames_freely_even_with_a_bid_waiting_for_the_close(
     assert response.status_code == 302
     supplier.refresh_from_db()
     assert supplier.full_name == "Zeb Q"
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "contact the program administrators"), ("fr", "communiquez avec les administrateurs")],
+)
+def test_a_named_staff_member_sees_their_name_without_a_form_to_change_it(client, language, said):
+    staff = StaffFactory(roles=[Role.BUYER], full_name="Ada Lovelace")
+    client.force_login(staff)
+    page = client.get(f"/{language}/dashboard/").content.decode()
+    assert "Ada Lovelace" in page and said in page
+    assert 'name="full_name"' not in page
+
+
+def test_a_supplier_has_the_form_to_change_their_name(client):
+    supplier = SupplierFactory(full_name="Ada Lovelace")
+    client.force_login(supplier)
+    page = client.get("/en/dashboard/").content.decode()
+    assert 'name="full_name"' in page
