@@ -234,7 +234,7 @@ def _values(verb: str, data: Mapping[str, Any]) -> _Readable:
 
         notice = CATALOGUE.get(kind)
         values["notice"] = str(notice.label) if notice else kind
-    if isinstance(data.get("count"), int):
+    if isinstance(data.get("count"), int) and not isinstance(data["count"], bool):
         values["count"] = data["count"]
     return values
 

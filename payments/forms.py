@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
@@ -50,12 +51,42 @@ class ChangesForm(forms.Form):
 
 
 class CertifyForm(forms.Form):
+    """The section 34 statement, to tick. The form carries the SHA-256 of the statement it
+    shows: when the one to record is no longer that text (a new wording deployed meanwhile, a
+    form posted to the other language's address), the buyer reads it again before certifying,
+    and nothing is recorded that they did not see. A post without it is judged by the
+    statement alone."""
+
     confirmed = forms.BooleanField(required=True)
+    statement_shown = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, action: str, statement: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["confirmed"].label = statement
-        self.helper = _helper(action, "confirmed", label=_("Accept and certify the work"))
+        self.digest = hashlib.sha256(statement.encode()).hexdigest()
+        self.posted_digest = ""
+        if self.is_bound:
+            # The page shown again carries the digest of the statement it shows now.
+            self.posted_digest = str(self.data.get(self.add_prefix("statement_shown"), ""))
+            self.data = self.data.copy()
+            self.data[self.add_prefix("statement_shown")] = self.digest
+        else:
+            self.initial["statement_shown"] = self.digest
+        self.helper = _helper(
+            action, "confirmed", "statement_shown", label=_("Accept and certify the work")
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.posted_digest and self.posted_digest != self.digest:
+            self.add_error(
+                "confirmed",
+                _(
+                    "The statement to certify is not the one on the page you certified from: "
+                    "read it as it is now, then certify."
+                ),
+            )
+        return cleaned
 
 
 class DefaultForm(forms.Form):

@@ -63,6 +63,9 @@ class Contract(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     certification_statement = models.TextField(blank=True)
+    # The language of the page the statement was certified on ("en"/"fr"; "" before it was
+    # recorded): the contract page marks the quote with it even after the wording changes.
+    certification_language = models.CharField(max_length=2, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # The supplier as the contract names them: taken at the award, taken again when the work
     # is certified, then never changed. The invoice, the award and the open data show these,

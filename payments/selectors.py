@@ -19,9 +19,13 @@ from .tax import TaxSplit
 DEPARTMENT = "Employment and Social Development Canada / Emploi et Développement social Canada"
 
 
-def certification_language(statement: str) -> str:
+def certification_language(statement: str, recorded: str = "") -> str:
     """The language a recorded section 34 statement was certified in, "" when unknown: the
-    contract page quotes it as it was certified, marked with its language (WCAG 3.1.2)."""
+    contract page quotes it as it was certified, marked with its language (WCAG 3.1.2). The
+    language recorded with it (`recorded`) when there is one; for a certification recorded
+    before the language was, the language whose wording of today it matches."""
+    if recorded in dict(settings.LANGUAGES):
+        return recorded
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             if statement == str(services.CERTIFICATION):
@@ -29,12 +33,12 @@ def certification_language(statement: str) -> str:
     return ""
 
 
-def certification_translation(statement: str) -> str:
+def certification_translation(statement: str, recorded: str = "") -> str:
     """The section 34 statement in the reader's language when the one recorded was certified
     in the other: shown beside it, as a translation, never in its place. "" when the reader's
     language is the one certified in, or when that language is not known (an older wording):
     then nothing would say what the translation is of."""
-    certified_in = certification_language(statement)
+    certified_in = certification_language(statement, recorded)
     if not certified_in or certified_in == (translation.get_language() or "")[:2]:
         return ""
     return str(services.CERTIFICATION)

@@ -299,6 +299,7 @@ def contract_certify(
         language = buyer.preferred_language or settings.LANGUAGE_CODE
     with translation.override(language):
         contract.certification_statement = str(CERTIFICATION)
+    contract.certification_language = language
     contract.save()
     notification_send(
         kind="contract.certified",

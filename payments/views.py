@@ -86,10 +86,10 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
         "is_supplier": permissions.is_contract_supplier(request.user, contract),
         "is_buyer": permissions.is_contract_buyer(request.user, contract),
         "certification_language": selectors.certification_language(
-            contract.certification_statement
+            contract.certification_statement, contract.certification_language
         ),
         "certification_translation": selectors.certification_translation(
-            contract.certification_statement
+            contract.certification_statement, contract.certification_language
         ),
         **_forms(request, contract, bound),
     }

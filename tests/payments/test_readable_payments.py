@@ -171,3 +171,19 @@ def test_the_translation_is_not_offered_for_a_statement_of_unknown_wording(db):
         )
     with translation.override("en"):
         assert selectors.certification_translation(certified_in_english) == ""
+
+
+def test_the_statement_keeps_its_language_after_the_wording_changes(client, awarded):
+    """The language is recorded with the statement: a later change of the catalogue's wording
+    (here, the stored text no longer matching today's) leaves the quote marked as French."""
+    opportunity, _contract = awarded
+    contract = _delivered(awarded)
+    client.force_login(opportunity.buyer)
+    client.post(f"/fr/payments/contracts/{contract.pk}/certify/", {"confirmed": "on"})
+    contract.refresh_from_db()
+    assert contract.certification_language == "fr"
+    Contract.objects.filter(pk=contract.pk).update(
+        certification_statement=contract.certification_statement + " (libellé de 2026)"
+    )
+    english = client.get(f"/en/payments/contracts/{contract.pk}/").content.decode()
+    assert '<span lang="fr">En vertu de l\u2019article 34' in english
