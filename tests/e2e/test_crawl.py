@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from playwright.sync_api import Locator, Page, expect
@@ -289,6 +290,13 @@ def _states_to_crawl() -> dict[str, tuple[str, ...]]:
     }
 
 
+# The crawl checks what pages say, which does not depend on the database: it runs once, on
+# PostgreSQL, to keep the suite's time down (`make test` runs the rest on both; the view tests
+# and the browser journeys render the pages on SQLite too).
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the crawl runs once, on PostgreSQL (run by `make test` with DATABASE_URL set)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_every_page_each_role_reaches_passes_the_gates(
     live_server, browser, browser_context_args, axe_violations
