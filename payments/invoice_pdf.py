@@ -11,12 +11,11 @@ from fpdf.enums import XPos, YPos
 
 from marketplace import formats
 
-from .tax import NAMES, TaxSplit
+from .tax import TaxSplit, tax_name
 
 # Core fonts only know Windows-1252: Latin-1 plus curly quotes, dashes, the ellipsis, œ and €.
 ENCODING = "windows-1252"
 FONT = "Helvetica"
-TAX_LABELS_FR = {code: names["fr"] for code, names in NAMES.items()}
 
 # Longest text drawn from each field, so that the invoice always fits on one page.
 _MAX_LINE = 200
@@ -71,7 +70,7 @@ def tax_line_label(tax: TaxSplit) -> str:
     """The tax line's label, e.g. "HST 13% / TVH 13 %"; "" when no tax is charged."""
     if not tax.label:
         return ""
-    french = TAX_LABELS_FR.get(tax.label, tax.label)
+    french = tax_name(tax.label, "fr")
     english_rate = formats.percent(tax.rate_ratio, decimals=tax.rate_decimals, language="en")
     french_rate = formats.percent(tax.rate_ratio, decimals=tax.rate_decimals, language="fr")
     return f"{tax.label} {english_rate} / {french} {french_rate}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import get_language
+
 # Federal GST/HST only, by province or territory code (`marketplace.models.Province`):
 # (label, rate in basis points). Provincial sales taxes (QST in Quebec, PST in BC, MB and SK)
 # are not charged on these invoices, so they do not appear here. NS has been 14 % since
@@ -38,8 +40,6 @@ _BP = 10_000  # basis points in 100 %
 def tax_name(code: str, language: str | None = None) -> str:
     """The name of the tax `code` in `language` (default: the current one); "" for no tax,
     and any other code as it is."""
-    from django.utils.translation import get_language
-
     language = (language or get_language() or "en")[:2]
     names = NAMES.get(code, {})
     return names.get(language, names.get("en", code))

@@ -12,12 +12,14 @@ Like Django's own filters, each writes nothing ("") for a missing or unreadable 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from marketplace import formats
 
@@ -56,52 +58,40 @@ def _number(value) -> int | float | Decimal | None:
     return value if finite else None
 
 
-@register.filter
-def money(cents) -> str:
-    """Integer cents as dollars: 480000 → "$4,800.00" / "4 800,00 $"."""
-    amount = _number(cents)
+def _written(write, value, **options) -> str:
+    """`write(number, **options)` for a readable number, "" for anything else: a bad value
+    never breaks a page."""
+    amount = _number(value)
     if amount is None:
         return ""
     try:
-        return formats.money(int(amount))
-    except (OverflowError, ValueError):
+        return write(amount, **options)
+    except (OverflowError, ValueError, InvalidOperation):
         return ""
+
+
+@register.filter
+def money(cents) -> str:
+    """Integer cents as dollars: 480000 → "$4,800.00" / "4 800,00 $"."""
+    return _written(lambda amount: formats.money(int(amount)), cents)
 
 
 @register.filter
 def number(value, decimals=None) -> str:
     """A number with the reader's separators; `|number:1` fixes one decimal."""
-    amount = _number(value)
-    if amount is None:
-        return ""
-    try:
-        return formats.number(amount, decimals=_decimals(decimals, None))
-    except (OverflowError, ValueError, InvalidOperation):
-        return ""
+    return _written(formats.number, value, decimals=_decimals(decimals, None))
 
 
 @register.filter
 def percent(ratio, decimals=0) -> str:
     """A ratio as a percentage: 0.133 → "13%" / "13 %"; `|percent:1` → "13.3%" / "13,3 %"."""
-    amount = _number(ratio)
-    if amount is None:
-        return ""
-    try:
-        return formats.percent(amount, decimals=_decimals(decimals, 0))
-    except (OverflowError, ValueError, InvalidOperation):
-        return ""
+    return _written(formats.percent, ratio, decimals=_decimals(decimals, 0))
 
 
 @register.filter
 def days(value, decimals=1) -> str:
     """A number of days with its unit: "1.5 days" / "1,5 jour"."""
-    amount = _number(value)
-    if amount is None:
-        return ""
-    try:
-        return formats.days(amount, decimals=_decimals(decimals, 1))
-    except (OverflowError, ValueError, InvalidOperation):
-        return ""
+    return _written(formats.days, value, decimals=_decimals(decimals, 1))
 
 
 @register.filter
@@ -190,5 +180,11 @@ def figure(value) -> str:
 def countdown_labels() -> str:
     """The words site.js writes countdowns with, in the page's language, as JSON for the
     `data-countdown` attribute of its script tag (escaped there like any value; no inline
-    script, which the Content Security Policy forbids)."""
-    return json.dumps(formats.countdown_labels(), ensure_ascii=False)
+    script, which the Content Security Policy forbids). Written once per language and process:
+    every page carries it, and the catalogue does not change while the process runs."""
+    return _countdown_json((get_language() or "en")[:2])
+
+
+@functools.lru_cache(maxsize=8)
+def _countdown_json(language: str) -> str:
+    return json.dumps(formats.countdown_labels(language), ensure_ascii=False)

@@ -320,3 +320,12 @@ def test_a_timestamp_to_the_second(settings):
         "December 21, 2026, 2:00:05 p.m."
     )
     assert _spaces(_render('{{ v|clock:"seconds" }}', "en", v=dt.time(9, 3, 5))) == "9:03:05 a.m."
+
+
+def test_every_page_carries_the_countdown_words_of_its_own_language(client):
+    """The words are written once per language and process: an English page then a French
+    one each get their own."""
+    english = client.get("/en/").content.decode()
+    french = client.get("/fr/").content.decode()
+    assert "restant" not in english and "left" in english.split("data-countdown=")[1][:2000]
+    assert "restant" in french.split("data-countdown=")[1][:2000]
