@@ -20,13 +20,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, pinned by the lock file. The project is installable (pyproject.toml,
-# setuptools), so pip needs the metadata files and the packages it lists.
+# setuptools), so pip needs the metadata files and every package of its include list
+# ([tool.setuptools.packages.find], in its order; tests/test_production_stack.py checks that
+# this list and that one agree).
 COPY pyproject.toml requirements.lock README.md ./
 COPY marketplace ./marketplace
 COPY opportunities ./opportunities
 COPY bids ./bids
 COPY evaluation ./evaluation
 COPY payments ./payments
+COPY lifecycle ./lifecycle
+COPY reports ./reports
+COPY demo ./demo
 RUN pip install -c requirements.lock . \
     && rm -rf build ./*.egg-info
 

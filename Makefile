@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketpla
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-services test-embedded services security lint format messages screenshots clean
+.PHONY: install demo demo-reset test test-services test-embedded services security lint format messages screenshots clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -19,29 +19,58 @@ node_modules/.installed: package.json
 	npm install --no-package-lock --no-audit --no-fund
 	touch $@
 
-## The site with demo data and demo accounts on http://127.0.0.1:8000: the embedded default in
-## demo mode (marketplace/settings.py, "Core"): debug off, plain http on this machine, a random
-## signing key made once in var/secret_key (ignored by git). `make demo DEBUG=1`: debug on.
+## The site with demo data and demo accounts on http://127.0.0.1:$(PORT) (`make demo PORT=8080`):
+## the embedded default in demo mode (marketplace/settings.py, "Core"): debug off, plain http on
+## this machine, a random signing key made once in var/secret_key (ignored by git).
+## `make demo DEBUG=1`: debug on. The seed's own output (the emails it sends, printed by the
+## console backend) goes to var/demo-seed.log; the demo logins are printed last, before the server.
+PORT ?= 8000
 DEBUG ?=
 DEMO_DEBUG = $(if $(filter 1 true yes on,$(DEBUG)),true,false)
-DEMO_ENV = MARKETPLACE_DEMO=1 DJANGO_DEBUG=$(DEMO_DEBUG)
+DEMO_ENV = MARKETPLACE_DEMO=1 DJANGO_DEBUG=$(DEMO_DEBUG) SITE_URL=http://127.0.0.1:$(PORT)
+DEMO_LOG := var/demo-seed.log
 demo: install
-	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
-	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput --verbosity 0
+	@mkdir -p var
+	@echo "Seeding the demo data (its emails and log: $(DEMO_LOG)) …"
+	@$(DEMO_ENV) $(BIN)/python manage.py seed_demo --verbosity 0 >$(DEMO_LOG) 2>&1 \
+		|| { tail -n 40 $(DEMO_LOG); echo "seed_demo failed: see $(DEMO_LOG)"; exit 1; }
 	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo
 	@echo "Demo mode, for this machine only: plain http, staff sign in without an authenticator,"
 	@echo "the signing key is random, kept in var/secret_key; DJANGO_DEBUG=$(DEMO_DEBUG)" \
 		"(make demo DEBUG=1 turns it on)."
-	@echo "Serving http://127.0.0.1:8000 — sign in with a demo account above (Ctrl-C to stop)."
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo
+	@$(DEMO_ENV) $(BIN)/python manage.py demo_logins
+	@echo
+	@echo "Serving http://127.0.0.1:$(PORT) — sign in with a demo account above (Ctrl-C to stop)."
+	@$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## The whole suite: the static security checks, then the tests against PostgreSQL + Redis + a
-## real Celery worker, then the embedded default.
-test: install services security test-services test-embedded
+## The demo from scratch: its database emptied (the SQLite file removed; with DATABASE_URL set,
+## that database flushed), its uploaded files and seed log removed, then `make demo` again.
+## The signing key in var/secret_key stays (sessions of the old demo no longer match any user).
+demo-reset: install
+	$(if $(DATABASE_URL),$(DEMO_ENV) $(BIN)/python manage.py flush --noinput,rm -f db.sqlite3 db.sqlite3-*)
+	rm -rf private-media media $(DEMO_LOG)
+	$(MAKE) --no-print-directory demo
+
+## The whole suite: the linters and the static security checks, then the tests against
+## PostgreSQL + Redis + a real Celery worker, then the embedded default; the time each half took
+## and the total are printed at the end (the browser crawl prints its progress as it goes).
+test: install services lint security
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory test-services; status=$$?; half=$$(date +%s); \
+	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory test-embedded; status=$$?; fi; \
+	end=$$(date +%s); \
+	took() { printf '%dm%02ds' $$(($$1 / 60)) $$(($$1 % 60)); }; \
+	echo "make test: PostgreSQL + Redis $$(took $$((half - start)))," \
+		"embedded $$(took $$((end - half))), total $$(took $$((end - start)))" \
+		"$$([ $$status -eq 0 ] && echo passed || echo FAILED)"; \
+	exit $$status
 
 ## Static security checks of the apps' code (bandit; `manage.py check --deploy` is a test).
 security:
-	$(BIN)/bandit -q -c pyproject.toml -r marketplace opportunities bids evaluation payments reports
+	$(BIN)/bandit -q -c pyproject.toml -r marketplace opportunities bids evaluation payments lifecycle reports
 
 services:
 	bash scripts/system-deps.sh
@@ -53,9 +82,13 @@ test-services:
 test-embedded:
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
 
+## Style (ruff), the architecture's import contracts (import-linter, [tool.importlinter] in
+## pyproject.toml) and the types of the domain code (mypy with the Django plugin, [tool.mypy]).
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format:
 	$(BIN)/ruff check --fix .

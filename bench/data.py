@@ -67,6 +67,7 @@ OPEN_SHARE = 0.10
 PRE_PUBLICATION_SHARE = 0.015  # drafts and postings in review
 YEARS = 5
 DAY = dt.timedelta(days=1)
+UNUSABLE_PASSWORD = "!bench-unusable"  # noqa: S105  # nosec B105: nobody signs in as one
 
 # The benchmark's own people and things.
 BUSY_SUPPLIER_OPEN_BIDS = 25
@@ -329,6 +330,7 @@ class Generator:
     def people(self) -> None:
         from allauth.account.models import EmailAddress
 
+        from demo import builders
         from marketplace.models import Province, Role, RoleGrant, SupplierProfile, User
         from reports.models import SelfIdentification
 
@@ -351,7 +353,14 @@ class Generator:
                 name = f"{rng.choice(text.FIRST_NAMES)} {rng.choice(text.LAST_NAMES)}"
                 joined = _between(rng, start, start + 30 * DAY)
                 users.append((pk, f"{prefix}{n:04d}@esdc-edsc.gc.ca", name, "en", joined))
-                grants.append((pk, role, 1 if pk != 1 else None, joined))
+                grants.append(
+                    builders.role_grant_row(
+                        user_id=pk,
+                        role=role,
+                        granted_by_id=1 if pk != 1 else None,
+                        granted_at=joined,
+                    )
+                )
             next_id += count
         self.admins, self.buyers = self.staff[Role.PROGRAM_ADMIN], self.staff[Role.BUYER]
         self.evaluators, self.card_holders = (
@@ -370,18 +379,27 @@ class Generator:
             local = name.lower().replace(" ", ".").replace("é", "e").replace("ô", "o")
             email = f"{local}.{n}@{rng.choice(domains)}"
             users.append((pk, email, name, language, joined))
-            grants.append((pk, Role.SUPPLIER, None, joined))
+            grants.append(
+                builders.role_grant_row(
+                    user_id=pk, role=Role.SUPPLIER, granted_by_id=None, granted_at=joined
+                )
+            )
         self.user_emails = {row[0]: row[1] for row in users}
+        # The rows of the demo history's builders (demo/builders.py), with ids given here.
         self.copier.copy(
             User,
-            ["id", "email", "full_name", "preferred_language", "date_joined", "password"],
-            ((*row, "!bench-unusable") for row in users),
-        )
-        self.copier.copy(RoleGrant, ["user_id", "role", "granted_by_id", "granted_at"], grants)
+            ("id", *builders.USER_FIELDS),
+            (
+                (pk, *builders.user_row(email=email, full_name=name, language=language,
+                                        joined=joined, password=UNUSABLE_PASSWORD))
+                for pk, email, name, language, joined in users
+            ),
+        )  # fmt: skip
+        self.copier.copy(RoleGrant, builders.ROLE_GRANT_FIELDS, grants)
         self.copier.copy(
             EmailAddress,
-            ["user_id", "email", "verified", "primary"],
-            ((row[0], row[1], True, True) for row in users),
+            builders.EMAIL_ADDRESS_FIELDS,
+            (builders.email_address_row(user_id=row[0], email=row[1]) for row in users),
         )
 
         provinces = [p for p in Province.values]
@@ -405,7 +423,9 @@ class Generator:
                 handle = f"{last.lower().replace('ô', 'o').replace('é', 'e')}-{pk}"
                 row = [
                     pk,
-                    "organization" if organization else "individual",
+                    SupplierProfile.Kind.ORGANIZATION
+                    if organization
+                    else SupplierProfile.Kind.INDIVIDUAL,
                     f"{firm} Inc." if organization else name,
                     firm if organization and rng.random() < 0.5 else "",
                     name,
@@ -855,7 +875,14 @@ class Generator:
     # --- what surrounds the postings -----------------------------------------------------------
 
     def around(self) -> None:
-        from opportunities.models import Addendum, Alert, OpportunityType, Question, Watch
+        from opportunities.models import (
+            Addendum,
+            Alert,
+            Opportunity,
+            OpportunityType,
+            Question,
+            Watch,
+        )
 
         rng, now = self.rng, self.now
         detail = self.detail
@@ -863,7 +890,10 @@ class Generator:
         total = self.sizes.questions - DETAIL_QUESTIONS
         targets = rng.choices(
             self.published_plans,
-            [3.0 if p.status == "published" else 1.0 for p in self.published_plans],
+            [
+                3.0 if p.status == Opportunity.Status.PUBLISHED else 1.0
+                for p in self.published_plans
+            ],
             k=total,
         )
         targets += [detail] * DETAIL_QUESTIONS
@@ -947,7 +977,10 @@ class Generator:
             pairs[(self.busy_supplier, p.id)] = _between(rng, p.published, now)
         picks = rng.choices(
             self.published_plans,
-            [4.0 if p.status == "published" else 1.0 for p in self.published_plans],
+            [
+                4.0 if p.status == Opportunity.Status.PUBLISHED else 1.0
+                for p in self.published_plans
+            ],
             k=self.sizes.watches,
         )
         for p in picks:
@@ -1162,6 +1195,7 @@ class Generator:
         from django.contrib.contenttypes.models import ContentType
 
         from bids.models import Bid
+        from demo import builders
         from marketplace.models import AuditEvent
         from opportunities.models import Opportunity, Question
         from payments.models import Contract, Payment
@@ -1169,141 +1203,102 @@ class Generator:
         from reports.models import OpportunityMeasures
 
         rng, now = self.rng, self.now
-        S = Opportunity.Status
+        S, C, P = Opportunity.Status, Contract.Status, Payment.Status
         kinds = ContentType.objects.get_for_models(Opportunity, Bid, Contract, Payment, Question)
         t_opp, t_bid, t_contract, t_payment, t_question = (
             kinds[m].pk for m in (Opportunity, Bid, Contract, Payment, Question)
         )
+        # Every event through the demo's builder: the field order of the COPY below, the verb
+        # checked against the registry (marketplace/audit_verbs.py), {"from", "to"} as the
+        # transitions write it (demo/builders.py, shared with the demo history).
+        row = builders.audit_event_row
 
         def lifecycle(p: Plan) -> tuple[list[tuple], list[tuple]]:
-            """(essential, secondary) events of one file: (moment, verb, actor, type, id, repr,
-            data). Essential events fix the measured stages; secondary ones are the rest."""
-            title = p.texts["title_en"][:255]
+            """(essential, secondary) events of one file, in builders.AUDIT_EVENT_FIELDS order.
+            Essential events fix the measured stages; secondary ones are the rest."""
+            title = p.texts["title_en"]
             essential, secondary = [], []
 
-            def move(at, verb, actor, to, previous, bucket):
+            def event(bucket, at, verb, actor, target_type, target, target_repr, data=None):
                 bucket.append(
-                    (
-                        at,
-                        f"opportunity.{verb}",
-                        actor,
-                        t_opp,
-                        p.id,
-                        title,
-                        {"from": previous, "to": to},
+                    row(
+                        at=at,
+                        verb_name=verb,
+                        actor_id=actor,
+                        target_type_id=target_type,
+                        target_id=target,
+                        target_repr=target_repr,
+                        data=data,
                     )
                 )
 
-            essential.append((p.created, "opportunity.created", p.buyer, t_opp, p.id, title, {}))
+            def move(at, verb, actor, to, previous, bucket):
+                data = builders.moved(previous, to)
+                event(bucket, at, f"opportunity.{verb}", actor, t_opp, p.id, title, data)
+
+            event(essential, p.created, "opportunity.created", p.buyer, t_opp, p.id, title)
             if p.status == S.DRAFT:
                 return essential, secondary
-            move(p.submitted, "submitted", p.buyer, "in_review", "draft", secondary)
+            move(p.submitted, "submitted", p.buyer, S.IN_REVIEW, S.DRAFT, secondary)
             if p.status == S.IN_REVIEW:
                 return essential, secondary
-            move(
-                p.published,
-                "published",
-                rng.choice(self.admins),
-                "published",
-                "in_review",
-                essential,
-            )
+            admin = rng.choice(self.admins)
+            move(p.published, "published", admin, S.PUBLISHED, S.IN_REVIEW, essential)
             if p.cancelled:
-                move(p.cancelled, "cancelled", p.buyer, "cancelled", "published", essential)
+                move(p.cancelled, "cancelled", p.buyer, S.CANCELLED, S.PUBLISHED, essential)
                 return essential, secondary
             if p.closed is None:
                 return essential, secondary
-            move(p.closed, "closed", None, "closed", "published", essential)
+            move(p.closed, "closed", None, S.CLOSED, S.PUBLISHED, essential)
             if p.status == S.CLOSED:
                 return essential, secondary
             evaluating = p.closed + 5 * dt.timedelta(minutes=1)
             if p.status != S.UNSUCCESSFUL or p.bids:
-                move(evaluating, "evaluating", None, "evaluating", "closed", secondary)
+                move(evaluating, "evaluating", None, S.EVALUATING, S.CLOSED, secondary)
             if p.status == S.UNSUCCESSFUL:
                 at = _between(rng, evaluating, min(evaluating + 10 * DAY, now))
-                move(at, "unsuccessful", p.buyer, "unsuccessful", "evaluating", essential)
+                move(at, "unsuccessful", p.buyer, S.UNSUCCESSFUL, S.EVALUATING, essential)
                 return essential, secondary
             if p.awarded is None:
                 return essential, secondary
-            move(p.awarded, "awarded", p.buyer, "awarded", "evaluating", essential)
+            move(p.awarded, "awarded", p.buyer, S.AWARDED, S.EVALUATING, essential)
             winner = p.winner
-            secondary.append(
-                (
-                    winner.submitted,
-                    "bid.submitted",
-                    winner.supplier,
-                    t_bid,
-                    winner.id,
-                    f"bid {winner.id}",
-                    {"receipt": 1},
-                )
-            )
+            event(
+                secondary, winner.submitted, "bid.submitted", winner.supplier, t_bid, winner.id,
+                f"bid {winner.id}", {"receipt": 1},
+            )  # fmt: skip
             contract = self.contracts[p.id]
             if p.accepted:
-                secondary.append(
-                    (
-                        p.accepted,
-                        "contract.accepted",
-                        winner.supplier,
-                        t_contract,
-                        contract,
-                        f"contract {contract}",
-                        {"from": "awaiting_acceptance", "to": "in_progress"},
-                    )
-                )
+                event(
+                    secondary, p.accepted, "contract.accepted", winner.supplier, t_contract,
+                    contract, f"contract {contract}",
+                    builders.moved(C.AWAITING_ACCEPTANCE, C.IN_PROGRESS),
+                )  # fmt: skip
                 move(
-                    p.accepted, "in_delivery", winner.supplier, "in_delivery", "awarded", secondary
+                    p.accepted, "in_delivery", winner.supplier, S.IN_DELIVERY, S.AWARDED, secondary
                 )
             if p.delivered:
-                secondary.append(
-                    (
-                        p.delivered,
-                        "contract.delivered",
-                        winner.supplier,
-                        t_contract,
-                        contract,
-                        f"contract {contract}",
-                        {"from": "in_progress", "to": "delivered"},
-                    )
-                )
+                event(
+                    secondary, p.delivered, "contract.delivered", winner.supplier, t_contract,
+                    contract, f"contract {contract}", builders.moved(C.IN_PROGRESS, C.DELIVERED),
+                )  # fmt: skip
             if p.certified:
-                essential.append(
-                    (
-                        p.certified,
-                        "contract.certified",
-                        p.buyer,
-                        t_contract,
-                        contract,
-                        f"contract {contract}",
-                        {"from": "delivered", "to": "accepted"},
-                    )
-                )
+                event(
+                    essential, p.certified, "contract.certified", p.buyer, t_contract, contract,
+                    f"contract {contract}", builders.moved(C.DELIVERED, C.ACCEPTED),
+                )  # fmt: skip
             if p.paid:
                 payment = self.payments[p.id]
                 holder = rng.choice(self.card_holders)
-                secondary.append(
-                    (
-                        p.recorded,
-                        "payment.recorded",
-                        holder,
-                        t_payment,
-                        payment,
-                        f"payment {payment}",
-                        {"from": "due", "to": "recorded"},
-                    )
-                )
-                essential.append(
-                    (
-                        p.paid,
-                        "payment.receipt_confirmed",
-                        winner.supplier,
-                        t_payment,
-                        payment,
-                        f"payment {payment}",
-                        {"from": "recorded", "to": "paid"},
-                    )
-                )
-                move(p.paid, "completed", winner.supplier, "completed", "in_delivery", secondary)
+                event(
+                    secondary, p.recorded, "payment.recorded", holder, t_payment, payment,
+                    f"payment {payment}", builders.moved(P.DUE, P.RECORDED),
+                )  # fmt: skip
+                event(
+                    essential, p.paid, "payment.receipt_confirmed", winner.supplier, t_payment,
+                    payment, f"payment {payment}", builders.moved(P.RECORDED, P.PAID),
+                )  # fmt: skip
+                move(p.paid, "completed", winner.supplier, S.COMPLETED, S.IN_DELIVERY, secondary)
             return essential, secondary
 
         files = [lifecycle(p) for p in self.plans]
@@ -1317,40 +1312,42 @@ class Generator:
                 if p.winner is not None and b is p.winner:
                     continue
                 events = others.setdefault(p.id, [])
+                label = f"bid {b.id}"
                 events.append(
-                    (b.created, "bid.started", b.supplier, t_bid, b.id, f"bid {b.id}", {})
+                    row(
+                        at=b.created,
+                        verb_name="bid.started",
+                        actor_id=b.supplier,
+                        target_type_id=t_bid,
+                        target_id=b.id,
+                        target_repr=label,
+                    )
                 )
                 if b.submitted:
                     events.append(
-                        (
-                            b.submitted,
-                            "bid.submitted",
-                            b.supplier,
-                            t_bid,
-                            b.id,
-                            f"bid {b.id}",
-                            {"receipt": 1},
+                        row(
+                            at=b.submitted,
+                            verb_name="bid.submitted",
+                            actor_id=b.supplier,
+                            target_type_id=t_bid,
+                            target_id=b.id,
+                            target_repr=label,
+                            data={"receipt": 1},
                         )
                     )
                 if b.withdrawn:
-                    events.append(
-                        (b.withdrawn, "bid.withdrawn", b.supplier, t_bid, b.id, f"bid {b.id}", {})
-                    )
+                    events.append(row(at=b.withdrawn, verb_name="bid.withdrawn",
+                                      actor_id=b.supplier, target_type_id=t_bid, target_id=b.id,
+                                      target_repr=label))  # fmt: skip
         for question_pk, (p, asker, asked, answered) in enumerate(self.questions, start=1):
             events = others.setdefault(p.id, [])
-            events.append((asked, "question.asked", asker, t_question, question_pk, "question", {}))
+            events.append(row(at=asked, verb_name="question.asked", actor_id=asker,
+                              target_type_id=t_question, target_id=question_pk,
+                              target_repr="question"))  # fmt: skip
             if answered:
-                events.append(
-                    (
-                        answered,
-                        "question.answered",
-                        p.buyer,
-                        t_question,
-                        question_pk,
-                        "question",
-                        {},
-                    )
-                )
+                events.append(row(at=answered, verb_name="question.answered", actor_id=p.buyer,
+                                  target_type_id=t_question, target_id=question_pk,
+                                  target_repr="question"))  # fmt: skip
         n_others = sum(len(v) for v in others.values())
         budget = self.sizes.audit_events
         if n_essential > budget:
@@ -1406,21 +1403,16 @@ class Generator:
                 yield from kept
                 yield from (e for e in others.get(p.id, ()) if take())
             for n in range(filler):  # only when a tiny data set has too few events of its own
-                yield (now - n * dt.timedelta(minutes=1), "user.signed_up", None, None, "", "", {})
+                yield row(
+                    at=now - n * dt.timedelta(minutes=1),
+                    verb_name="user.signed_up",
+                    actor_id=None,
+                    target_type_id=None,
+                    target_id=None,
+                    target_repr="",
+                )
 
-        self.copier.copy(
-            AuditEvent,
-            [
-                "created_at",
-                "verb",
-                "actor_id",
-                "target_type_id",
-                "target_id",
-                "target_repr",
-                "data",
-            ],
-            events(),
-        )
+        self.copier.copy(AuditEvent, builders.AUDIT_EVENT_FIELDS, events())
         self.copier.copy(
             OpportunityMeasures,
             [
@@ -1549,8 +1541,10 @@ class Generator:
         from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
         from bench import packets
-        from evaluation import services as evaluation_services
+        from evaluation.marking import MarkInput, marks_save
         from evaluation.models import Packet, PanelMember
+        from evaluation.packets import evaluation_build_packets
+        from evaluation.panel import panel_appoint, panel_declare
         from marketplace.models import User
         from opportunities.models import Guardrails
 
@@ -1569,23 +1563,23 @@ class Generator:
             rng=self.rng,
             title="Make the benefits calculator accessible",
         )
-        evaluation_services.evaluation_build_packets(opportunity=opportunity)
+        evaluation_build_packets(opportunity=opportunity)
         evaluation = opportunity.evaluation
         for evaluator, is_chair in ((chair, True), (second, False)):
-            member = evaluation_services.panel_appoint(
+            member = panel_appoint(
                 actor=buyer, evaluation=evaluation, evaluator=evaluator, is_chair=is_chair
             )
-            evaluation_services.panel_declare(evaluator=evaluator, member=member, conflict=False)
+            panel_declare(evaluator=evaluator, member=member, conflict=False)
         evaluation.refresh_from_db()
         packets_in_order = list(Packet.objects.filter(evaluation=evaluation).order_by("label"))
         criteria = list(opportunity.criteria.all())
         member = PanelMember.objects.get(evaluation=evaluation, evaluator=chair)
         for packet in packets_in_order[1:4]:  # some marks already given, not on the page's packet
-            evaluation_services.marks_save(
+            marks_save(
                 evaluator=chair,
                 packet=packet,
                 values={
-                    c.pk: evaluation_services.MarkInput(
+                    c.pk: MarkInput(
                         passed=True if c.kind == "mandatory" else None,
                         score=7 if c.kind == "rated" else None,
                         rationale="Clear answer with a relevant example.",

@@ -146,9 +146,11 @@ def submitted_opportunity(skill):
     """A buyer's opportunity on `skill`, through the app's services, waiting for review."""
     from django.utils import timezone
 
+    from marketplace import calendar
     from marketplace.models import Role, RoleGrant, User
-    from opportunities import services
+    from opportunities.drafting import criterion_save, opportunity_create
     from opportunities.models import OpportunityType
+    from opportunities.publishing import opportunity_submit_for_review
 
     buyer, admin = User.objects.bulk_create(
         [
@@ -160,7 +162,7 @@ def submitted_opportunity(skill):
         [RoleGrant(user=buyer, role=Role.BUYER), RoleGrant(user=admin, role=Role.PROGRAM_ADMIN)]
     )
     now = timezone.now()
-    opportunity = services.opportunity_create(
+    opportunity = opportunity_create(
         buyer=buyer,
         title_en="Make the appointment booking form accessible",
         title_fr="Rendre accessible le formulaire de prise de rendez-vous",
@@ -177,21 +179,21 @@ def submitted_opportunity(skill):
         acceptance_criteria_fr="Un balayage axe ne trouve aucune violation.",
         type=OpportunityType.ACCESSIBILITY,
         value_cents=450_000,
-        question_deadline=services.add_business_days(now, 6),
-        closes_at=services.add_business_days(now, 8),
+        question_deadline=calendar.add_business_days(now, 6),
+        closes_at=calendar.add_business_days(now, 8),
         attest_standalone=True,
         attest_no_internal_capacity=True,
         attest_not_split=True,
         skills=[skill],
     )
-    services.criterion_save(
+    criterion_save(
         actor=buyer,
         opportunity=opportunity,
         kind="mandatory",
         text_en="Has fixed WCAG failures before.",
         text_fr="A déjà corrigé des échecs WCAG.",
     )
-    services.criterion_save(
+    criterion_save(
         actor=buyer,
         opportunity=opportunity,
         kind="rated",
@@ -201,7 +203,7 @@ def submitted_opportunity(skill):
         max_score=10,
     )
     buyer = User.objects.get(pk=buyer.pk)
-    opportunity = services.opportunity_submit_for_review(actor=buyer, opportunity=opportunity)
+    opportunity = opportunity_submit_for_review(actor=buyer, opportunity=opportunity)
     return opportunity, User.objects.get(pk=admin.pk)
 
 
@@ -259,8 +261,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from bench.worker import stats_read, stats_reset
         from marketplace.celery import app
         from marketplace.models import Notification
-        from opportunities import services
         from opportunities.models import Opportunity
+        from opportunities.publishing import opportunity_publish
 
         client = redis.Redis.from_url(redis_url)
         queues = _queues(app)
@@ -303,7 +305,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # --- measured from here ---
             start_at, start = timezone.now(), time.monotonic()
             with base.QueryCounter() as publish_queries:
-                services.opportunity_publish(actor=admin, opportunity=opportunity)
+                opportunity_publish(actor=admin, opportunity=opportunity)
             publish_seconds = time.monotonic() - start
             last_report, done = start, 0
             deadline = start + args.timeout

@@ -380,10 +380,10 @@ def _world(suppliers: int):
 def _stripe_world(count: int, fake) -> tuple[Any, list[int]]:
     """`count` certified payments to suppliers with onboarded Stripe accounts, a card holder."""
     from marketplace.models import Role
-    from payments import services as payment_services
+    from payments import connect, contracts
     from payments.models import CardLimit
+    from tests.builders import awarded_without_test_transaction
     from tests.factories import StaffFactory
-    from tests.payments.conftest import awarded_without_test_transaction
 
     holder = StaffFactory(roles=[Role.CARD_HOLDER], full_name="Casey Cardholder")
     CardLimit.objects.create(
@@ -393,16 +393,16 @@ def _stripe_world(count: int, fake) -> tuple[Any, list[int]]:
     for _ in range(count):
         opportunity, contract = awarded_without_test_transaction(bids=1)
         supplier = contract.supplier
-        contract = payment_services.contract_accept_terms(supplier=supplier, contract=contract)
-        contract = payment_services.contract_deliver(
+        contract = contracts.contract_accept_terms(supplier=supplier, contract=contract)
+        contract = contracts.contract_deliver(
             supplier=supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
         )
-        contract = payment_services.contract_certify(
+        contract = contracts.contract_certify(
             buyer=opportunity.buyer, contract=contract, confirmed=True
         )
-        account = payment_services.stripe_account_ensure(supplier=supplier)
+        account = connect.stripe_account_ensure(supplier=supplier)
         fake.complete_onboarding(account.account_id)
-        payment_services.stripe_account_refresh(account)
+        connect.stripe_account_refresh(account)
         payments.append(contract.payment.pk)
     return holder, payments
 
@@ -473,7 +473,7 @@ def _fault_worker(ctx, args) -> Window:
 def _fault_stripe(ctx, args) -> Window:
     import requests
 
-    from payments import services as payment_services
+    from payments import paying
     from payments.models import Payment
     from tests.support.fake_stripe import sign
 
@@ -486,7 +486,7 @@ def _fault_stripe(ctx, args) -> Window:
         fake.fail_next(1, status="timeout", stall=args.stripe_timeout + 3)
     injected = time.time()
     for pk in ctx.payments:
-        payment_services.payment_start(
+        paying.payment_start(
             payer=ctx.card_holder,
             payment=Payment.objects.get(pk=pk),
             provider=Payment.Provider.STRIPE,

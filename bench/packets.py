@@ -4,7 +4,8 @@ opportunity with 200 sealed bids (issue 9's target: under 10 s).
     python -m bench.packets [--bids 200] [--rounds 3]
 
 Each round makes a fresh opportunity that has just closed the way the app closes one
-(`opportunity_close`: the submitted bids sealed, the evaluation opened with its commitment):
+(`lifecycle.closing.opportunity_close`: the submitted bids sealed, the evaluation opened with
+its commitment):
 four criteria, one answer of 150 to 400 words per criterion and bid (three in ten giving the
 supplier away, so redaction has work), a PDF attachment on one bid in four, and a receipt per
 bid made by the app's own `bid_content`. The clock runs around `evaluation_build_packets`
@@ -60,9 +61,9 @@ def sealed_opportunity(*, buyer, suppliers, rng: random.Random, title: str = "")
 
     from bids.models import Answer, Attachment, Bid, Receipt
     from bids.services import bid_content, content_digest
+    from lifecycle.closing import opportunity_close
     from marketplace.models import SupplierProfile
-    from opportunities import services as opportunity_services
-    from opportunities.models import Criterion, Opportunity, Skill
+    from opportunities.models import Criterion, Opportunity, OpportunityType, Skill
 
     now = timezone.now()
     writer = text.Writer(rng)
@@ -74,7 +75,7 @@ def sealed_opportunity(*, buyer, suppliers, rng: random.Random, title: str = "")
         opportunity = Opportunity.objects.create(
             buyer=buyer,
             status=Opportunity.Status.PUBLISHED,
-            type="accessibility",
+            type=OpportunityType.ACCESSIBILITY,
             value_cents=850_000,
             question_deadline=now - 2 * base_day(),
             closes_at=now - dt.timedelta(minutes=1),
@@ -97,8 +98,8 @@ def sealed_opportunity(*, buyer, suppliers, rng: random.Random, title: str = "")
                 text_en=en,
                 text_fr=fr,
                 position=position,
-                weight=2 if kind == "rated" else None,
-                max_score=10 if kind == "rated" else None,
+                weight=2 if kind == Criterion.Kind.RATED else None,
+                max_score=10 if kind == Criterion.Kind.RATED else None,
                 word_limit=500,
             )
             for position, (kind, en, fr) in enumerate(text.CRITERIA[:4])
@@ -170,7 +171,7 @@ def sealed_opportunity(*, buyer, suppliers, rng: random.Random, title: str = "")
                 )
             )
         Receipt.objects.bulk_create(receipts)
-        opportunity_services.opportunity_close(opportunity=opportunity, now=now)
+        opportunity_close(opportunity=opportunity, now=now)
     return Opportunity.objects.get(pk=opportunity.pk)
 
 
@@ -181,7 +182,7 @@ def base_day() -> dt.timedelta:
 def build_timed(opportunity) -> dict[str, Any]:
     """Time `evaluation_build_packets` on a closed opportunity; count its SQL statements."""
     from evaluation.models import PacketAttachment
-    from evaluation.services import evaluation_build_packets
+    from evaluation.packets import evaluation_build_packets
 
     with base.QueryCounter() as queries:
         started = time.monotonic()

@@ -70,7 +70,7 @@ def _world(suppliers: int, seconds: float):
 
     from bids import services as bid_services
     from opportunities.models import Criterion, Opportunity
-    from opportunities.services import _schedule_close
+    from opportunities.progress import opportunity_close_schedule
 
     buyer, people = packets._people(suppliers)
     now = timezone.now()
@@ -102,7 +102,7 @@ def _world(suppliers: int, seconds: float):
             max_score=10,
         )
         # What `opportunity_publish` does once the posting is open: a worker closes it on time.
-        _schedule_close(opportunity)
+        opportunity_close_schedule(opportunity)
     bids = {
         person.pk: bid_services.bid_start(supplier=person, opportunity=opportunity).pk
         for person in people

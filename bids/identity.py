@@ -292,7 +292,7 @@ def _add_firm(tokens: _Tokens, label, name: str) -> None:
     for source in (name, short):
         written = [w for w in fold(source)[0].split() if re.search(r"[^\W_]", w)]
         for kept in (written, [w for w in written if w not in SMALL_WORDS]):
-            initials = "".join(re.search(r"[^\W_]", word).group() for word in kept)
+            initials = "".join(re.findall(r"[^\W_]", word)[0] for word in kept)
             if len(initials) >= MIN_TOKEN_LENGTH:
                 pattern = START + r"\.?[ ]?".join(map(re.escape, initials)) + r"\.?" + END
                 tokens.add(

@@ -7,7 +7,9 @@ supplier submits again; at the close the last receipt is what gets sealed and ev
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -18,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from marketplace.i18n import choice_label
+from marketplace.transitions import LifecycleModel
 from opportunities.models import Criterion, Opportunity
 
 
@@ -26,12 +29,17 @@ class BidQuerySet(models.QuerySet):
         """A supplier's own bids: nobody else's exist, as far as they can tell."""
         return self.filter(supplier=user) if user.is_authenticated else self.none()
 
+    def visible_to(self, user) -> BidQuerySet:
+        """The bids `user` may open (marketplace.shortcuts.get_visible_or_404): their own, in any
+        status; anybody else's is a 404, staff included. Evaluators see packets, never bids."""
+        return self.of(user)
+
     def counted(self) -> BidQuerySet:
         """The bids that count: submitted before the close, sealed and evaluated after."""
         return self.exclude(status__in=Bid.UNCOUNTED)
 
 
-class Bid(models.Model):
+class Bid(LifecycleModel):
     class Status(models.TextChoices):
         # A status, said of the bid ("soumission" in French, so feminine): the context keeps
         # these apart from the same English words said of other things.
@@ -45,6 +53,26 @@ class Bid(models.Model):
         AWARDED = "awarded", _("Awarded")
         NOT_AWARDED = "not_awarded", _("Not awarded")
         TERMINATED = "terminated", _("Award ended (declined or default)")
+
+    # The allowed transitions, made by `marketplace.transitions.transition` (DESIGN.md §3). The
+    # supplier moves their bid until the close (bids.services); the close seals it
+    # (lifecycle/closing.py); evaluation moves it after that (evaluation.services, lifecycle).
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.DRAFT: frozenset({Status.SUBMITTED}),
+        # Submitting again (a revised bid) keeps it submitted: a new receipt, not a transition.
+        Status.SUBMITTED: frozenset({Status.WITHDRAWN, Status.SEALED}),
+        Status.WITHDRAWN: frozenset({Status.SUBMITTED}),  # resubmitted before the close
+        # The lock of the consensus: passed every mandatory criterion or not.
+        Status.SEALED: frozenset({Status.QUALIFIED, Status.DISQUALIFIED}),
+        # The award: the first in rank is offered it, every other packet is told it was not.
+        Status.QUALIFIED: frozenset({Status.AWARDED, Status.NOT_AWARDED}),
+        Status.DISQUALIFIED: frozenset({Status.NOT_AWARDED}),
+        # The next in rank, once the one before declined or defaulted.
+        Status.NOT_AWARDED: frozenset({Status.AWARDED}),
+        Status.AWARDED: frozenset({Status.TERMINATED}),
+        Status.TERMINATED: frozenset(),
+    }
+    transition_refused = _("A bid that is “%(current)s” cannot become “%(target)s”.")
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.PROTECT, related_name="bids")
     supplier = models.ForeignKey(
@@ -80,6 +108,9 @@ class Bid(models.Model):
     identity_at_submission = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = BidQuerySet.as_manager()
+    # Not stored: the request's arrival time the deadline was judged by, set on the locked copy
+    # a supplier's change works on (bids.services._locked_bid).
+    checked_at: dt.datetime
 
     # Not (or no longer) a bid: never submitted, or withdrawn before the close.
     UNCOUNTED = (Status.DRAFT, Status.WITHDRAWN)

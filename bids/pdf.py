@@ -28,6 +28,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pikepdf
 from django.conf import settings
@@ -397,8 +398,9 @@ def _shown(operand) -> str:
     return raw.decode("latin-1")
 
 
-def _content_streams(copy: pikepdf.Pdf) -> Iterator[tuple[object, Stream | None]]:
-    """Every content stream of the copy: pages, forms, tiling patterns, Type 3 glyphs."""
+def _content_streams(copy: pikepdf.Pdf) -> Iterator[tuple[Any, Stream | None]]:
+    """Every content stream of the copy: pages, forms, tiling patterns, Type 3 glyphs: each with
+    its holder (a `Page` or the stream itself, which `parse_content_stream` both take)."""
     for page in copy.pages:
         yield page, None
     for obj in copy.objects:

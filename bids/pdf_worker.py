@@ -63,7 +63,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.conf import settings
 from django.core.cache import cache
@@ -376,6 +376,11 @@ def _end(pid: int, status: int, *, wait: float) -> int | None:
         return None
 
 
+def _count(value: object) -> TypeGuard[int]:
+    """A number of pages or bytes as the child must send it: an int (not a bool), never < 0."""
+    return type(value) is int and value >= 0
+
+
 def _answer(sock: socket.socket, deadline: float, size: int, limits: dict) -> dict[str, Any]:
     """The child's answer, checked: a refusal (`refused`, `found`) or a copy (`content`,
     `pages`, `text`). Raises _TimedOut, EOFError, OSError or _Broken."""
@@ -393,7 +398,9 @@ def _answer(sock: socket.socket, deadline: float, size: int, limits: dict) -> di
             raise _Broken
         return {"refused": message, "found": found}
     pages, length, text_length = header.get("pages"), header.get("content"), header.get("text")
-    if not all(type(n) is int and n >= 0 for n in (pages, length, text_length)) or not pages:
+    if not (_count(pages) and _count(length) and _count(text_length)):
+        raise _Broken
+    if not pages:
         raise _Broken
     # The copy holds the pages' streams, expanded at most this far, and the images as they were.
     if length > size + limits["BID_ATTACHMENT_MAX_EXPANDED_BYTES"]:

@@ -21,8 +21,10 @@ from marketplace import notifications as notices
 from marketplace.models import SupplierProfile, User
 from marketplace.permissions import is_supplier
 from marketplace.services import audit_event_record, notification_send
+from marketplace.transitions import transition, transition_many
 from opportunities.models import Opportunity
-from opportunities.services import notice_context, opportunity_hold_shared
+from opportunities.notices import notice_context
+from opportunities.questions import opportunity_hold_shared
 
 from . import permissions
 from .identity import (
@@ -283,23 +285,29 @@ def bid_submit(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = Non
         digest=content_digest(content),
         content=content,
     )
-    was = bid.status
-    bid.status = Status.SUBMITTED
-    bid.submitted_at = moment
-    bid.withdrawn_at = None
-    bid.confirmed_addendum = _latest_addendum(bid.opportunity)
-    # Who submitted it, kept for the close: a rename in between must not undo the redaction.
-    bid.identity_at_submission = identity_merge(
-        bid.identity_at_submission,
-        identity_of(supplier, SupplierProfile.objects.filter(user=supplier).first()),
-    )
-    bid.save()
-    audit_event_record(
-        actor=supplier,
-        verb="bid.submitted" if was != Status.SUBMITTED else "bid.resubmitted",
-        target=bid,
-        data={"receipt": number, "digest": receipt.digest},
-    )
+    stamps = {
+        "submitted_at": moment,
+        "withdrawn_at": None,
+        "confirmed_addendum": _latest_addendum(bid.opportunity),
+        # Who submitted it, kept for the close: a rename in between must not undo the redaction.
+        "identity_at_submission": identity_merge(
+            bid.identity_at_submission,
+            identity_of(supplier, SupplierProfile.objects.filter(user=supplier).first()),
+        ),
+    }
+    data = {"receipt": number, "digest": receipt.digest}
+    if bid.status == Status.SUBMITTED:
+        # A revised bid: a new receipt, the status stays as it is (not a transition).
+        for name, value in stamps.items():
+            setattr(bid, name, value)
+        bid.save(update_fields=list(stamps))
+        audit_event_record(actor=supplier, verb="bid.resubmitted", target=bid, data=data)
+    else:
+        opportunity = bid.opportunity
+        bid, _event = transition(
+            bid, Status.SUBMITTED, actor=supplier, verb="bid.submitted", data=data, fields=stamps
+        )
+        bid.opportunity = opportunity
     notification_send(
         kind="bid.submitted",
         recipients=[supplier],
@@ -320,10 +328,11 @@ def bid_withdraw(*, supplier: User, bid: Bid, arrived_at: dt.datetime | None = N
     now = bid.checked_at
     if bid.status != Status.SUBMITTED:
         raise ValidationError(_("Only a submitted bid can be withdrawn."))
-    bid.status = Status.WITHDRAWN
-    bid.withdrawn_at = now
-    bid.save()
-    event = audit_event_record(actor=supplier, verb="bid.withdrawn", target=bid)
+    opportunity = bid.opportunity
+    bid, event = transition(
+        bid, Status.WITHDRAWN, actor=supplier, verb="bid.withdrawn", fields={"withdrawn_at": now}
+    )
+    bid.opportunity = opportunity
     notification_send(
         kind="bid.withdrawn",
         recipients=[supplier],
@@ -478,14 +487,14 @@ def attachment_remove(
 
 
 def bids_seal(*, opportunity: Opportunity, now: dt.datetime) -> list[int]:
-    """At the close, inside its transaction: submitted bids become sealed. Returns the ids of
-    the suppliers whose bids were sealed."""
-    sealed = list(
-        Bid.objects.select_for_update()
-        .filter(opportunity=opportunity, status=Status.SUBMITTED)
-        .values_list("pk", "supplier_id")
+    """At the close, inside its transaction (lifecycle.closing): submitted bids become sealed
+    (the system acts: one "bid.sealed" event each). Returns the ids of the suppliers whose bids
+    were sealed."""
+    sealed = transition_many(
+        Bid.objects.filter(opportunity=opportunity, status=Status.SUBMITTED),
+        Status.SEALED,
+        actor=None,
+        verb="bid.sealed",
+        fields={"sealed_at": now},
     )
-    Bid.objects.filter(pk__in=[pk for pk, _supplier in sealed]).update(
-        status=Status.SEALED, sealed_at=now
-    )
-    return [supplier for _pk, supplier in sealed]
+    return [bid.supplier_id for bid in sealed]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -14,10 +14,14 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from evaluation.selectors import bid_debrief
 from marketplace import formats
+from marketplace.files import private_file_response
+from marketplace.forms import add_service_errors
 from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.permissions import is_supplier
 from marketplace.ratelimit import rate_limit_allows
+from marketplace.shortcuts import get_visible_or_404
+from marketplace.views_support import message_service_error
 from opportunities.models import Opportunity
 
 from . import permissions, services
@@ -29,14 +33,13 @@ from .pdf_worker import check_admitted
 
 def _own_bid(request, pk: int) -> Bid:
     """The signed-in supplier's bid; anybody else's is a 404, staff included."""
-    return get_object_or_404(
-        Bid.objects.of(request.user).select_related("opportunity", "supplier"), pk=pk
+    return get_visible_or_404(
+        Bid.objects.select_related("opportunity", "supplier"), request.user, pk=pk
     )
 
 
 def _refused(request, bid: Bid, error: ValidationError):
-    for message in error.messages:
-        messages.error(request, message)
+    message_service_error(request, error)
     return redirect("bids:detail", pk=bid.pk)
 
 
@@ -48,8 +51,7 @@ def bid_start_view(request, opportunity_pk: int):
             supplier=request.user, opportunity=opportunity, arrived_at=arrived_at(request)
         )
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
         return redirect("opportunities:detail", pk=opportunity.pk)
     return redirect("bids:edit", pk=bid.pk)
 
@@ -125,7 +127,7 @@ def bid_edit_view(request, pk: int):
     try:
         bid = _save_draft(request, bid, form)
     except ValidationError as error:
-        form.add_problems({None: error.messages})
+        add_service_errors(form, error)
         return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
     if "action_submit" not in request.POST:
         messages.success(request, _("Your draft was saved. It is not submitted yet."))
@@ -270,8 +272,7 @@ def attachment_add_view(request, pk: int):
                 arrived_at=arrived_at(request),
             )
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(request, _("The file was attached."))
     return redirect("bids:edit", pk=bid.pk)
@@ -295,15 +296,7 @@ def attachment_remove_view(request, pk: int, attachment_pk: int):
 def attachment_download_view(request, pk: int, attachment_pk: int):
     bid = _own_bid(request, pk)
     attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.name, content_type="application/pdf"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(attachment.file, filename=attachment.name)
 
 
 @method_decorator(login_not_required, name="dispatch")

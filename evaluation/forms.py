@@ -10,8 +10,8 @@ from marketplace.once import FormOnce
 from marketplace.selectors import users_with_role
 from opportunities.models import Criterion
 
+from .marking import MarkInput
 from .models import Evaluation
-from .services import MarkInput
 
 
 class AppointForm(forms.Form):

@@ -8,19 +8,56 @@ after the selection is locked, follow it.
 from __future__ import annotations
 
 import hashlib
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
 
 from bids.models import Bid, private_storage
 from marketplace.i18n import choice_label
+from marketplace.labels import LABEL_PREFIX, bid_label, bid_labels  # noqa: F401 (evaluation reads them here)
+from marketplace.models import Role
+from marketplace.permissions import has_role
+from marketplace.transitions import LifecycleModel
 from opportunities.models import Criterion, Opportunity
 
 
-class Evaluation(models.Model):
+def _seated(user) -> models.Exists:
+    """A seat for `user` on the evaluation's panel, whatever their declaration."""
+    return models.Exists(
+        PanelMember.objects.filter(evaluation=models.OuterRef("pk"), evaluator=user)
+    )
+
+
+class EvaluationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EvaluationQuerySet:
+        """The evaluations `user` may follow (marketplace.shortcuts.get_visible_or_404): the rule
+        of `evaluation.permissions.can_view_overview`, as a query. The owning buyer, the panel
+        and the program admins, never someone with a bid on the opportunity in any status,
+        whatever their roles: the overview names the evaluators and shows their progress."""
+        if not user.is_authenticated:
+            return self.none()
+        bid = Bid.objects.filter(opportunity=models.OuterRef("opportunity"), supplier=user)
+        without_bid = self.exclude(models.Exists(bid))
+        if has_role(user, Role.PROGRAM_ADMIN):
+            return without_bid
+        claim = models.Q(_seated(user))
+        if has_role(user, Role.BUYER):
+            claim |= models.Q(opportunity__buyer=user)
+        return without_bid.filter(claim)
+
+    def seating(self, user) -> EvaluationQuerySet:
+        """The evaluations with a seat for `user` on their panel, even with a bid (a seat written
+        around the rules): the declaration page, where recusing must stay possible or the panel
+        could never complete (the rule of `evaluation.permissions.can_declare`)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(_seated(user))
+
+
+class Evaluation(LifecycleModel):
     class Status(models.TextChoices):
         PREPARING = "preparing", _("Preparing the packets")
         PANEL = "panel", _("Appointing the panel and declaring conflicts")
@@ -31,7 +68,8 @@ class Evaluation(models.Model):
         AWARDED = "awarded", _("Awarded")
         UNSUCCESSFUL = "unsuccessful", _("No qualified bid")
 
-    TRANSITIONS: dict[str, frozenset[str]] = {
+    # Moved only by `marketplace.transitions.transition` (docs/DESIGN.md, "Lifecycles").
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PREPARING: frozenset({Status.PANEL, Status.UNSUCCESSFUL}),
         Status.PANEL: frozenset({Status.SCORING}),
         Status.SCORING: frozenset({Status.CONSENSUS}),
@@ -42,6 +80,7 @@ class Evaluation(models.Model):
         Status.AWARDED: frozenset({Status.UNSUCCESSFUL}),
         Status.UNSUCCESSFUL: frozenset(),
     }
+    transition_refused = _("The evaluation is at “%(current)s”: this step is not possible now.")
 
     opportunity = models.OneToOneField(
         Opportunity, on_delete=models.PROTECT, related_name="evaluation"
@@ -73,6 +112,8 @@ class Evaluation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = EvaluationQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("evaluation")
         verbose_name_plural = _("evaluations")
@@ -83,9 +124,6 @@ class Evaluation(models.Model):
     def get_status_display(self) -> str:  # lists show it on every row: see choice_label
         return choice_label(self.Status, self.status)
 
-    def can_transition_to(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.status]
-
     @property
     def public_seed(self) -> str:
         """The seed, once the selection has revealed it; empty before."""
@@ -95,27 +133,6 @@ class Evaluation(models.Model):
     def commit(seed: str) -> str:
         # UTF-8, not ASCII: a seed edited into something else must fail the check, not crash it.
         return hashlib.sha256(seed.encode("utf-8")).hexdigest()
-
-
-# A label on record is this prefix and three characters ("Bid K7Q"), the same whatever the
-# language: it is published, hashed into the draw and bound before scoring as it is
-# (services.label_record, draw_order). People read it through `bid_label`, in their language.
-LABEL_PREFIX = "Bid "
-
-
-def bid_label(label: str) -> str:
-    """A packet's label as people read it in the current language: "Bid K7Q" on record is
-    "Bid K7Q" on English pages and "Soumission K7Q" on French ones. Only the word comes from
-    the catalogue; the code is the one on record, so it tells no more than the label does. A
-    label of another form (the field is free text to the database) is shown as it is."""
-    if not label.startswith(LABEL_PREFIX) or len(label) == len(LABEL_PREFIX):
-        return label
-    return pgettext("packet label", "Bid %(code)s") % {"code": label[len(LABEL_PREFIX) :]}
-
-
-def bid_labels(labels: list[str]) -> str:
-    """Labels as people read them, joined: "Soumission K7Q, Soumission 2AB"; "—" for none."""
-    return ", ".join(bid_label(label) for label in labels) or "—"
 
 
 class Packet(models.Model):
@@ -243,6 +260,15 @@ class ConsensusMark(models.Model):
         return f"{self.packet_id}/{self.criterion_id}"
 
 
+class OfferQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OfferQuerySet:
+        """The offers made to `user`'s own bids (marketplace.shortcuts.get_visible_or_404): the
+        supplier declines their award; anybody else's offer is a 404."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(packet__bid__supplier=user)
+
+
 class Offer(models.Model):
     """The award offered to a ranked bid; a decline or a default passes it to the next."""
 
@@ -261,6 +287,8 @@ class Offer(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
     ended_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
+
+    objects = OfferQuerySet.as_manager()
 
     class Meta:
         ordering = ["evaluation_id", "number"]

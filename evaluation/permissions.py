@@ -51,7 +51,7 @@ def may_see_packets(user: User, member: PanelMember | None) -> bool:
 
 def is_chair(user: User, evaluation: Evaluation) -> bool:
     member = seat(user, evaluation)
-    return may_see_packets(user, member) and member.is_chair
+    return member is not None and may_see_packets(user, member) and member.is_chair
 
 
 def can_view_overview(user: User, evaluation: Evaluation) -> bool:

@@ -16,6 +16,7 @@ from marketplace.services import notification_send
 from marketplace.tasks import RETRY_WHEN_BUSY, scheduled_job
 from opportunities.models import Opportunity
 
+from . import packets, panel
 from .models import Evaluation, PanelMember
 
 
@@ -27,12 +28,10 @@ from .models import Evaluation, PanelMember
 )
 def evaluation_build_packets(opportunity_id: int) -> int:
     """Build the packets of a closed opportunity. A second run is a no-op."""
-    from .services import evaluation_build_packets as build
-
     opportunity = Opportunity.objects.filter(pk=opportunity_id).first()
     if opportunity is None or not hasattr(opportunity, "evaluation"):
         return 0
-    return build(opportunity=opportunity)
+    return packets.evaluation_build_packets(opportunity=opportunity)
 
 
 REMINDERS = {
@@ -51,8 +50,6 @@ REMINDERS = {
 def evaluations_remind(now: str | None = None) -> int:
     """Daily: remind whoever an evaluation has waited for EVALUATION_REMINDER_DAYS or more.
     One reminder per person, step and day: a second run the same day sends nothing."""
-    from evaluation import services
-
     moment = dt.datetime.fromisoformat(now) if now else timezone.now()
     cutoff = moment - dt.timedelta(days=settings.EVALUATION_REMINDER_DAYS)
     day = timezone.localdate(moment).isoformat()
@@ -80,7 +77,7 @@ def evaluations_remind(now: str | None = None) -> int:
             if chair is not None:
                 waiting.append((evaluation, chair.evaluator, "consensus"))
         elif evaluation.status == Status.PANEL:
-            if not services.panel_is_complete(evaluation):
+            if not panel.panel_is_complete(evaluation):
                 waiting.append((evaluation, evaluation.opportunity.buyer, "panel"))
         else:
             waiting.append((evaluation, evaluation.opportunity.buyer, "award"))

@@ -10,36 +10,47 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lifecycle import award
+from marketplace.files import private_file_response
 from marketplace.forms import add_service_errors
 from marketplace.models import AuditEvent
 from marketplace.services import audit_event_record
 from marketplace.sessions import reauthentication_required
+from marketplace.shortcuts import get_visible_or_404
+from marketplace.views_support import message_service_error
 from opportunities.models import Opportunity
 
-from . import permissions, services
+from . import draw, marking, panel, permissions, services, verification
 from .forms import AppointForm, DeclarationForm, MarksForm
-from .models import ConsensusMark, Evaluation, Mark, Offer, Packet, PacketAttachment, PanelMember
+from .models import (
+    ConsensusMark,
+    Evaluation,
+    EvaluationQuerySet,
+    Mark,
+    Offer,
+    Packet,
+    PacketAttachment,
+    PanelMember,
+)
 
 Status = Evaluation.Status
 
 
-def _evaluation(request, pk: int, *, may=permissions.can_view_overview) -> Evaluation:
-    """The evaluation of opportunity `pk`, for those who take part in it; a 404 for others."""
-    evaluation = get_object_or_404(
-        Evaluation.objects.select_related("opportunity").prefetch_related(
-            Prefetch("panel", queryset=PanelMember.objects.select_related("evaluator"))
-        ),
-        opportunity_id=pk,
+def _evaluations() -> EvaluationQuerySet:
+    return Evaluation.objects.select_related("opportunity").prefetch_related(
+        Prefetch("panel", queryset=PanelMember.objects.select_related("evaluator"))
     )
-    if not may(request.user, evaluation):
-        raise Http404
-    return evaluation
+
+
+def _evaluation(request, pk: int) -> Evaluation:
+    """The evaluation of opportunity `pk`, for those who take part in it; a 404 for others."""
+    return get_visible_or_404(_evaluations(), request.user, opportunity_id=pk)
 
 
 def _member_with_packets(request, evaluation: Evaluation) -> PanelMember:
@@ -51,8 +62,7 @@ def _member_with_packets(request, evaluation: Evaluation) -> PanelMember:
 
 def _back(evaluation: Evaluation, error: ValidationError | None = None, request=None):
     if error is not None and request is not None:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     return redirect("evaluation:overview", pk=evaluation.opportunity_id)
 
 
@@ -68,7 +78,7 @@ def overview_view(request, pk: int):
         "member": member,
         "is_buyer": is_buyer,
         "packet_count": evaluation.packets.count(),
-        "panel_complete": services.panel_is_complete(evaluation),
+        "panel_complete": panel.panel_is_complete(evaluation),
         "can_view_access_log": permissions.can_view_access_log(user, evaluation),
     }
     if is_buyer and evaluation.status in (Status.PANEL, Status.SCORING):
@@ -98,7 +108,7 @@ def appoint_view(request, pk: int):
         messages.error(request, _("Choose an evaluator from the list."))
         return _back(evaluation)
     try:
-        services.panel_appoint(
+        panel.panel_appoint(
             actor=request.user,
             evaluation=evaluation,
             evaluator=form.cleaned_data["evaluator"],
@@ -117,14 +127,15 @@ def make_chair_view(request, pk: int, member_pk: int):
         raise Http404
     member = get_object_or_404(PanelMember, pk=member_pk, evaluation=evaluation)
     try:
-        services.panel_make_chair(actor=request.user, member=member)
+        panel.panel_make_chair(actor=request.user, member=member)
     except ValidationError as error:
         return _back(evaluation, error, request)
     return _back(evaluation)
 
 
 def declare_view(request, pk: int):
-    evaluation = _evaluation(request, pk, may=permissions.can_declare)
+    # Any panel member, even one with a bid: recusing must stay possible (`seating`).
+    evaluation = get_object_or_404(_evaluations().seating(request.user), opportunity_id=pk)
     member = permissions.seat(request.user, evaluation)
     if member is None:
         raise Http404
@@ -133,7 +144,7 @@ def declare_view(request, pk: int):
     form = DeclarationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.panel_declare(
+            panel.panel_declare(
                 evaluator=request.user,
                 member=member,
                 conflict=form.cleaned_data["conflict"],
@@ -144,7 +155,7 @@ def declare_view(request, pk: int):
             if member.declaration != PanelMember.Declaration.PENDING:
                 # Declared already (a double click, another tab): where the declaration lands.
                 return redirect("evaluation:packets", pk=pk) if member.active else _back(evaluation)
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             if form.cleaned_data["conflict"]:
                 messages.success(request, _("You recused yourself. The buyer was told."))
@@ -175,7 +186,7 @@ def packet_list_view(request, pk: int):
             "opportunity": evaluation.opportunity,
             "member": member,
             "packets": packets,
-            "missing": len(services.missing_marks(member)) if not member.marks_submitted_at else 0,
+            "missing": len(marking.missing_marks(member)) if not member.marks_submitted_at else 0,
         },
     )
 
@@ -199,7 +210,7 @@ def packet_view(request, pk: int, packet_pk: int):
     )
     if request.method == "POST" and not final and form.is_valid():
         try:
-            services.marks_save(evaluator=request.user, packet=packet, values=form.values())
+            marking.marks_save(evaluator=request.user, packet=packet, values=form.values())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -253,14 +264,7 @@ def packet_attachment_view(request, pk: int, packet_pk: int, number: int):
         target=attachment.packet,
         data={"label": attachment.packet.label, "number": number},
     )
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.name,
-        content_type="application/pdf",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(attachment.file, filename=attachment.name)
 
 
 @require_POST
@@ -268,10 +272,9 @@ def marks_submit_view(request, pk: int):
     evaluation = _evaluation(request, pk)
     _member_with_packets(request, evaluation)
     try:
-        services.marks_submit(evaluator=request.user, evaluation=evaluation)
+        marking.marks_submit(evaluator=request.user, evaluation=evaluation)
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(request, _("Your marks are submitted. They are final."))
     return redirect("evaluation:packets", pk=pk)
@@ -316,7 +319,7 @@ def consensus_packet_view(request, pk: int, packet_pk: int):
     )
     if request.method == "POST" and not locked and form.is_valid():
         try:
-            services.consensus_save(chair=request.user, packet=packet, values=form.values())
+            marking.consensus_save(chair=request.user, packet=packet, values=form.values())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -372,8 +375,7 @@ def lock_view(request, pk: int):
             # Locked already (a double click, another tab): where the lock lands.
             messages.info(request, _("The consensus is already locked."))
             return _back(evaluation)
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
         return redirect("evaluation:consensus", pk=pk)
     messages.success(request, _("The consensus is locked and the selection is made."))
     return _back(evaluation)
@@ -417,7 +419,7 @@ def award_view(request, pk: int):
     return _buyer_step(
         request,
         pk,
-        services.evaluation_award,
+        award.evaluation_award,
         _("Awarded. Every bidder was told, with their debrief."),
         done=Q(offers__isnull=False),
         already=_("This opportunity is already awarded."),
@@ -461,8 +463,8 @@ def draw_view(request, pk: int):
         {
             "opportunity": opportunity,
             "evaluation": evaluation,
-            "check": services.draw_check(evaluation),
-            "label_record_header": services.LABEL_RECORD_HEADER,
+            "check": verification.draw_check(evaluation),
+            "label_record_header": draw.LABEL_RECORD_HEADER,
         },
     )
 
@@ -470,21 +472,18 @@ def draw_view(request, pk: int):
 @require_POST
 def offer_decline_view(request, offer_pk: int):
     """The awarded supplier declines; the award passes to the next in rank."""
-    offer = get_object_or_404(
-        Offer.objects.select_related("packet__bid"),
-        pk=offer_pk,
-        packet__bid__supplier=request.user,
+    offer = get_visible_or_404(
+        Offer.objects.select_related("packet__bid"), request.user, pk=offer_pk
     )
     try:
-        services.offer_end(
+        award.offer_end(
             actor=request.user,
             offer=offer,
             outcome=Offer.Outcome.DECLINED,
             reason=request.POST.get("reason", "")[:2000],
         )
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(request, _("You declined the award. Thank you for telling us."))
     return redirect("bids:detail", pk=offer.packet.bid_id)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account import app_settings as allauth_settings
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -259,8 +260,6 @@ def recipient(email: str, user: User | None) -> User | None:
     verified on (an unverified address says nothing about who reads it)."""
     if user is not None and getattr(user, "pk", None):
         return user
-    from allauth.account.models import EmailAddress
-
     address = (
         EmailAddress.objects.filter(email__iexact=email, verified=True)
         .select_related("user")
@@ -374,7 +373,7 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """The email, in the active language (the caller's `translation.override`)."""
-    values = defaultdict(lambda: "—")
+    values: defaultdict[str, str] = defaultdict(lambda: "—")
     values.update((key, value) for key, value in context.items() if isinstance(value, str))
     values["email"] = email
     code = str(context.get("code") or "") if kind.expires else ""

@@ -152,7 +152,7 @@ def _ever_a_supplier(user_field: str) -> ExpressionWrapper:
     user = OuterRef(user_field)
     user_type = ContentType.objects.get_for_model(User)
     once_granted = AuditEvent.objects.filter(
-        verb__in=("role.granted", "role.revoked"),
+        verb__in=(audit_verbs.verb("role.granted"), audit_verbs.verb("role.revoked")),
         target_type=user_type,
         target_id=Cast(user, CharField()),
         data__role=Role.SUPPLIER,

@@ -88,12 +88,10 @@ def can_see(user: User, approval: Approval) -> bool:
 
 
 def visible_to(user: User) -> QuerySet[Approval]:
-    approvals = Approval.objects.select_related("requested_by", "decided_by", "subject_user")
-    if permissions.is_program_admin(user):
-        return approvals
-    if not user.is_authenticated:
-        return approvals.none()
-    return approvals.filter(requested_by=user)
+    """The requests `user` may see (`ApprovalQuerySet.visible_to`), with their people."""
+    return Approval.objects.select_related("requested_by", "decided_by", "subject_user").visible_to(
+        user
+    )
 
 
 # --- What each kind asks for --------------------------------------------------------------------
@@ -214,7 +212,8 @@ def _handlers(kind: str) -> KindHandlers:
 
 
 def _role_grant_check(actor: User, payload: dict[str, Any]) -> User:
-    user = User.objects.filter(pk=payload.get("user")).first()
+    user_pk: Any = payload.get("user")  # a JSON value: no such person when it is not a pk
+    user = User.objects.filter(pk=user_pk).first()
     if user is None:
         raise ValidationError(_("This person no longer exists."))
     if user.pk == actor.pk:
@@ -230,6 +229,8 @@ def _role_grant_check(actor: User, payload: dict[str, Any]) -> User:
 
 
 def _role_grant_carry_out(approval: Approval, actor: User) -> None:
+    # Asked about the person `_role_grant_check` found; the request is deleted with them.
+    assert approval.subject_user is not None
     services.role_grant(
         actor=actor, user=approval.subject_user, role=approval.payload["role"], approval=approval
     )

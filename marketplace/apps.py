@@ -12,7 +12,11 @@ class MarketplaceConfig(AppConfig):
         from django.core import signals
 
         from . import logs, receivers
+        from .celery import app as celery_app
 
+        # Domain code enqueues tasks by name (marketplace/jobs.py) and never imports a tasks
+        # module, so every process registers all of them now, not only a worker.
+        celery_app.autodiscover_tasks(force=True)
         # The request id spans the whole request, Django's own log line of its answer included.
         signals.request_started.connect(logs.request_started, dispatch_uid="request-id-start")
         signals.request_finished.connect(logs.request_finished, dispatch_uid="request-id-end")

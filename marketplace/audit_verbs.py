@@ -26,6 +26,10 @@ that verb; notes (a Checkout page created, a Stripe notice kept) are in its hist
 
 Adding a verb: add its entry here, with its French in the catalogue.
 tests/marketplace/test_audit_verbs.py fails for any verb the code writes that has none.
+
+Code that *reads* the trail by verb (the metrics' stages, a count of deletions, the admin's
+"ever a supplier") names its verbs through `verb("...")`: a verb renamed or dropped here then
+fails when the module loads, instead of quietly counting nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from .i18n import choice_label
+from .labels import bid_label
+from .models import Approval, Role
+from .notifications import CATALOGUE
 
 VERBS: dict[str, Promise] = {
     # People and their accounts (marketplace/services.py, marketplace/admin.py)
@@ -70,7 +79,7 @@ VERBS: dict[str, Promise] = {
     "approval.approved": _("The request was approved and the change made: %(approval)s."),
     "approval.rejected": _("The request was rejected: %(approval)s."),
     "approval.withdrawn": _("The request was withdrawn: %(approval)s."),
-    # Opportunities (opportunities/services.py)
+    # Opportunities (the flow modules of opportunities/: drafting.py, publishing.py …)
     "opportunity.created": _("The opportunity was created as a draft."),
     "opportunity.edited": _("The opportunity was edited."),
     "opportunity.submitted": _("The opportunity was submitted for review."),
@@ -96,9 +105,16 @@ VERBS: dict[str, Promise] = {
     "bid.resubmitted": _("The bid was submitted again (receipt %(number)s)."),
     "bid.confirmed": _("The bid was confirmed as it is after addendum %(number)s."),
     "bid.withdrawn": _("The bid was withdrawn."),
+    "bid.sealed": _("The bid was sealed at the close."),
     "bid.attachment_added": _("An attachment was added to the bid."),
     "bid.attachment_removed": _("An attachment was removed from the bid."),
-    # Blind evaluation (evaluation/services.py, evaluation/views.py)
+    # Bids moved by evaluation (evaluation/services.py, evaluation/offers.py)
+    "bid.qualified": _("The bid passed every mandatory criterion."),
+    "bid.disqualified": _("The bid did not pass a mandatory criterion."),
+    "bid.awarded": _("The award was offered to the bid."),
+    "bid.not_awarded": _("The bid was not awarded."),
+    "bid.terminated": _("The award to the bid ended (declined or default)."),
+    # Blind evaluation (evaluation/packets.py, panel.py, marking.py, services.py)
     "evaluation.committed": _("Bids closed: a secret seed was drawn and its commitment published."),
     "evaluation.labels_bound": _(
         "The packets' labels were bound to the commitment, and their digest published."
@@ -125,7 +141,7 @@ VERBS: dict[str, Promise] = {
     "packet.attachment_withheld": _(
         "Attachment %(number)s of “%(label)s” was withheld: it named the bidder."
     ),
-    # Delivery and acceptance (payments/services.py)
+    # Delivery and acceptance (payments/contracts.py)
     "contract.created": _("The contract was drawn up."),
     "contract.accepted": _("The supplier accepted the contract."),
     "contract.declined": _("The supplier declined the contract."),
@@ -198,6 +214,14 @@ VERBS: dict[str, Promise] = {
     "diversity.snapshot_taken": _("The self-identification summary was recorded."),
 }
 
+
+def verb(code: str) -> str:
+    """`code`, checked against the registry (see the module's docstring)."""
+    if code not in VERBS:
+        raise LookupError(f"{code!r} is not an audit verb (marketplace/audit_verbs.py)")
+    return code
+
+
 # A notice from Stripe the registry has no sentence for (Stripe adds types): its type is a
 # code of Stripe's, named in the sentence as it is.
 STRIPE_NOTICE = _("Stripe sent a notice (%(type)s).")
@@ -212,11 +236,6 @@ class _Readable(dict):
 
 
 def _values(verb: str, data: Mapping[str, Any]) -> _Readable:
-    from evaluation.models import bid_label  # evaluation imports marketplace: not at load
-
-    from .i18n import choice_label
-    from .models import Approval, Role
-
     values = _Readable()
     label = data.get("label") or data.get("packet")
     if isinstance(label, str) and label:
@@ -230,8 +249,6 @@ def _values(verb: str, data: Mapping[str, Any]) -> _Readable:
     if isinstance(kind, str) and verb.startswith("approval."):
         values["approval"] = choice_label(Approval.Kind, kind)
     if isinstance(kind, str) and verb.startswith("notifications."):
-        from .notifications import CATALOGUE
-
         notice = CATALOGUE.get(kind)
         values["notice"] = str(notice.label) if notice else kind
     if isinstance(data.get("count"), int) and not isinstance(data["count"], bool):

@@ -11,12 +11,15 @@ The anonymous public pages (`cache_public_page`): in the last hour before a popu
 of the traffic is people who are not signed in reading the same few public pages. Rendering one
 costs ten times what serving it from the cache does, so an anonymous GET is answered from the
 cache when the same page (scheme, host, address and query, language) was rendered since the
-last change to what public pages show. Every audited change to a posting, its questions,
-addenda, criteria or evaluation (`marketplace.services.audit_event_record`, which every write
-calls) replaces their version. Time alone changes a page too (a deadline passes before the
-closing task runs): entries live for `PUBLIC_PAGE_CACHE_SECONDS` at most. A page whose rendering
-used the CSRF token, set a cookie or showed a message is never stored; signed-in visitors always
-get a fresh page.
+last change to what public pages show. That change is announced explicitly: every write that
+changes what a public page shows (publishing, amending or cancelling a posting, an addendum, a
+question answered or withdrawn, criteria, closing, evaluating, an award, a contract or its end)
+calls `public_pages_changed_on_commit()` inside its transaction. Writing an audit event does not:
+many audited events only read (an evaluator opening a packet, a download), and emptying the
+cache on them would throw away every cached page during the busiest hour for nothing. Time alone
+changes a page too (a deadline passes before the closing task runs): entries live for
+`PUBLIC_PAGE_CACHE_SECONDS` at most. A page whose rendering used the CSRF token, set a cookie or
+showed a message is never stored; signed-in visitors always get a fresh page.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template.response import SimpleTemplateResponse
 from django.utils.translation import get_language
 
 logger = logging.getLogger(__name__)
@@ -39,8 +44,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PUBLIC_PAGES = "public-pages"
-# Apps whose audited objects appear on public pages (bids, payments and people do not).
-PUBLIC_APPS = frozenset({"opportunities", "evaluation"})
 # What a cached answer keeps besides its body; the middleware adds the rest (the language,
 # the security headers, the request id) on the way out.
 KEPT_HEADERS = ("Content-Type",)
@@ -111,7 +114,17 @@ def cached_in(
 
 
 def public_pages_changed() -> None:
+    """What public pages show has changed: every cached public page is stale from now on."""
     content_changed(PUBLIC_PAGES)
+
+
+def public_pages_changed_on_commit() -> None:
+    """The explicit call of every write that changes what the public pages show (a posting, its
+    addenda, questions, criteria, closing, evaluation outcome, award, contract): call it inside
+    the write's transaction and the cached public pages are dropped when it commits (nothing if
+    it rolls back). Read-only events (an evaluator viewing a packet, a download) never call it,
+    and neither does `audit_event_record`: auditing an action does not make it a change."""
+    transaction.on_commit(public_pages_changed)
 
 
 # --- Each person's unread notifications (the badge on every signed-in page) ------------------
@@ -193,9 +206,9 @@ def cache_public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
             content, headers = cached
             return HttpResponse(content, headers=headers)
         response = view(request, *args, **kwargs)
-        if hasattr(response, "add_post_render_callback") and not response.is_rendered:
+        if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
             response.add_post_render_callback(lambda rendered: _store(request, key, rendered))
-        else:
+        elif isinstance(response, HttpResponse):  # a streamed response is never kept
             _store(request, key, response)
         return response
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar, cast
 
+from allauth.account.models import EmailAddress
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
@@ -13,6 +16,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from .staff_domains import is_staff_email
 
 
 class Role(models.TextChoices):
@@ -44,8 +49,6 @@ def verified_primary_email() -> models.Exists:
 
     Read at request time with the user: staff powers hold only while it is true, so no missed
     email signal and no edit of an address behind allauth's back can keep them alive."""
-    from allauth.account.models import EmailAddress
-
     return models.Exists(
         EmailAddress.objects.filter(
             user=models.OuterRef("pk"),
@@ -63,15 +66,14 @@ def supplier_stake(user: str = "pk") -> models.Q:
     Such an account has been a supplier whatever roles it holds today: revoking the role does
     not make it fit to judge, buy or pay (DESIGN.md §4), so no staff role of it is in force.
     Read at request time with the user, like the staff address."""
-    from django.apps import apps  # the core app does not import the higher ones (DESIGN.md §2)
-
+    # Looked up by name: the core app does not import the higher ones (docs/DESIGN.md, "Layers").
     bid = apps.get_model("bids", "Bid")
     return models.Q(
         models.Exists(SupplierProfile.objects.filter(user=models.OuterRef(user)))
     ) | models.Q(models.Exists(bid.objects.filter(supplier=models.OuterRef(user))))
 
 
-def _staff_check_expressions() -> dict[str, models.Expression]:
+def _staff_check_expressions() -> dict[str, models.Expression | models.Exists]:
     """What `User.roles` reads besides the grants, as annotations."""
     return {
         "staff_email_on_file": verified_primary_email(),
@@ -141,7 +143,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")
@@ -168,7 +170,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     def granted_roles(self) -> frozenset[str]:
         """Every role granted, whether in force or not (see `roles`)."""
         if "role_list" in self.__dict__:  # loaded by UserManager.with_roles()
-            return frozenset(role for role in (self.role_list or "").split(",") if role)
+            role_list = self.__dict__["role_list"]
+            return frozenset(role for role in (role_list or "").split(",") if role)
         return frozenset(grant.role for grant in self.role_grants.all())
 
     @cached_property
@@ -202,8 +205,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @cached_property
     def has_verified_staff_primary_email(self) -> bool:
-        from .permissions import is_staff_email  # permissions reads this module
-
         if not is_staff_email(self.email):
             return False
         return bool(self._staff_checks["staff_email_on_file"])
@@ -221,7 +222,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             return {name: self.__dict__[name] for name in names}
         if self.pk is None:
             return dict.fromkeys(names, False)
-        return User.objects.filter(pk=self.pk).values(**names).get()
+        # The plugin types `values()` by field names; these are annotations, read as booleans.
+        return cast(dict[str, bool], User.objects.filter(pk=self.pk).values(**names).get())
 
 
 class RoleGrant(models.Model):
@@ -432,6 +434,15 @@ class AuditEvent(models.Model):
 # --- Notifications: the outbox ------------------------------------------------------------------
 
 
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> NotificationQuerySet:
+        """A person's own notifications; somebody else's do not exist, as far as they can tell.
+        (The operations page reads everyone's under its own permission.)"""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(recipient=user)
+
+
 class Notification(models.Model):
     """One message to one person, written in the same transaction as the event that causes it.
 
@@ -463,6 +474,8 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
+    objects = NotificationQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
@@ -474,22 +487,6 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id} ({self.status})"
-
-    @property
-    def spec(self):
-        from .notifications import CATALOGUE
-
-        return CATALOGUE[self.kind]
-
-    def subject(self, language: str | None = None) -> str:
-        from .notifications import render_subject
-
-        return render_subject(self, language or self.language)
-
-    def link(self, language: str | None = None) -> str:
-        from .notifications import render_link
-
-        return render_link(self, language or self.language)
 
 
 class NotificationOptOut(models.Model):
@@ -529,7 +526,16 @@ class JobRun(models.Model):
 # --- Two people for what matters ----------------------------------------------------------------
 
 
-class ApprovalQuerySet(models.QuerySet):
+class ApprovalQuerySet(models.QuerySet["Approval"]):
+    def visible_to(self, user) -> ApprovalQuerySet:
+        """Program administrators see every request; whoever asked sees their own (the rule of
+        `approvals.can_see`). Anyone else: none, as if they did not exist."""
+        if user.is_authenticated and user.is_active and Role.PROGRAM_ADMIN in user.roles:
+            return self.all()
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(requested_by=user)
+
     def authorizing(self, approval: Approval | None, *, actor, kind: str, **payload) -> Approval:
         """The approval that lets `actor` make this change, read again from the database; else
         a refusal. Called by the services that make the change, inside the decision's

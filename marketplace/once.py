@@ -83,7 +83,7 @@ class Claim:
 
 def cache_key(request: HttpRequest) -> str | None:
     """The key this POST's outcome is kept under, or None when it carries no usable key."""
-    if request.method != "POST" or not request.content_type.startswith(FORM_CONTENT_TYPES):
+    if request.method != "POST" or not (request.content_type or "").startswith(FORM_CONTENT_TYPES):
         return None
     key = request.POST.get(FIELD, "")
     if not KEY_PATTERN.match(key):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -27,7 +28,7 @@ from .models import (
 
 
 def staff_email_q() -> Q:
-    """An address on a staff domain or a subdomain of one (as `permissions.is_staff_email`)."""
+    """An address on a staff domain or a subdomain of one (as `staff_domains.is_staff_email`)."""
     condition = Q(pk__in=[])
     for allowed in settings.STAFF_EMAIL_DOMAINS:
         allowed = allowed.lower().lstrip(".")
@@ -119,6 +120,7 @@ def _describe(schedule) -> str:
 def scheduled_jobs() -> list[ScheduledJob]:
     """Every beat job of the settings, with its last recorded run."""
     runs = {run.name: run for run in JobRun.objects.all()}
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
     return [
         ScheduledJob(
             name=name,
@@ -126,7 +128,7 @@ def scheduled_jobs() -> list[ScheduledJob]:
             schedule=_describe(entry["schedule"]),
             run=runs.get(entry["task"]),
         )
-        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        for name, entry in schedule.items()
     ]
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import caching, names, permissions
+from .jobs import enqueue_on_commit
 from .models import (
     STAFF_ROLES,
     Approval,
@@ -31,8 +32,9 @@ from .models import (
     SupplierProfile,
     User,
 )
-from .notifications import CATALOGUE, email_message, link, translated
+from .notifications import CATALOGUE, email_message, kinds_for, link, translated
 from .selectors import user_verified_emails, users_with_role
+from .staff_domains import is_staff_email
 
 
 def audit_event_record(
@@ -56,9 +58,6 @@ def audit_event_record(
     # cost two queries on every audited action.
     event.full_clean(exclude=["actor", "target_type"])
     event.save()
-    if target is not None and target._meta.app_label in caching.PUBLIC_APPS:
-        # Every change public pages show is audited: the cached copies go when it commits.
-        transaction.on_commit(caching.public_pages_changed)
     return event
 
 
@@ -145,7 +144,7 @@ def user_set_full_name(*, user: User, full_name: str) -> User:
 def user_signup_complete(*, user: User) -> None:
     """Called once a self-service sign-up is saved: outside staff domains, you are a supplier."""
     audit_event_record(actor=user, verb="user.signed_up", target=user)
-    if not permissions.is_staff_email(user.email):
+    if not is_staff_email(user.email):
         RoleGrant.objects.get_or_create(user=user, role=Role.SUPPLIER)
         audit_event_record(actor=user, verb="role.granted", target=user, data={"role": "supplier"})
 
@@ -324,7 +323,7 @@ def supplier_profile_save(*, actor: User, user: User, **fields: Any) -> Supplier
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     profile = SupplierProfile.objects.select_for_update().filter(user=user).first()
     created = profile is None
-    if created:
+    if profile is None:
         profile = SupplierProfile(user=user)
     before = {name: getattr(profile, name) for name in fields}
     for name, value in fields.items():
@@ -376,6 +375,7 @@ def notification_send(
     `event_key` identifies the event (an audit event id, say): the same event twice gives one
     notification per person. Returns the ids of the notifications that wait for an email.
     """
+    people: Iterable[tuple[int, str]]
     if isinstance(recipients, QuerySet):
         people = recipients.filter(is_active=True).values_list("pk", "preferred_language")
     else:
@@ -387,6 +387,15 @@ def notification_send(
     )
 
 
+def notifications_enqueue(notification_ids: Sequence[int]) -> None:
+    """After commit, deliver these notifications in batches (one task per batch). The task is
+    named, not imported: tasks call services, never the other way (docs/DESIGN.md, "Layers")."""
+    size = settings.NOTIFICATIONS_BATCH_SIZE
+    ids = list(notification_ids)
+    for start in range(0, len(ids), size):
+        enqueue_on_commit("marketplace.tasks.notifications_deliver", ids[start : start + size])
+
+
 def notification_send_each(
     *, kind: str, event_key: str, messages: list[tuple[int, str, dict[str, Any]]]
 ) -> list[int]:
@@ -394,8 +403,6 @@ def notification_send_each(
 
     Returns the ids of the notifications this call created that wait for an email; a repeated
     event creates nothing and returns none."""
-    from .tasks import notifications_enqueue
-
     keys = {pk: f"{kind}:{event_key}:{pk}" for pk, _language, _context in messages}
     existing: set[str] = set()
     key_list = list(keys.values())
@@ -563,8 +570,6 @@ def notifications_mark_all_read(*, user: User) -> int:
 @transaction.atomic
 def notification_preferences_save(*, user: User, emailed_kinds: Iterable[str]) -> list[str]:
     """Keep emailing the optional kinds in `emailed_kinds`; stop the others. Returns opt-outs."""
-    from .notifications import kinds_for
-
     optional = {kind.code for kind in kinds_for(user.roles) if not kind.mandatory}
     wanted = set(emailed_kinds)
     if wanted - set(CATALOGUE):
@@ -605,8 +610,6 @@ def notification_unsubscribe(*, user: User, kind: str) -> bool:
 @transaction.atomic
 def notification_retry(*, actor: User, notification: Notification) -> None:
     """Send a failed or given-up notification again, now (program admins, operations page)."""
-    from .tasks import notifications_enqueue
-
     if not permissions.can_operate(actor):
         raise PermissionDenied
     now = timezone.now()
@@ -631,8 +634,6 @@ def notification_retry(*, actor: User, notification: Notification) -> None:
 
 @transaction.atomic
 def notifications_retry_given_up(*, actor: User) -> int:
-    from .tasks import notifications_enqueue
-
     if not permissions.can_operate(actor):
         raise PermissionDenied
     ids = list(

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from allauth.account import app_settings as account_settings
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core.exceptions import ReauthenticationRequired
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
@@ -151,8 +152,6 @@ class StaffSessionMiddleware:
 
 
 def _has_mfa(user) -> bool:
-    from allauth.mfa.utils import is_mfa_enabled
-
     return is_mfa_enabled(user)
 
 

@@ -148,6 +148,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "crispy_forms",
     "crispy_bootstrap5",
+    # The demo data's commands (seed_demo, demo_logins): outside the production apps.
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 from django.core import management
 from django.core.mail import get_connection
 from django.db import OperationalError as DatabaseOperationalError
-from django.db import transaction
-from kombu.exceptions import OperationalError
 
 from . import services
 
@@ -26,19 +23,6 @@ RETRY_WHEN_BUSY: dict[str, Any] = {
     "retry_backoff": 2,
     "max_retries": 5,
 }
-
-
-def enqueue_on_commit(task, *args: Any, **options: Any) -> None:
-    """After commit, hand `task` to the broker. A broker that is down loses nothing: the work
-    is recorded in the database and a scheduled sweeper enqueues it again later."""
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args, **options)
-        except (OperationalError, OSError):
-            logger.exception("Broker unavailable: %s will be picked up by its sweeper", task.name)
-
-    transaction.on_commit(send)
 
 
 def scheduled_job(func: Callable) -> Callable:
@@ -57,14 +41,6 @@ def scheduled_job(func: Callable) -> Callable:
         return result
 
     return wrapper
-
-
-def notifications_enqueue(notification_ids: Sequence[int]) -> None:
-    """After commit, deliver these notifications in batches (one task per batch)."""
-    size = settings.NOTIFICATIONS_BATCH_SIZE
-    ids = list(notification_ids)
-    for start in range(0, len(ids), size):
-        enqueue_on_commit(notifications_deliver, ids[start : start + size])
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
@@ -87,7 +63,7 @@ def notifications_sweep() -> int:
     due = services.notifications_due()
     # Outside a transaction "on commit" is now; a broker that is down leaves the rows pushed
     # back by their grace period, for the next sweep.
-    notifications_enqueue(due)
+    services.notifications_enqueue(due)
     return len(due)
 
 

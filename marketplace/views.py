@@ -39,8 +39,10 @@ from .forms import (
 from .middleware import busy_response, database_busy
 from .mixins import PredicateRequiredMixin
 from .models import Approval, AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
-from .notifications import CATALOGUE, kinds_for, unsubscribe_read
+from .notifications import CATALOGUE, kinds_for, render_link, unsubscribe_read
 from .sessions import reauthentication_required
+from .shortcuts import get_visible_or_404
+from .views_support import message_service_error
 
 # While the database restarts or fails over, every request that needs it fails alike: a short,
 # static page (it cannot use the database either) that says so, and asks to try again.
@@ -249,7 +251,7 @@ class SupplierProfileView(PredicateRequiredMixin, FormView):
                 actor=self.request.user, user=self.request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("Your supplier profile was saved."))
         return redirect("marketplace:supplier_profile")
@@ -368,8 +370,7 @@ def role_revoke_view(request, pk: int, role: str):
                 % {"email": managed.email, "role": Role(role).label},
             )
             return _role_action_redirect(managed.pk)
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(
             request,
@@ -393,14 +394,14 @@ class InboxView(ListView):
 
 def _own_notification(request, pk: int) -> Notification:
     # Somebody else's notification does not exist, as far as this user can tell.
-    return get_object_or_404(Notification, pk=pk, recipient=request.user)
+    return get_visible_or_404(Notification, request.user, pk=pk)
 
 
 @require_POST
 def notification_open_view(request, pk: int):
     notification = _own_notification(request, pk)
     services.notification_mark_read(user=request.user, notification=notification)
-    return redirect(notification.link(get_language()))
+    return redirect(render_link(notification, get_language()))
 
 
 @require_POST
@@ -513,8 +514,7 @@ def notification_retry_view(request, pk: int):
     try:
         services.notification_retry(actor=request.user, notification=notification)
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(request, _("The notification will be sent again."))
     return redirect("marketplace:operations")
@@ -560,7 +560,11 @@ class ApprovalListView(PredicateRequiredMixin, TemplateView):
 
 def _visible_approval(request, pk: int) -> Approval:
     # Someone else's request is not there, for whoever may not see it.
-    return get_object_or_404(approvals.visible_to(request.user), pk=pk)
+    return get_visible_or_404(
+        Approval.objects.select_related("requested_by", "decided_by", "subject_user"),
+        request.user,
+        pk=pk,
+    )
 
 
 class ApprovalDetailView(DetailView):
@@ -614,8 +618,7 @@ def _decision_refused(request, approval: Approval, error: ValidationError):
         # Decided already (a double click, another tab): say how it ended.
         messages.info(request, error.messages[0])
     else:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     return redirect("marketplace:approval_detail", pk=approval.pk)
 
 

@@ -10,17 +10,17 @@ class OpportunitiesConfig(AppConfig):
         from marketplace import approvals
         from marketplace.models import Approval
 
-        from . import services
+        from . import cancellation, guardrails
 
         # The changes this app owns that need a second program administrator.
         approvals.register_kind(
             Approval.Kind.GUARDRAILS,
-            check=services.guardrails_approval_check,
-            carry_out=services.guardrails_approval_carry_out,
+            check=guardrails.guardrails_approval_check,
+            carry_out=guardrails.guardrails_approval_carry_out,
         )
         approvals.register_kind(
             Approval.Kind.OPPORTUNITY_CANCEL,
-            check=services.opportunity_cancel_approval_check,
-            carry_out=services.opportunity_cancel_approval_carry_out,
-            may_ask=services.opportunity_cancel_approval_may_ask,
+            check=cancellation.opportunity_cancel_approval_check,
+            carry_out=cancellation.opportunity_cancel_approval_carry_out,
+            may_ask=cancellation.opportunity_cancel_approval_may_ask,
         )

@@ -22,9 +22,10 @@ from marketplace.forms import (
 )
 from marketplace.once import FormOnce
 
+from .addenda import AMENDABLE_FIELDS
+from .drafting import EDITABLE_FIELDS
 from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
 from .selectors import SORTS, OpportunityFilters
-from .services import AMENDABLE_FIELDS, EDITABLE_FIELDS
 
 
 class OpportunityFilterForm(forms.Form):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,7 +11,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace import permissions
 from marketplace.i18n import choice_label, in_current_language
+from marketplace.models import Role
+from marketplace.transitions import LifecycleModel
 
 
 class OpportunityType(models.TextChoices):
@@ -109,9 +113,6 @@ class OpportunityQuerySet(models.QuerySet):
         return self.filter(status=Opportunity.Status.PUBLISHED, closes_at__gt=timezone.now())
 
     def visible_to(self, user) -> OpportunityQuerySet:
-        from marketplace import permissions
-        from marketplace.models import Role
-
         if permissions.has_role(user, Role.PROGRAM_ADMIN):
             return self.all()
         if permissions.has_role(user, Role.BUYER):
@@ -122,7 +123,7 @@ class OpportunityQuerySet(models.QuerySet):
         return self.public()
 
 
-class Opportunity(models.Model):
+class Opportunity(LifecycleModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         IN_REVIEW = "in_review", _("In review")
@@ -135,8 +136,10 @@ class Opportunity(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         UNSUCCESSFUL = "unsuccessful", _("Unsuccessful")
 
-    # The allowed transitions (DESIGN.md §3); each is one service in opportunities/services.py.
-    TRANSITIONS: dict[str, frozenset[str]] = {
+    # The allowed transitions (DESIGN.md §3), made by `marketplace.transitions.transition`; each
+    # is one service in the app's flow modules (publishing, cancellation, progress; the close:
+    # lifecycle/closing.py).
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.DRAFT: frozenset({Status.IN_REVIEW}),
         Status.IN_REVIEW: frozenset({Status.DRAFT, Status.PUBLISHED}),
         Status.PUBLISHED: frozenset({Status.CLOSED, Status.CANCELLED, Status.UNSUCCESSFUL}),
@@ -150,6 +153,7 @@ class Opportunity(models.Model):
         Status.CANCELLED: frozenset(),
         Status.UNSUCCESSFUL: frozenset(),
     }
+    transition_refused = _("An opportunity that is “%(current)s” cannot become “%(target)s”.")
 
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
@@ -293,9 +297,6 @@ class Opportunity(models.Model):
     @property
     def acceptance_criteria(self) -> str:
         return self._localized("acceptance_criteria")
-
-    def can_transition_to(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.status]
 
     def accepts_bids_at(self, moment) -> bool:
         """Server time is the authority: open means published and `moment` (when the request

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
+
+from marketplace.shortcuts import get_visible_or_404
 
 from .models import Opportunity
 
@@ -35,8 +37,6 @@ class OpportunityFilters:
 
 def _search(queryset: QuerySet[Opportunity], query: str) -> QuerySet[Opportunity]:
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
-
         # The weighted English + French vector is a stored, GIN-indexed column that the model
         # does not declare (migration 0003: SQLite cannot have it); `@@` is what the index serves.
         vector = RawSQL(  # noqa: S611 - a constant column name  # nosec B611
@@ -62,7 +62,7 @@ def _search(queryset: QuerySet[Opportunity], query: str) -> QuerySet[Opportunity
 
 def opportunity_list(*, filters: OpportunityFilters) -> QuerySet[Opportunity]:
     now = timezone.now()
-    queryset = Opportunity.objects.public().prefetch_related("skills")
+    queryset: QuerySet[Opportunity] = Opportunity.objects.public().prefetch_related("skills")
     if filters.status == "open":
         queryset = queryset.filter(status=Opportunity.Status.PUBLISHED, closes_at__gt=now)
     elif filters.status == "closed":
@@ -87,9 +87,8 @@ def opportunity_list(*, filters: OpportunityFilters) -> QuerySet[Opportunity]:
 
 def opportunity_get_visible(*, user, pk: int) -> Opportunity:
     """The opportunity if `user` may see it; Http404 otherwise (never a 403)."""
-    return get_object_or_404(
-        Opportunity.objects.visible_to(user)
-        .select_related("buyer")
-        .prefetch_related("skills", "criteria"),
+    return get_visible_or_404(
+        Opportunity.objects.select_related("buyer").prefetch_related("skills", "criteria"),
+        user,
         pk=pk,
     )

@@ -16,12 +16,14 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from lifecycle.closing import opportunity_close
 from marketplace import notifications as notices
 from marketplace.models import User
 from marketplace.services import notification_send, notification_send_each
 from marketplace.tasks import RETRY_WHEN_BUSY, scheduled_job
 
 from .models import Alert, Opportunity
+from .notices import notice_context
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +39,6 @@ Status = Opportunity.Status
 def opportunity_close_at_deadline(opportunity_id: int) -> bool:
     """Close one opportunity once its deadline and grace have passed (`seals_at`). A second run
     is a no-op; an early one too (the sweeper closes it on time)."""
-    from .services import opportunity_close
-
     opportunity = Opportunity.objects.filter(pk=opportunity_id, status=Status.PUBLISHED).first()
     if opportunity is None or opportunity.seals_at is None or timezone.now() < opportunity.seals_at:
         return False
@@ -109,7 +109,7 @@ def opportunity_alerts_fanout(opportunity_id: int) -> int:
             return 0
         chunks = _alert_chunks(Alert.Frequency.IMMEDIATE)
         for first, last in chunks:
-            opportunity_alerts_chunk.apply_async(args=[opportunity.pk, first, last])
+            opportunity_alerts_chunk.apply_async(args=(opportunity.pk, first, last))
         opportunity.alerts_sent_at = timezone.now()
         opportunity.save(update_fields=["alerts_sent_at"])
     return len(chunks)
@@ -119,8 +119,6 @@ def opportunity_alerts_fanout(opportunity_id: int) -> int:
 def opportunity_alerts_chunk(opportunity_id: int, first_alert_id: int, last_alert_id: int) -> int:
     """Notify the suppliers of one chunk of immediate alerts that match. A few queries per
     chunk, never one per supplier; returns how many were notified."""
-    from .services import notice_context
-
     opportunity = (
         Opportunity.objects.filter(pk=opportunity_id, status=Status.PUBLISHED)
         .prefetch_related("skills")
@@ -158,7 +156,7 @@ def opportunities_alerts_due() -> int:
         published_at__lte=timezone.now() - dt.timedelta(minutes=1),
     ).values_list("pk", flat=True)
     for pk in due:
-        opportunity_alerts_fanout.apply_async(args=[pk])
+        opportunity_alerts_fanout.apply_async(args=(pk,))
     return len(due)
 
 
@@ -183,7 +181,7 @@ def alerts_daily_digest(now: str | None = None) -> int:
         return 0
     chunks = _alert_chunks(Alert.Frequency.DAILY)
     for first, last in chunks:
-        alerts_digest_chunk.apply_async(args=[start.isoformat(), end.isoformat(), first, last])
+        alerts_digest_chunk.apply_async(args=(start.isoformat(), end.isoformat(), first, last))
     return len(chunks)
 
 
@@ -231,15 +229,16 @@ REMINDER_HOURS = (24, 48)
 def opportunities_closing_reminders(now: str | None = None) -> int:
     """Beat: remind watchers and suppliers holding an unsubmitted draft 48 h and 24 h before
     the deadline (once each, and again if the deadline is moved)."""
-    from .services import notice_context
-
     moment = dt.datetime.fromisoformat(now) if now else timezone.now()
     horizon = moment + dt.timedelta(hours=max(REMINDER_HOURS))
     count = 0
     for opportunity in Opportunity.objects.filter(
         status=Status.PUBLISHED, closes_at__gt=moment, closes_at__lte=horizon
     ):
-        left = opportunity.closes_at - moment
+        closes_at = opportunity.closes_at
+        if closes_at is None:  # not after the filter; says so to the type checker
+            continue
+        left = closes_at - moment
         hours = next(h for h in REMINDER_HOURS if left <= dt.timedelta(hours=h))
         with transaction.atomic():
             count += len(
@@ -249,7 +248,7 @@ def opportunities_closing_reminders(now: str | None = None) -> int:
                         Q(watches__opportunity=opportunity)
                         | Q(bids__opportunity=opportunity, bids__status="draft")
                     ).distinct(),
-                    event_key=f"{opportunity.pk}:{opportunity.closes_at.isoformat()}:{hours}",
+                    event_key=f"{opportunity.pk}:{closes_at.isoformat()}:{hours}",
                     context=notice_context(opportunity, hours=hours),
                 )
             )

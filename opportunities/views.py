@@ -29,8 +29,13 @@ from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.models import Approval
 from marketplace.ratelimit import rate_limit_allows
+from marketplace.views_support import message_service_error
 
-from . import permissions, selectors, services
+from . import permissions, selectors
+from .addenda import opportunity_amend
+from .alerts import alert_delete, alert_save, watch_toggle
+from .cancellation import opportunity_cancel, opportunity_revealed
+from .drafting import criterion_delete, criterion_save, opportunity_create, opportunity_update_draft
 from .forms import (
     CRITERION_FIELDS,
     AlertForm,
@@ -47,6 +52,14 @@ from .forms import (
 )
 from .markdown import render_markdown
 from .models import Alert, Guardrails, Opportunity, Question, Skill, Watch
+from .publishing import (
+    opportunity_publish,
+    opportunity_request_changes,
+    opportunity_submit_for_review,
+    possible_splits,
+    publication_problems,
+)
+from .questions import question_answer, question_ask
 
 FILTER_FORM_SECONDS = 300
 
@@ -172,8 +185,10 @@ class BuyerRequiredMixin(PredicateRequiredMixin):
     permission = staticmethod(permissions.can_create_opportunity)
 
 
-def _own_draft(request, pk: int) -> Opportunity:
-    """The requesting buyer's own opportunity (any status); 404 for anyone else's."""
+def _own_opportunity(request, pk: int) -> Opportunity:
+    """The requesting buyer's own opportunity (any status), for the pages that change it; 404
+    for anyone else's. Narrower than `visible_to`, which lets program admins and other buyers
+    see what they may not change."""
     return get_object_or_404(Opportunity, pk=pk, buyer=request.user)
 
 
@@ -183,11 +198,9 @@ class OpportunityCreateView(BuyerRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            opportunity = services.opportunity_create(
-                buyer=self.request.user, **form.service_fields()
-            )
+            opportunity = opportunity_create(buyer=self.request.user, **form.service_fields())
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(
             self.request, _("Draft saved. Add the evaluation criteria, then submit it for review.")
@@ -201,7 +214,7 @@ class OpportunityUpdateView(TemplateView):
     def dispatch(self, request, *args, **kwargs):
         if not permissions.can_create_opportunity(request.user):
             raise PermissionDenied
-        self.opportunity = _own_draft(request, kwargs["pk"])
+        self.opportunity = _own_opportunity(request, kwargs["pk"])
         if self.opportunity.status != Opportunity.Status.DRAFT:
             messages.info(request, _("Only drafts can be edited here."))
             return redirect("opportunities:detail", pk=self.opportunity.pk)
@@ -215,7 +228,7 @@ class OpportunityUpdateView(TemplateView):
         )
         context.update(
             opportunity=self.opportunity,
-            problems=services.publication_problems(self.opportunity),
+            problems=publication_problems(self.opportunity),
         )
         return context
 
@@ -228,7 +241,7 @@ class OpportunityUpdateView(TemplateView):
             )
         try:
             with transaction.atomic():
-                services.opportunity_update_draft(
+                opportunity_update_draft(
                     actor=request.user, opportunity=self.opportunity, **form.service_fields()
                 )
                 for criterion_form in formset.forms:
@@ -236,19 +249,17 @@ class OpportunityUpdateView(TemplateView):
                         continue
                     if criterion_form in formset.deleted_forms:
                         if criterion_form.instance.pk:
-                            services.criterion_delete(
-                                actor=request.user, criterion=criterion_form.instance
-                            )
+                            criterion_delete(actor=request.user, criterion=criterion_form.instance)
                         continue
                     data = {name: criterion_form.cleaned_data[name] for name in CRITERION_FIELDS}
-                    services.criterion_save(
+                    criterion_save(
                         actor=request.user,
                         opportunity=self.opportunity,
                         criterion=criterion_form.instance if criterion_form.instance.pk else None,
                         **data,
                     )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
             return self.render_to_response(
                 self.get_context_data(form=form, criteria_formset=formset), status=400
             )
@@ -258,21 +269,20 @@ class OpportunityUpdateView(TemplateView):
 
 @require_POST
 def opportunity_submit_view(request, pk: int):
-    opportunity = _own_draft(request, pk)
+    opportunity = _own_opportunity(request, pk)
     if opportunity.status != Opportunity.Status.DRAFT:
         # Submitted already (a double click, another tab): where the submission lands.
         messages.info(request, _("This opportunity is already submitted."))
         return redirect("opportunities:detail", pk=pk)
     try:
-        services.opportunity_submit_for_review(actor=request.user, opportunity=opportunity)
+        opportunity_submit_for_review(actor=request.user, opportunity=opportunity)
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as error:
         if Opportunity.objects.filter(pk=pk).exclude(status=Opportunity.Status.DRAFT).exists():
             messages.info(request, _("This opportunity is already submitted."))
             return redirect("opportunities:detail", pk=pk)
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
         return redirect("opportunities:edit", pk=pk)
     messages.success(request, _("Submitted for review. The program team will publish it."))
     return redirect("opportunities:detail", pk=pk)
@@ -304,7 +314,7 @@ class OpportunityCancelView(FormView):
         return redirect("opportunities:detail", pk=self.opportunity.pk)
 
     def get_context_data(self, **kwargs):
-        revealed = services.opportunity_revealed(self.opportunity)
+        revealed = opportunity_revealed(self.opportunity)
         return super().get_context_data(
             opportunity=self.opportunity,
             needs_approval=revealed,
@@ -345,10 +355,10 @@ class OpportunityCancelView(FormView):
         return redirect("marketplace:approval_detail", pk=approval.pk)
 
     def form_valid(self, form):
-        if services.opportunity_revealed(self.opportunity):
+        if opportunity_revealed(self.opportunity):
             return self._ask_for_approval(form)
         try:
-            services.opportunity_cancel(
+            opportunity_cancel(
                 actor=self.request.user,
                 opportunity=self.opportunity,
                 reason=form.cleaned_data["reason"],
@@ -356,7 +366,7 @@ class OpportunityCancelView(FormView):
         except ValidationError as error:
             if self._cancelled_already():
                 return self._already()
-            form.add_error(None, error)
+            add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The opportunity was cancelled."))
         return redirect("opportunities:detail", pk=self.opportunity.pk)
@@ -394,8 +404,8 @@ class ReviewView(PredicateRequiredMixin, TemplateView):
         context.setdefault("changes_form", RequestChangesForm())
         context.update(
             opportunity=opportunity,
-            problems=services.publication_problems(opportunity),
-            splits=services.possible_splits(opportunity),
+            problems=publication_problems(opportunity),
+            splits=possible_splits(opportunity),
         )
         return context
 
@@ -421,8 +431,7 @@ def _review_action(request, pk: int, action, *, done: str, already: str) -> Http
         if moved_on():
             messages.info(request, already)
             return redirect("opportunities:review_queue")
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
         return redirect("opportunities:review", pk=pk)
     return redirect("opportunities:review_queue")
 
@@ -433,7 +442,7 @@ def opportunity_publish_view(request, pk: int):
     form.is_valid()
 
     def publish(opportunity):
-        services.opportunity_publish(
+        opportunity_publish(
             actor=request.user,
             opportunity=opportunity,
             acknowledge_split=form.cleaned_data.get("acknowledge_split", False),
@@ -456,7 +465,7 @@ def opportunity_request_changes_view(request, pk: int):
     def request_changes(opportunity):
         if not form.is_valid():
             raise ValidationError(_("Say what needs to change."))
-        services.opportunity_request_changes(
+        opportunity_request_changes(
             actor=request.user, opportunity=opportunity, note=form.cleaned_data["note"]
         )
         messages.success(request, _("Sent back to the buyer with your note."))
@@ -478,7 +487,7 @@ class OpportunityAmendView(BuyerRequiredMixin, FormView):
     form_class = AmendForm
 
     def dispatch(self, request, *args, **kwargs):
-        self.opportunity = get_object_or_404(Opportunity, pk=kwargs["pk"], buyer=request.user)
+        self.opportunity = _own_opportunity(request, kwargs["pk"])
         if not permissions.can_amend(request.user, self.opportunity):
             opportunity = self.opportunity
             if opportunity.status != Opportunity.Status.PUBLISHED or opportunity.accepts_bids_at(
@@ -501,7 +510,7 @@ class OpportunityAmendView(BuyerRequiredMixin, FormView):
         # The form wrote the values on the instance while validating; work on a fresh copy.
         opportunity = Opportunity.objects.get(pk=self.opportunity.pk)
         try:
-            addendum = services.opportunity_amend(
+            addendum = opportunity_amend(
                 actor=self.request.user,
                 opportunity=opportunity,
                 note_en=form.cleaned_data["note_en"],
@@ -509,7 +518,7 @@ class OpportunityAmendView(BuyerRequiredMixin, FormView):
                 **form.service_fields(),
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(
             self.request, _("Addendum %(number)s published.") % {"number": addendum.number}
@@ -536,15 +545,14 @@ def question_ask_view(request, pk: int):
         )
         return redirect("opportunities:detail", pk=pk)
     try:
-        services.question_ask(
+        question_ask(
             asker=request.user,
             opportunity=opportunity,
             text=form.cleaned_data["text"],
             arrived_at=arrived_at(request),
         )
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(request, _("Your question was sent. The answer will appear on this page."))
     return redirect("opportunities:detail", pk=pk)
@@ -552,19 +560,18 @@ def question_ask_view(request, pk: int):
 
 @require_POST
 def question_answer_view(request, pk: int, question_pk: int):
-    opportunity = get_object_or_404(Opportunity, pk=pk, buyer=request.user)
+    opportunity = _own_opportunity(request, pk)
     question = get_object_or_404(Question, pk=question_pk, opportunity=opportunity)
     form = AnswerForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Answer in English and in French."))
         return redirect("opportunities:detail", pk=pk)
     try:
-        services.question_answer(actor=request.user, question=question, **form.cleaned_data)
+        question_answer(actor=request.user, question=question, **form.cleaned_data)
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        message_service_error(request, error)
     else:
         messages.success(request, _("Your answer is published."))
     return redirect("opportunities:detail", pk=pk)
@@ -575,9 +582,7 @@ def watch_toggle_view(request, pk: int):
     opportunity = selectors.opportunity_get_visible(user=request.user, pk=pk)
     wanted = {"yes": True, "no": False}.get(request.POST.get("watching", ""))
     try:
-        watching = services.watch_toggle(
-            user=request.user, opportunity=opportunity, watching=wanted
-        )
+        watching = watch_toggle(user=request.user, opportunity=opportunity, watching=wanted)
     except PermissionDenied:
         raise Http404 from None
     messages.success(
@@ -606,7 +611,7 @@ class AlertView(PredicateRequiredMixin, FormView):
         )
 
     def form_valid(self, form):
-        services.alert_save(
+        alert_save(
             user=self.request.user,
             skills=list(form.cleaned_data["skills"]),
             types=form.cleaned_data["types"],
@@ -620,7 +625,7 @@ class AlertView(PredicateRequiredMixin, FormView):
 def alert_delete_view(request):
     if not permissions.can_subscribe_to_alerts(request.user):
         raise PermissionDenied
-    services.alert_delete(user=request.user)
+    alert_delete(user=request.user)
     messages.success(request, _("Your alert is deleted."))
     return redirect("opportunities:alert")
 

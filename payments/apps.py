@@ -10,11 +10,11 @@ class PaymentsConfig(AppConfig):
         from marketplace import approvals
         from marketplace.models import Approval
 
-        from . import services
+        from . import limits
 
         # The changes this app owns that need a second program administrator.
         approvals.register_kind(
             Approval.Kind.CARD_LIMIT,
-            check=services.card_limit_approval_check,
-            carry_out=services.card_limit_approval_carry_out,
+            check=limits.card_limit_approval_check,
+            carry_out=limits.card_limit_approval_carry_out,
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
-from typing import NamedTuple
+from functools import reduce
+from typing import ClassVar, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -12,10 +14,38 @@ from django.utils.translation import gettext_lazy as _
 
 from bids.models import Bid, private_storage
 from marketplace.i18n import choice_label
+from marketplace.models import Role
+from marketplace.permissions import has_role
+from marketplace.transitions import LifecycleModel
 from opportunities.models import Opportunity
 
+_Rows = TypeVar("_Rows", bound=models.QuerySet)
 
-class Contract(models.Model):
+
+def _any_of(queryset: _Rows, claims: list[models.Q]) -> _Rows:
+    """The rows matching one of `claims`; none without a claim."""
+    return queryset.filter(reduce(operator.or_, claims)) if claims else queryset.none()
+
+
+class ContractQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ContractQuerySet:
+        """The contracts `user` may open (marketplace.shortcuts.get_visible_or_404): the rule of
+        `payments.permissions.can_view_contract`, as a query. The supplier, the buyer and the
+        admins; card holders once there is a payment (to pay it)."""
+        if has_role(user, Role.PROGRAM_ADMIN):
+            return self.all()
+        claims = []
+        if has_role(user, Role.SUPPLIER):
+            claims.append(models.Q(supplier=user))
+        if has_role(user, Role.BUYER):
+            claims.append(models.Q(opportunity__buyer=user))
+        if has_role(user, Role.CARD_HOLDER):
+            paid = Payment.objects.filter(contract=models.OuterRef("pk"))
+            claims.append(models.Q(models.Exists(paid)))
+        return _any_of(self, claims)
+
+
+class Contract(LifecycleModel):
     """The work awarded to one bid: the supplier accepts the terms, delivers; the buyer asks
     for changes or accepts and certifies it (FAA section 34)."""
 
@@ -28,7 +58,7 @@ class Contract(models.Model):
         DECLINED = "declined", _("Declined by the supplier")
         DEFAULTED = "defaulted", _("Ended for default")
 
-    TRANSITIONS: dict[str, frozenset[str]] = {
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.AWAITING_ACCEPTANCE: frozenset(
             {Status.IN_PROGRESS, Status.DECLINED, Status.DEFAULTED}
         ),
@@ -39,6 +69,7 @@ class Contract(models.Model):
         Status.DECLINED: frozenset(),
         Status.DEFAULTED: frozenset(),
     }
+    transition_refused = _("This contract is “%(current)s”: this step is not possible now.")
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.PROTECT, related_name="contracts")
     bid = models.OneToOneField(Bid, on_delete=models.PROTECT, related_name="contract")
@@ -83,6 +114,8 @@ class Contract(models.Model):
     )
     supplier_details_at = models.DateTimeField(_("supplier details as of"), null=True, blank=True)
 
+    objects = ContractQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("contract")
         verbose_name_plural = _("contracts")
@@ -96,9 +129,6 @@ class Contract(models.Model):
 
     def get_status_display(self) -> str:  # lists show it on every row: see choice_label
         return choice_label(self.Status, self.status)
-
-    def can_transition_to(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.status]
 
     @property
     def supplier_name(self) -> str:
@@ -167,7 +197,22 @@ class DeliveryFile(models.Model):
         return self.name
 
 
-class Payment(models.Model):
+class PaymentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PaymentQuerySet:
+        """The payments `user` may open (marketplace.shortcuts.get_visible_or_404): the rule of
+        `payments.permissions.can_view_payment`, as a query. The supplier paid, the buyer,
+        every card holder (any of them may pay) and the admins."""
+        if has_role(user, Role.CARD_HOLDER) or has_role(user, Role.PROGRAM_ADMIN):
+            return self.all()
+        claims = []
+        if has_role(user, Role.SUPPLIER):
+            claims.append(models.Q(contract__supplier=user))
+        if has_role(user, Role.BUYER):
+            claims.append(models.Q(contract__opportunity__buyer=user))
+        return _any_of(self, claims)
+
+
+class Payment(LifecycleModel):
     """What is owed for one accepted contract, its invoice figures, and how it was paid.
 
     Created when the buyer certifies the work; paid by a card holder through one provider
@@ -185,7 +230,7 @@ class Payment(models.Model):
         DISPUTED = "disputed", _("Not confirmed by the supplier")
         PAID = "paid", _("Paid")
 
-    TRANSITIONS: dict[str, frozenset[str]] = {
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.DUE: frozenset({Status.PENDING, Status.RECORDED}),
         # Back to due when the checkout session expires unpaid.
         Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.DUE}),
@@ -195,6 +240,7 @@ class Payment(models.Model):
         Status.DISPUTED: frozenset({Status.PAID, Status.RECORDED}),
         Status.PAID: frozenset(),
     }
+    transition_refused = _("This payment is “%(current)s”: this step is not possible now.")
     OPEN = (Status.DUE, Status.FAILED)
     # Money committed on the payer's card: counts against their limits.
     COMMITTED = (Status.PENDING, Status.RECORDED, Status.DISPUTED, Status.PAID)
@@ -257,6 +303,8 @@ class Payment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PaymentQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
@@ -267,9 +315,6 @@ class Payment(models.Model):
 
     def get_status_display(self) -> str:  # lists show it on every row: see choice_label
         return choice_label(self.Status, self.status)
-
-    def can_transition_to(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.status]
 
     @property
     def idempotency_prefix(self) -> str:
@@ -324,6 +369,14 @@ class PaymentEvent(models.Model):
         return choice_label(Payment.Status, self.to_status) if self.to_status else ""
 
 
+class StripeAccountQuerySet(models.QuerySet):
+    def visible_to(self, user) -> StripeAccountQuerySet:
+        """A supplier's own Stripe account: nobody else's, as far as they can tell."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
 class StripeAccount(models.Model):
     """A supplier's Stripe Connect Express account, kept current by `account.updated`."""
 
@@ -337,6 +390,8 @@ class StripeAccount(models.Model):
     # The `created` time of the Stripe object or event last applied: older events are ignored.
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StripeAccountQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Stripe account")

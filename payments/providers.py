@@ -1,28 +1,35 @@
 """The ways a card holder pays, behind one interface (DESIGN.md §7).
 
-`services.payment_start` locks the payment, checks the guardrails, then hands over to the
-chosen provider's `start`, inside the same transaction."""
+`payments.paying.payment_start` locks the payment, checks the guardrails, then hands over to
+the chosen provider's `start`, inside the same transaction. Each provider carries on in its own
+module (`payments.recorded`, `payments.checkout`), which this one sits above."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
 from marketplace.models import User
 
-from . import gateway, services
+from . import gateway
+from .checkout import payment_checkout_begin
 from .models import Payment, StripeAccount
+from .recorded import payment_record
 
 
 class PaymentProvider(Protocol):
-    code: str
+    # Read-only, so a provider may name itself with its `Payment.Provider` member.
+    @property
+    def code(self) -> str: ...
 
     def unavailable_reason(self, payment: Payment) -> str:
         """Why this provider cannot pay this payment now; empty when it can."""
 
-    def start(self, *, payment: Payment, payer: User, **data) -> Payment:
+    # Called as start(payment=…, payer=…, **data), each provider naming the data it needs; the
+    # open signature is the one a protocol can give that every provider's narrower one matches.
+    def start(self, *args: Any, **data: Any) -> Payment:
         """Move the (locked, checked) payment along; runs in payment_start's transaction."""
 
 
@@ -39,7 +46,7 @@ class RecordedCard:
         self, *, payment: Payment, payer: User, amount_cents: int, paid_on: dt.date,
         reference: str, method: str,
     ) -> Payment:  # fmt: skip
-        return services.payment_record(
+        return payment_record(
             payer=payer, payment=payment, amount_cents=amount_cents, paid_on=paid_on,
             reference=reference, method=method,
         )  # fmt: skip
@@ -63,9 +70,10 @@ class StripeCheckout:
         return ""
 
     def start(self, *, payment: Payment, payer: User) -> Payment:
-        return services.payment_checkout_begin(
-            payer=payer, payment=payment, account=self._account(payment)
-        )
+        account = self._account(payment)
+        # payment_start has just asked unavailable_reason, which requires the account.
+        assert account is not None
+        return payment_checkout_begin(payer=payer, payment=payment, account=account)
 
 
 PROVIDERS: dict[str, PaymentProvider] = {

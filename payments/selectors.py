@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from marketplace.models import Province, User
 
-from . import services
+from . import contracts, fiscal
 from .invoice_pdf import InvoiceData
 from .models import Contract, Payment
 from .tax import TaxSplit
@@ -28,7 +28,7 @@ def certification_language(statement: str, recorded: str = "") -> str:
         return recorded
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            if statement == str(services.CERTIFICATION):
+            if statement == str(contracts.CERTIFICATION):
                 return code
     return ""
 
@@ -41,7 +41,7 @@ def certification_translation(statement: str, recorded: str = "") -> str:
     certified_in = certification_language(statement, recorded)
     if not certified_in or certified_in == (translation.get_language() or "")[:2]:
         return ""
-    return str(services.CERTIFICATION)
+    return str(contracts.CERTIFICATION)
 
 
 def invoice_data(payment: Payment) -> InvoiceData:
@@ -107,7 +107,7 @@ class FiscalYearFlag:
 def fiscal_year_flags(*, day: dt.date | None = None) -> list[FiscalYearFlag]:
     """Suppliers whose awards this fiscal year are over the threshold, largest first."""
     rows = (
-        services.awarded_in_fiscal_year(day or timezone.localdate())
+        fiscal.awarded_in_fiscal_year(day or timezone.localdate())
         .values("supplier")
         .annotate(total=Sum("value_cents"))
         .filter(total__gt=settings.SUPPLIER_FISCAL_YEAR_FLAG_CENTS)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import TypedDict
+
 from celery import shared_task
 from django.utils import timezone
 
 from marketplace.tasks import scheduled_job
 
-from . import gateway, services
+from . import checkout, contracts, gateway, paying, reconciliation, recorded, webhooks
+
+
+class _Retry(TypedDict):
+    """The retry options of `shared_task`, typed so its overloads still match when spread."""
+
+    autoretry_for: Sequence[type[BaseException]]
+    retry_backoff: int
+    retry_backoff_max: int
+    retry_jitter: bool
+    max_retries: int
+
 
 # Only transient errors are retried (the stripe library has already retried network errors
 # with the same idempotency key); a refusal fails the payment at once.
-_RETRY = {
+_RETRY: _Retry = {
     "autoretry_for": gateway.TRANSIENT_ERRORS,
     "retry_backoff": 5,
     "retry_backoff_max": 300,
@@ -22,46 +37,44 @@ _RETRY = {
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=90, **_RETRY)
 def payment_checkout_create(payment_id: int, attempt: int) -> str:
-    payment = services.payment_checkout_create(payment_id=payment_id, attempt=attempt)
+    payment = checkout.payment_checkout_create(payment_id=payment_id, attempt=attempt)
     return payment.status if payment is not None else "skipped"
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=90, **_RETRY)
 def payment_checkout_expire(payment_id: int, session_id: str) -> str:
     """Close at Stripe a Checkout page the payment left behind."""
-    return services.payment_checkout_expire(payment_id=payment_id, session_id=session_id)
+    return checkout.payment_checkout_expire(payment_id=payment_id, session_id=session_id)
 
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=90, max_retries=6)
 def stripe_event_process(event_pk: int) -> bool:
-    return services.stripe_event_process(event_pk=event_pk)
+    return webhooks.stripe_event_process(event_pk=event_pk)
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540, **_RETRY)
 @scheduled_job
 def payments_reconcile(now: str | None = None) -> int:
-    return services.payments_reconcile(now=_moment(now))
+    return reconciliation.payments_reconcile(now=_moment(now))
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 @scheduled_job
 def payments_remind(now: str | None = None) -> int:
-    return services.payments_remind(now=_moment(now))
+    return paying.payments_remind(now=_moment(now))
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 @scheduled_job
 def payments_flag_unconfirmed(now: str | None = None) -> int:
-    return services.payments_flag_unconfirmed(now=_moment(now))
+    return recorded.payments_flag_unconfirmed(now=_moment(now))
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 @scheduled_job
 def contracts_remind_overdue(now: str | None = None) -> int:
-    return services.contracts_remind_overdue(now=_moment(now))
+    return contracts.contracts_remind_overdue(now=_moment(now))
 
 
-def _moment(now: str | None):
-    import datetime as dt
-
+def _moment(now: str | None) -> dt.datetime:
     return dt.datetime.fromisoformat(now) if now else timezone.now()

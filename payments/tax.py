@@ -71,7 +71,10 @@ class TaxSplit:
     @property
     def rate_decimals(self) -> int:
         """How many decimals the percentage needs: 0 for 13 %, 3 for 9.975 %."""
-        return max(0, -self.rate_percent.as_tuple().exponent)
+        exponent = self.rate_percent.as_tuple().exponent
+        # Only NaN and infinities carry a letter here; a rate from whole basis points is finite.
+        assert isinstance(exponent, int)
+        return max(0, -exponent)
 
 
 def split_tax_included(total_cents: int, *, province: str, registered: bool) -> TaxSplit:

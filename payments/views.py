@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -20,14 +20,28 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from bids.pdf_worker import check_admitted
+from lifecycle import award
 from marketplace import approvals
+from marketplace.files import private_file_response
 from marketplace.forms import add_service_errors
 from marketplace.models import Approval, Role, User
 from marketplace.permissions import has_role, is_program_admin, is_supplier
 from marketplace.selectors import users_with_role
 from marketplace.sessions import reauthentication_required
+from marketplace.shortcuts import get_visible_or_404
+from marketplace.views_support import message_service_error
 
-from . import gateway, permissions, selectors, services
+from . import (
+    connect,
+    contracts,
+    gateway,
+    limits,
+    paying,
+    permissions,
+    recorded,
+    selectors,
+    webhooks,
+)
 from .forms import (
     CardLimitForm,
     CertifyForm,
@@ -47,12 +61,12 @@ Status = Contract.Status
 
 
 def _contract(request, pk: int) -> Contract:
-    contract = get_object_or_404(
-        Contract.objects.select_related("opportunity", "supplier__supplier_profile"), pk=pk
+    """The contract, for its parties (`ContractQuerySet.visible_to`); a 404 for anyone else."""
+    return get_visible_or_404(
+        Contract.objects.select_related("opportunity", "supplier__supplier_profile"),
+        request.user,
+        pk=pk,
     )
-    if not permissions.can_view_contract(request.user, contract):
-        raise Http404
-    return contract
 
 
 def _forms(request, contract: Contract, bound: dict | None = None) -> dict:
@@ -68,9 +82,9 @@ def _forms(request, contract: Contract, bound: dict | None = None) -> dict:
         if contract.status == Status.DELIVERED:
             forms["changes_form"] = ChangesForm(action=url("request_changes"))
             forms["certify_form"] = CertifyForm(
-                action=url("certify"), statement=str(services.CERTIFICATION)
+                action=url("certify"), statement=str(contracts.CERTIFICATION)
             )
-        if services.can_declare_default(contract):
+        if contracts.can_declare_default(contract):
             forms["default_form"] = DefaultForm(action=url("default"))
     forms.update(bound or {})
     return forms
@@ -116,7 +130,7 @@ def _act(request, pk: int, action, form_class=None, form_name: str = "", **form_
         if form is not None and hasattr(error, "error_dict"):
             add_service_errors(form, error)
             return contract_view(request, pk, bound={form_name: form}, status=400)
-        messages.error(request, " ".join(error.messages))
+        message_service_error(request, error)
         return redirect("payments:contract", pk=pk)
     return redirect("payments:contract", pk=pk)
 
@@ -124,7 +138,7 @@ def _act(request, pk: int, action, form_class=None, form_name: str = "", **form_
 @require_POST
 def accept_terms_view(request, pk: int):
     def act(contract, _data):
-        services.contract_accept_terms(supplier=request.user, contract=contract)
+        contracts.contract_accept_terms(supplier=request.user, contract=contract)
         messages.success(request, _("You accepted the contract. The work can start."))
 
     return _act(request, pk, act)
@@ -136,7 +150,7 @@ def deliver_view(request, pk: int):
         upload = data.get("file") or None
         # A file is counted and checked one at a time per person, like bid attachments.
         with check_admitted(who=request.user.pk, field="file") if upload else nullcontext():
-            services.contract_deliver(
+            contracts.contract_deliver(
                 supplier=request.user,
                 contract=contract,
                 url=data["delivery_url"],
@@ -151,7 +165,7 @@ def deliver_view(request, pk: int):
 @require_POST
 def request_changes_view(request, pk: int):
     def act(contract, data):
-        services.contract_request_changes(
+        contracts.contract_request_changes(
             buyer=request.user, contract=contract, reasons=data["reasons"]
         )
         messages.success(request, _("The supplier was asked for changes."))
@@ -164,7 +178,7 @@ def request_changes_view(request, pk: int):
 def certify_view(request, pk: int):
     def act(contract, data):
         # Recorded in the language of the page the buyer read the statement on.
-        services.contract_certify(
+        contracts.contract_certify(
             buyer=request.user,
             contract=contract,
             confirmed=True,
@@ -173,14 +187,14 @@ def certify_view(request, pk: int):
         messages.success(request, _("The work is accepted and certified."))
 
     return _act(
-        request, pk, act, CertifyForm, "certify_form", statement=str(services.CERTIFICATION)
+        request, pk, act, CertifyForm, "certify_form", statement=str(contracts.CERTIFICATION)
     )
 
 
 @require_POST
 def default_view(request, pk: int):
     def act(contract, data):
-        services.contract_default(buyer=request.user, contract=contract, reason=data["reason"])
+        award.contract_default(buyer=request.user, contract=contract, reason=data["reason"])
         messages.success(request, _("The default is recorded; the award passes to the next bid."))
 
     return _act(request, pk, act, DefaultForm, "default_form")
@@ -190,15 +204,7 @@ def delivery_file_view(request, pk: int, file_pk: int):
     """A delivered document, for the contract's parties only (another user: 404)."""
     contract = _contract(request, pk)
     delivered = get_object_or_404(DeliveryFile, pk=file_pk, contract=contract)
-    try:
-        handle = delivered.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    response = FileResponse(
-        handle, as_attachment=True, filename=delivered.name, content_type="application/pdf"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(delivered.file, filename=delivered.name)
 
 
 # --- Payments --------------------------------------------------------------------------------
@@ -207,18 +213,17 @@ PStatus = Payment.Status
 
 
 def _payment(request, pk: int) -> Payment:
-    payment = get_object_or_404(
+    """The payment, for those who may see it (`PaymentQuerySet.visible_to`); a 404 otherwise."""
+    return get_visible_or_404(
         Payment.objects.select_related(
             "contract__opportunity__buyer",
             "contract__supplier__supplier_profile",
             "contract__certified_by",
             "payer",
         ),
+        request.user,
         pk=pk,
     )
-    if not permissions.can_view_payment(request.user, payment):
-        raise Http404
-    return payment
 
 
 def payment_list_view(request):
@@ -256,7 +261,7 @@ def _payment_forms(request, payment: Payment, bound: dict | None = None) -> dict
     url = lambda name: reverse(f"payments:{name}", args=[payment.pk])  # noqa: E731
     context: dict = {}
     if permissions.is_card_holder(user) and payment.status in (*Payment.OPEN, PStatus.DISPUTED):
-        context["problems"] = services.payment_problems(payment, user)
+        context["problems"] = limits.payment_problems(payment, user)
         if not context["problems"]:
             context["record_form"] = RecordPaymentForm(
                 action=url("record"),
@@ -294,11 +299,6 @@ def payment_view(request, pk: int, bound: dict | None = None, status: int = 200)
     return render(request, "payments/payment_detail.html", context, status=status)
 
 
-def _error_messages(request, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
-
-
 @reauthentication_required(back="payments:detail")
 @require_POST
 def record_view(request, pk: int):
@@ -307,7 +307,7 @@ def record_view(request, pk: int):
     if not form.is_valid():
         return payment_view(request, pk, bound={"record_form": form}, status=400)
     try:
-        services.payment_start(
+        paying.payment_start(
             payer=request.user,
             payment=payment,
             provider=Payment.Provider.RECORDED_CARD,
@@ -320,7 +320,7 @@ def record_view(request, pk: int):
         if hasattr(error, "error_dict"):
             add_service_errors(form, error)
             return payment_view(request, pk, bound={"record_form": form}, status=400)
-        _error_messages(request, error)
+        message_service_error(request, error)
         return redirect("payments:detail", pk=pk)
     messages.success(request, _("The payment is recorded. The supplier is asked to confirm it."))
     return redirect("payments:detail", pk=pk)
@@ -331,11 +331,11 @@ def record_view(request, pk: int):
 def checkout_view(request, pk: int):
     payment = _payment(request, pk)
     try:
-        payment = services.payment_start(
+        payment = paying.payment_start(
             payer=request.user, payment=payment, provider=Payment.Provider.STRIPE
         )
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_error(request, error)
         return redirect("payments:detail", pk=pk)
     payment.refresh_from_db()
     if payment.checkout_url:
@@ -357,9 +357,9 @@ def checkout_return_view(request, pk: int):
 def confirm_view(request, pk: int):
     payment = _payment(request, pk)
     try:
-        services.payment_confirm_receipt(supplier=request.user, payment=payment)
+        recorded.payment_confirm_receipt(supplier=request.user, payment=payment)
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_error(request, error)
     else:
         messages.success(request, _("Thank you: the payment is confirmed and the work complete."))
     return redirect("payments:detail", pk=pk)
@@ -372,11 +372,11 @@ def report_missing_view(request, pk: int):
     if not form.is_valid():
         return payment_view(request, pk, bound={"missing_form": form}, status=400)
     try:
-        services.payment_report_missing(
+        recorded.payment_report_missing(
             supplier=request.user, payment=payment, reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
-        _error_messages(request, error)
+        message_service_error(request, error)
     else:
         messages.success(request, _("The card holder and the program team are told."))
     return redirect("payments:detail", pk=pk)
@@ -393,11 +393,11 @@ def invoice_view(request, pk: int):
 
 def invoice_pdf_view(request, pk: int):
     payment = _payment(request, pk)
-    response = HttpResponse(
-        render_invoice_pdf(selectors.invoice_data(payment)), content_type="application/pdf"
+    return private_file_response(
+        render_invoice_pdf(selectors.invoice_data(payment)),
+        filename=f"{payment.invoice_number}.pdf",
+        as_attachment=False,
     )
-    response["Content-Disposition"] = f'inline; filename="{payment.invoice_number}.pdf"'
-    return response
 
 
 # --- Stripe ----------------------------------------------------------------------------------
@@ -415,7 +415,7 @@ def stripe_webhook_view(request):
     if not settings.STRIPE_WEBHOOK_SECRET:
         return HttpResponseBadRequest("Webhooks are not configured.")
     try:
-        services.stripe_event_receive(
+        webhooks.stripe_event_receive(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
     except (ValueError, KeyError, stripe.SignatureVerificationError):
@@ -437,13 +437,13 @@ def stripe_onboard_view(request):
     if not gateway.enabled():
         messages.error(request, _("Stripe is not set up on this marketplace."))
         return redirect("marketplace:supplier_profile")
-    return _to_onboarding(request, lambda: services.stripe_account_ensure(supplier=user))
+    return _to_onboarding(request, lambda: connect.stripe_account_ensure(supplier=user))
 
 
 @require_GET
 def stripe_refresh_view(request):
     """Stripe's onboarding link expired: make a new one."""
-    account = get_object_or_404(StripeAccount, user=_supplier_only(request))
+    account = get_visible_or_404(StripeAccount, _supplier_only(request))
     return _to_onboarding(request, lambda: account)
 
 
@@ -464,10 +464,9 @@ def _to_onboarding(request, account_for):
 
 @require_GET
 def stripe_return_view(request):
-    user = _supplier_only(request)
-    account = get_object_or_404(StripeAccount, user=user)
+    account = get_visible_or_404(StripeAccount, _supplier_only(request))
     try:
-        account = services.stripe_account_refresh(account)
+        account = connect.stripe_account_refresh(account)
     except stripe.StripeError:
         messages.warning(request, _("Stripe could not be reached; your status updates shortly."))
     else:

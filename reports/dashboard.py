@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
+from typing import cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -153,7 +154,7 @@ def flow_efficiency(measures: list[OpportunityMeasures]) -> float | None:
 def baseline_table(measures: list[OpportunityMeasures]) -> Table:
     done = _completed(measures)
     efficiency = flow_efficiency(done)
-    rows = [
+    rows: list[list[object]] = [
         [
             _("Working days from draft to payment (median)"),
             rounded(median([m.elapsed_business_days for m in done])),
@@ -223,12 +224,14 @@ def steps_table(measures: list[OpportunityMeasures]) -> Table:
 def quarters_table(measures: list[OpportunityMeasures]) -> Table:
     by_quarter: dict[str, list[OpportunityMeasures]] = defaultdict(list)
     for m in measures:
-        by_quarter[fiscal_quarter(m.published_at)].append(m)
+        # Read by `_published_in`, which leaves out the unpublished.
+        by_quarter[fiscal_quarter(cast(dt.datetime, m.published_at))].append(m)
     rows = []
     for quarter in sorted(by_quarter):
         group = by_quarter[quarter]
         done = _completed(group)
-        cycle = [days_between(m.drafted_at, m.paid_at) for m in done if m.drafted_at]
+        # Undrafted files (no start) drop out, as `days_between` gives None for them.
+        cycle = [d for m in done if (d := days_between(m.drafted_at, m.paid_at)) is not None]
         efficiency = flow_efficiency(done)
         rows.append(
             [
@@ -373,7 +376,7 @@ def open_source_table(period: Period) -> Table:
     licences: dict[str, Counter] = defaultdict(Counter)
     work: Counter = Counter()
     for certified_at, url, licence in accepted:
-        quarter = fiscal_quarter(certified_at)
+        quarter = fiscal_quarter(cast(dt.datetime, certified_at))  # certified_at__isnull=False
         work[quarter] += 1
         repositories[quarter].add(repository(url))
         licences[quarter][licence] += 1

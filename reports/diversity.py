@@ -54,6 +54,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from bids.models import Bid
+from marketplace import audit_verbs
 from marketplace.models import AuditEvent
 from payments.models import Contract
 
@@ -172,7 +173,7 @@ def answers_changed(since: dt.date, until: dt.date) -> int:
         consented_at__gte=_moment(since), consented_at__lt=_moment(until)
     ).count()
     deleted = AuditEvent.objects.filter(
-        verb="self_identification.deleted",
+        verb=audit_verbs.verb("self_identification.deleted"),
         created_at__gte=_moment(since),
         created_at__lt=_moment(until),
     ).count()
@@ -230,8 +231,9 @@ def quarter_figures(
         ]
     if not fresh:
         return {"rows": rows, "respondents": previous.figures["respondents"]}, answers_before
-    respondents: Cell | None = publish(len(answers))
-    if respondents_reveal_a_cell(respondents, [cells[0] for cells in rows.values()]):
+    counted = publish(len(answers))
+    respondents: Cell | None = counted
+    if respondents_reveal_a_cell(counted, [cells[0] for cells in rows.values()]):
         respondents = None
     return {"rows": rows, "respondents": respondents}, answers_before
 

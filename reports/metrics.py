@@ -26,7 +26,14 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from payments.services import fiscal_year_start
+from bids.models import Bid
+from evaluation.models import Evaluation, Packet
+from marketplace import audit_verbs
+from marketplace.calendar import is_business_day
+from marketplace.models import AuditEvent
+from opportunities.models import Opportunity
+from payments.fiscal import fiscal_year_start
+from payments.models import Contract, Payment
 
 
 @dataclass(frozen=True)
@@ -63,12 +70,14 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("drafted", "paid"),
 )
 
+# The first event of each verb marks its stage (the verbs from the registry); "paid" is a
+# payment's move to paid, whatever verb moved it.
 _STAGE_VERBS = {
-    "opportunity.created": "drafted",
-    "opportunity.published": "published",
-    "opportunity.closed": "closed",
-    "opportunity.awarded": "awarded",
-    "contract.certified": "accepted",
+    audit_verbs.verb("opportunity.created"): "drafted",
+    audit_verbs.verb("opportunity.published"): "published",
+    audit_verbs.verb("opportunity.closed"): "closed",
+    audit_verbs.verb("opportunity.awarded"): "awarded",
+    audit_verbs.verb("contract.certified"): "accepted",
 }
 
 
@@ -92,10 +101,6 @@ class FileMeasures:
     @property
     def waiting_business_days(self) -> int:
         return max(self.elapsed_business_days - self.touch_business_days, 0)
-
-
-def is_business_day(day: dt.date) -> bool:
-    return day.weekday() < 5
 
 
 def working_days(first: dt.date, last: dt.date, acted_on: set[dt.date]) -> int:
@@ -163,12 +168,6 @@ class Files:
 
 def file_actions(opportunity_ids: Sequence[int]) -> Files:
     """Every audit event of these opportunities' files. A fixed number of queries."""
-    from bids.models import Bid
-    from evaluation.models import Evaluation, Packet
-    from marketplace.models import AuditEvent
-    from opportunities.models import Opportunity
-    from payments.models import Contract, Payment
-
     ids = list(opportunity_ids)
     owner: dict[tuple[int, str], int] = {}  # (content type, target id) → opportunity
     kinds = ContentType.objects.get_for_models(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.urls import reverse
@@ -67,13 +67,13 @@ PARTY_SCALES = {
 DELIVERABLE_DOCUMENT_TYPE = "x_openSourceDeliverable"
 WORK_TYPE_SCHEME = "x_microAcquisitionWorkType"
 
-TAGS = {
+TAGS: dict[str, str] = {
     Opportunity.Status.CANCELLED: "tenderCancellation",
     Opportunity.Status.AWARDED: "award",
     Opportunity.Status.IN_DELIVERY: "contract",
     Opportunity.Status.COMPLETED: "implementation",
 }
-TENDER_STATUSES = {
+TENDER_STATUSES: dict[str, str] = {
     Opportunity.Status.PUBLISHED: "active",
     Opportunity.Status.CLOSED: "active",
     Opportunity.Status.EVALUATING: "active",
@@ -93,6 +93,12 @@ def amount(cents: int, currency: str) -> dict[str, Any]:
     return {"amount": cents / 100, "currency": currency}
 
 
+@overload
+def timestamp(moment: dt.datetime) -> str: ...
+@overload
+def timestamp(moment: None) -> None: ...
+@overload
+def timestamp(moment: dt.datetime | None) -> str | None: ...
 def timestamp(moment: dt.datetime | None) -> str | None:
     """An RFC 3339 date-time in UTC, to the second."""
     if moment is None:
@@ -181,9 +187,10 @@ class _Process:
 
     def parties(self) -> list[dict[str, Any]]:
         buyer_roles = ["buyer", "procuringEntity"] + (["payer"] if self.payment else [])
-        parties = [{**BUYER, "roles": buyer_roles}]
+        parties: list[dict[str, Any]] = [{**BUYER, "roles": buyer_roles}]
         supplier = self.supplier_reference()
         if supplier is not None:
+            assert self.contract is not None  # a supplier is named only with their contract
             _name, legal = selectors.supplier_names(self.contract)
             parties.append(
                 {
@@ -197,6 +204,7 @@ class _Process:
 
     def supplier_scale(self) -> str:
         """OCDS's party scale (codelist partyScale): selfEmployed, micro, sme or large."""
+        assert self.contract is not None  # asked only for a named supplier (`parties`)
         profile = getattr(self.contract.supplier, "supplier_profile", None)
         if profile is None:
             return ""
@@ -275,6 +283,7 @@ class _Process:
         )
 
     def award_id(self) -> str:
+        assert self.contract is not None  # the award and contract sections need one
         return f"{self.ocid}-award-{self.contract.pk}"
 
     def awards(self) -> list[dict[str, Any]] | None:
@@ -293,12 +302,14 @@ class _Process:
     def contract_status(self) -> str:
         if self.opportunity.status == Opportunity.Status.COMPLETED:
             return "terminated"  # OCDS 1.1: was in force and has come to a close
+        assert self.contract is not None  # asked only by `contracts`, which needs one
         if self.contract.status == Contract.Status.AWAITING_ACCEPTANCE:
             return "pending"
         return "active"
 
     def implementation(self) -> dict[str, Any] | None:
         contract, payment = self.contract, self.payment
+        assert contract is not None  # asked only by `contracts`, which needs one
         implementation: dict[str, Any] = {}
         if payment is not None:
             implementation["transactions"] = [

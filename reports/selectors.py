@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from bids.models import Bid
 from opportunities.models import Opportunity
+from payments.fiscal import fiscal_year_bounds, fiscal_year_start
 from payments.models import Contract, Payment
-from payments.services import fiscal_year_bounds, fiscal_year_start
 
 # Opportunities whose work was bought: awarded, being delivered, or delivered and paid.
 PURCHASED = (
@@ -123,7 +123,9 @@ def purchase(opportunity: Opportunity) -> Purchase:
     if contract is None:
         return Purchase(opportunity, "", "", opportunity.value_cents, None, None, None, "")
     payment = getattr(contract, "payment", None)
-    paid = payment is not None and payment.status == Payment.Status.PAID
+    paid: Payment | None = (
+        payment if payment is not None and payment.status == Payment.Status.PAID else None
+    )
     name, legal = supplier_names(contract)
     accepted = contract.status == Contract.Status.ACCEPTED
     return Purchase(
@@ -132,7 +134,7 @@ def purchase(opportunity: Opportunity) -> Purchase:
         supplier_legal_name=legal,
         value_cents=contract.value_cents,
         signed_at=contract.terms_accepted_at,
-        paid_at=payment.paid_at if paid else None,
-        paid_cents=payment.total_cents if paid else None,
+        paid_at=paid.paid_at if paid else None,
+        paid_cents=paid.total_cents if paid else None,
         delivered_url=contract.delivery_url if accepted else "",
     )

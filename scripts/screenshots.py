@@ -64,9 +64,9 @@ def _ids() -> dict[str, int]:
     import django
 
     django.setup()
-    from bids.demo import CLOSED_TITLE
     from bids.models import Bid
-    from evaluation.demo import DELIVERED_TITLE, PAID_TITLE
+    from demo.bids import CLOSED_TITLE
+    from demo.evaluation import DELIVERED_TITLE, PAID_TITLE
     from opportunities.models import Opportunity
     from payments.models import Contract, Payment
 

@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests import builders
+from tests.support.permission_matrix import build_world
+
 # Property-based tests (tests/test_hostile_input.py): a few hundred examples on every run;
 # HYPOTHESIS_PROFILE=thorough for thousands when hunting.
 hypothesis_settings.register_profile("marketplace", max_examples=300, deadline=None)
@@ -101,3 +104,102 @@ def _force_login_records_sign_in(monkeypatch):
     from tests.support.sessions import recording_force_login
 
     monkeypatch.setattr(Client, "force_login", recording_force_login(Client.force_login))
+
+
+# --- Shared fixtures: defined once here, built by tests/builders.py ------------------------------
+# A conftest further down may override one of these names on purpose; those overrides are listed
+# in tests/test_test_structure.py (INTENTIONAL_OVERRIDES) with the reason.
+
+
+@pytest.fixture
+def program_admin(db):
+    return builders.program_admin()
+
+
+@pytest.fixture
+def buyer(db):
+    return builders.buyer()
+
+
+@pytest.fixture
+def opportunity(program_admin):
+    """Published, open for bids, with one mandatory and one rated criterion."""
+    return builders.published_opportunity(admin=program_admin)
+
+
+@pytest.fixture
+def evaluators(db):
+    return builders.evaluators(3)
+
+
+@pytest.fixture
+def closed(program_admin):
+    """(opportunity, bids): closed with three sealed bids whose answers name their authors."""
+    return builders.sealed_bids(admin=program_admin)
+
+
+@pytest.fixture
+def awarded(closed, evaluators):
+    """(opportunity, contract) for an award to the first in rank; the second is qualified too."""
+    opportunity, _bids = closed
+    return builders.awarded_contract(opportunity=opportunity, panel=evaluators)
+
+
+@pytest.fixture
+def card_holder(db):
+    """A card holder with limits a micro-acquisition fits in."""
+    return builders.card_holder()
+
+
+@pytest.fixture
+def certified(awarded):
+    """(opportunity, contract, payment): the work is delivered, accepted and certified."""
+    return builders.payment_due(awarded=awarded)
+
+
+@pytest.fixture
+def world(django_capture_on_commit_callbacks):
+    """The stage of the permission matrix and the hostile input: one file carried through its
+    whole life, and the people around it (tests/support/permission_matrix.py)."""
+    return build_world(django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The rate limiter's clock, moved by the test."""
+    from marketplace import ratelimit
+
+    now = {"t": 1_800_000_000.0}  # a window of 600 s starts here
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now["t"])
+    return now
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo (`seed_demo`) seeded once for a module whose tests only read it: seeded in a
+    transaction held open for the module, each test's own transaction nested inside it (a
+    savepoint), and everything rolled back after the module's last test. Seeded as a test
+    would seed it: tasks in-process, private files in a temporary folder, English active.
+    A test that seeds twice, or needs what runs on commit, seeds on its own."""
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.test import override_settings
+    from django.utils import translation
+
+    from marketplace.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    media = tmp_path_factory.mktemp("seeded-demo-media")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PRIVATE_MEDIA_ROOT=media),
+        translation.override("en"),
+        transaction.atomic(),
+    ):
+        call_command("seed_demo", verbosity=0)
+        try:
+            yield
+        finally:
+            transaction.set_rollback(True)
+    app.conf.task_always_eager = eager

@@ -73,7 +73,7 @@ class SkillFactory(factory.django.DjangoModelFactory):
 def _in_business_days(days: int):
     from django.utils import timezone
 
-    from opportunities.services import add_business_days
+    from marketplace.calendar import add_business_days
 
     return add_business_days(timezone.now(), days)
 

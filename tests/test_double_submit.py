@@ -33,6 +33,8 @@ from django.utils import timezone
 
 from bids import services as bid_services
 from bids.models import Answer, Attachment, Bid, Receipt
+from evaluation import marking as evaluation_marking
+from evaluation import panel as evaluation_panel
 from evaluation import services as evaluation_services
 from evaluation.models import ConsensusMark, Mark, Offer, PanelMember
 from marketplace import approvals, once
@@ -47,7 +49,8 @@ from marketplace.models import (
 )
 from marketplace.notifications import unsubscribe_token
 from marketplace.services import notification_send
-from opportunities import services as opportunity_services
+from opportunities.addenda import opportunity_amend
+from opportunities.alerts import alert_save
 from opportunities.models import (
     Addendum,
     Alert,
@@ -57,14 +60,16 @@ from opportunities.models import (
     Question,
     Watch,
 )
-from payments import services as payment_services
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from opportunities.questions import question_ask
+from payments import connect, contracts, paying
 from payments.models import CardLimit, Contract, Payment, PaymentEvent, StripeAccount
 from reports import services as report_services
 from reports.models import SelfIdentification
-from tests.bids.conftest import fill
-from tests.bids.test_attachments import make_pdf, upload
-from tests.evaluation.conftest import (
+from tests.builders import (
+    awarded_without_test_transaction,
     close_with_bids,
+    fill,
     labels,
     mark_all,
     mark_values,
@@ -77,9 +82,9 @@ from tests.factories import (
     SupplierFactory,
     SupplierProfileFactory,
 )
-from tests.opportunities.test_views import _draft_form
-from tests.payments.conftest import awarded_without_test_transaction
+from tests.support.attachments import make_pdf, upload
 from tests.support.fake_stripe import FakeStripe
+from tests.support.forms import _draft_form
 
 # POST addresses a repeat may run again, on purpose.
 EXEMPT = {
@@ -146,11 +151,11 @@ def _admin():
 
 def _in_review(buyer=None) -> Opportunity:
     draft = OpportunityFactory(**({"buyer": buyer} if buyer else {}))
-    return opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
 
 
 def _published(buyer=None) -> Opportunity:
-    return opportunity_services.opportunity_publish(actor=_admin(), opportunity=_in_review(buyer))
+    return opportunity_publish(actor=_admin(), opportunity=_in_review(buyer))
 
 
 def _supplier():
@@ -210,13 +215,13 @@ def _contract(*, until: str = "awaiting", bids: int = 1) -> tuple[Opportunity, C
     opportunity, contract = awarded_without_test_transaction(bids=bids)
     supplier, buyer = contract.supplier, opportunity.buyer
     if until in ("accepted", "delivered", "certified"):
-        contract = payment_services.contract_accept_terms(supplier=supplier, contract=contract)
+        contract = contracts.contract_accept_terms(supplier=supplier, contract=contract)
     if until in ("delivered", "certified"):
-        contract = payment_services.contract_deliver(
+        contract = contracts.contract_deliver(
             supplier=supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
         )
     if until == "certified":
-        contract = payment_services.contract_certify(buyer=buyer, contract=contract, confirmed=True)
+        contract = contracts.contract_certify(buyer=buyer, contract=contract, confirmed=True)
     return opportunity, contract
 
 
@@ -231,7 +236,7 @@ def _card_holder():
 def _recorded():
     _opportunity, contract = _contract(until="certified")
     payment = contract.payment
-    payment_services.payment_start(
+    paying.payment_start(
         payer=_card_holder(),
         payment=payment,
         provider=Payment.Provider.RECORDED_CARD,
@@ -560,9 +565,7 @@ def _question_ask(ctx) -> Case:
 
 def _question_answer(ctx) -> Case:
     opportunity = _published()
-    question = opportunity_services.question_ask(
-        asker=_supplier(), opportunity=opportunity, text="Which browsers?"
-    )
+    question = question_ask(asker=_supplier(), opportunity=opportunity, text="Which browsers?")
     return Case(
         opportunity.buyer,
         reverse("opportunities:answer", args=[opportunity.pk, question.pk]),
@@ -651,9 +654,7 @@ def _alert(ctx) -> Case:
 
 def _alert_delete(ctx) -> Case:
     supplier = _supplier()
-    opportunity_services.alert_save(
-        user=supplier, skills=[], types=[], frequency=Alert.Frequency.DAILY
-    )
+    alert_save(user=supplier, skills=[], types=[], frequency=Alert.Frequency.DAILY)
     return Case(
         supplier,
         reverse("opportunities:alert_delete"),
@@ -732,7 +733,7 @@ def _bid_withdraw(ctx) -> Case:
 def _bid_confirm(ctx) -> Case:
     bid, supplier = _submitted_bid()
     opportunity = bid.opportunity
-    opportunity_services.opportunity_amend(
+    opportunity_amend(
         actor=opportunity.buyer,
         opportunity=opportunity,
         note_en="A longer title.",
@@ -795,8 +796,8 @@ def _make_chair(ctx) -> Case:
     opportunity, evaluation = _closed()
     first, second = (StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2))
     buyer = opportunity.buyer
-    evaluation_services.panel_appoint(actor=buyer, evaluation=evaluation, evaluator=first)
-    member = evaluation_services.panel_appoint(actor=buyer, evaluation=evaluation, evaluator=second)
+    evaluation_panel.panel_appoint(actor=buyer, evaluation=evaluation, evaluator=first)
+    member = evaluation_panel.panel_appoint(actor=buyer, evaluation=evaluation, evaluator=second)
     return Case(
         buyer,
         reverse("evaluation:make_chair", args=[opportunity.pk, member.pk]),
@@ -808,7 +809,7 @@ def _make_chair(ctx) -> Case:
 def _declare(ctx) -> Case:
     opportunity, evaluation = _closed()
     evaluator = StaffFactory(roles=[Role.EVALUATOR])
-    evaluation_services.panel_appoint(
+    evaluation_panel.panel_appoint(
         actor=opportunity.buyer, evaluation=evaluation, evaluator=evaluator
     )
     return Case(
@@ -850,7 +851,7 @@ def _marks_submit(ctx) -> Case:
     evaluators = [StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2)]
     seat_panel(evaluation, evaluators)
     for packet in evaluation.packets.all():
-        evaluation_services.marks_save(
+        evaluation_marking.marks_save(
             evaluator=evaluators[1],
             packet=packet,
             values=mark_values(opportunity, score=7, rationale="Clear."),
@@ -1021,9 +1022,9 @@ def _record(ctx) -> Case:
 def _checkout(ctx) -> Case:
     server = _fake_stripe(ctx)
     _opportunity, contract = _contract(until="certified")
-    account = payment_services.stripe_account_ensure(supplier=contract.supplier)
+    account = connect.stripe_account_ensure(supplier=contract.supplier)
     server.complete_onboarding(account.account_id)
-    payment_services.stripe_account_refresh(account)
+    connect.stripe_account_refresh(account)
     payment = contract.payment
     return Case(
         _card_holder(),

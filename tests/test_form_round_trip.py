@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from html.parser import HTMLParser
 from importlib import import_module
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -39,10 +37,11 @@ from django.utils.translation import gettext
 
 from bids import services as bid_services
 from bids.forms import AttachmentForm, BidForm
-from evaluation import services as evaluation_services
+from evaluation import marking as evaluation_marking
 from evaluation.forms import AppointForm, DeclarationForm, MarksForm
+from evaluation.marking import MarkInput
 from evaluation.models import ConsensusMark, Mark
-from evaluation.services import MarkInput
+from marketplace import calendar
 from marketplace import services as marketplace_services
 from marketplace.forms import (
     ApprovalNoteForm,
@@ -56,7 +55,8 @@ from marketplace.forms import (
 )
 from marketplace.models import Approval, Role, SupplierProfile
 from marketplace.notifications import kinds_for
-from opportunities import services as opportunity_services
+from opportunities.alerts import alert_save
+from opportunities.drafting import EDITABLE_FIELDS
 from opportunities.forms import (
     AlertForm,
     AmendForm,
@@ -71,7 +71,8 @@ from opportunities.forms import (
     RequestChangesForm,
 )
 from opportunities.models import Alert, Criterion, Guardrails, Opportunity
-from payments import services as payment_services
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from payments import contracts
 from payments.forms import (
     CardLimitForm,
     CertifyForm,
@@ -84,8 +85,7 @@ from payments.forms import (
 from payments.models import CardLimit, Payment
 from reports.forms import PeriodForm, PurchaseFilterForm, SelfIdentificationForm
 from reports.models import SelfIdentification
-from tests.bids.conftest import fill
-from tests.evaluation.conftest import close_with_bids, mark_values, seat_panel
+from tests.builders import award_first_in_rank, close_with_bids, fill, mark_values, seat_panel
 from tests.factories import (
     OpportunityFactory,
     SkillFactory,
@@ -93,12 +93,11 @@ from tests.factories import (
     SupplierFactory,
     SupplierProfileFactory,
 )
-from tests.payments.conftest import award_first_in_rank
+from tests.support.page_forms import PageForm, _program_admins, form_on
 
 pytestmark = pytest.mark.django_db
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
-TOKENS = {"csrfmiddlewaretoken", "form_once"}  # fresh on every rendering
 
 # What people write, in the forms below.
 SUMMER_FR = "Rendre le formulaire de « l’été » accessible au clavier"
@@ -109,173 +108,6 @@ CENTS = 250_050  # 2 500,50 $
 
 
 # --- A browser, reading and sending a form ---------------------------------------------------
-
-_DATE = re.compile(r"[0-9]{4,}-[0-9]{2}-[0-9]{2}")
-_LOCAL_DATETIME = re.compile(r"([0-9]{4,}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2})?)")
-_TIME = re.compile(r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?")
-_FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-
-
-def _real_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def browser_value(kind: str, value: str) -> str:
-    """An input's value as a browser keeps it (the HTML standard's value sanitization): a value
-    its type does not accept is dropped, silently, and the field is sent empty."""
-    if kind in ("text", "search", "tel", "password"):
-        return value.replace("\r", "").replace("\n", "")
-    if kind in ("email", "url"):
-        return value.replace("\r", "").replace("\n", "").strip(" \t\n\f\r")
-    if kind == "date":
-        return value if _DATE.fullmatch(value) and _real_date(value) else ""
-    if kind == "datetime-local":
-        found = _LOCAL_DATETIME.fullmatch(value)
-        if not found or not _real_date(found.group(1)):
-            return ""
-        day, time = found.groups()
-        return f"{day}T{time.removesuffix(':00') if len(time) == 8 else time}"
-    if kind == "time":
-        return value if _TIME.fullmatch(value) else ""
-    if kind in ("number", "range"):
-        return value if _FLOAT.fullmatch(value) else ""
-    return value  # hidden, checkbox, radio, submit...
-
-
-@dataclass
-class PageForm:
-    """One <form> of a page: what a browser would send, and what it would drop."""
-
-    action: str | None
-    method: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    buttons: list[tuple[str, str]] = field(default_factory=list)
-    names: set[str] = field(default_factory=set)
-    dropped: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
-
-    def values(self) -> dict[str, list[str]]:
-        """Every value, by field, without the tokens made fresh on each rendering."""
-        found: dict[str, list[str]] = {}
-        for name, value in self.fields:
-            if name not in TOKENS:
-                found.setdefault(name, []).append(value)
-        return found
-
-    def submission(
-        self, *, button: str | None = None, typed: dict[str, str] | None = None
-    ) -> dict[str, list[str]]:
-        data: dict[str, list[str]] = {}
-        for name, value in self.fields:
-            data.setdefault(name, []).append(value)
-        for name, value in (typed or {}).items():
-            data[name] = [value]
-        pressed = [b for b in self.buttons if button is None or b[0] == button][:1]
-        if button is not None:
-            assert pressed, f"no button {button!r} in the form"
-        for name, value in pressed:
-            data.setdefault(name, []).append(value)
-        return data
-
-
-class PageForms(HTMLParser):
-    """The forms of a page as a browser sees them (html.parser, the standard library's)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[PageForm] = []
-        self._form: PageForm | None = None
-        self._select: tuple[str, bool, bool, list[list[Any]]] | None = None
-        self._textarea: tuple[str, bool, list[str]] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {key: value if value is not None else "" for key, value in attrs}
-        if tag == "form":
-            if self._form is None:  # a form within a form is ignored, as browsers do
-                self._form = PageForm(attr.get("action"), (attr.get("method") or "get").lower())
-                self.forms.append(self._form)
-            return
-        form = self._form
-        if form is None:
-            return
-        name, disabled = attr.get("name", ""), "disabled" in attr
-        if "is-invalid" in attr.get("class", "").split():
-            form.invalid.append(name)
-        if name:
-            form.names.add(name)
-        if tag == "input":
-            kind = attr.get("type", "text").lower()
-            if not name or disabled or kind in ("file", "reset", "image", "button"):
-                return
-            if kind == "submit":
-                form.buttons.append((name, attr.get("value", "")))
-                return
-            if kind in ("checkbox", "radio"):
-                if "checked" in attr:
-                    form.fields.append((name, attr.get("value", "on")))
-                return
-            value = attr.get("value", "")
-            kept = browser_value(kind, value)
-            if value and not kept:
-                form.dropped.append(f"{name} ({kind}): {value!r}")
-            form.fields.append((name, kept))
-        elif tag == "button" and attr.get("type", "submit").lower() == "submit":
-            if name and not disabled:
-                form.buttons.append((name, attr.get("value", "")))
-        elif tag == "select" and name:
-            self._select = (name, "multiple" in attr, disabled, [])
-        elif tag == "option" and self._select is not None:
-            self._select[3].append([attr.get("value"), "selected" in attr, []])
-        elif tag == "textarea" and name:
-            self._textarea = (name, disabled, [])
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._textarea[2].append(data)
-        elif self._select is not None and self._select[3]:
-            self._select[3][-1][2].append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        form = self._form
-        if tag == "form":
-            self._form = None
-        elif tag == "select" and self._select is not None:
-            name, multiple, disabled, options = self._select
-            self._select = None
-            if form is None or disabled:
-                return
-            values = [
-                (value if value is not None else "".join(text).strip(), selected)
-                for value, selected, text in options
-            ]
-            chosen = [value for value, selected in values if selected]
-            if not chosen and not multiple and values:
-                chosen = [values[0][0]]
-            if not multiple:
-                chosen = chosen[-1:]
-            form.fields.extend((name, value) for value in chosen)
-        elif tag == "textarea" and self._textarea is not None:
-            name, disabled, parts = self._textarea
-            self._textarea = None
-            if form is None or disabled:
-                return
-            # The page's line ends are read as LF, a first line end dropped; sent as CRLF.
-            text = "".join(parts).replace("\r\n", "\n").replace("\r", "\n")
-            form.fields.append((name, text.removeprefix("\n").replace("\n", "\r\n")))
-
-
-def form_on(html: str, field_name: str) -> PageForm:
-    parser = PageForms()
-    parser.feed(html)
-    parser.close()
-    for form in parser.forms:
-        if field_name in form.names:
-            return form
-    raise AssertionError(f"no form with a field {field_name!r} on the page")
 
 
 # --- What each form needs ----------------------------------------------------------------------
@@ -321,13 +153,6 @@ def _row(instance, *names: str) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in names}
 
 
-def _program_admins() -> tuple[Any, Any]:
-    return (
-        StaffFactory(roles=[Role.PROGRAM_ADMIN], full_name="Éloïse Lévesque-D’Amour"),
-        StaffFactory(roles=[Role.PROGRAM_ADMIN], full_name="Jean-François Côté"),
-    )
-
-
 def _supplier_with_profile() -> Any:
     supplier = SupplierFactory(full_name="Aurélie Tremblay")
     marketplace_services.supplier_profile_save(
@@ -359,8 +184,8 @@ def _opportunity_fields(**overrides) -> dict[str, Any]:
         "description_en": LINES_EN,
         "description_fr": LINES_FR,
         "value_cents": CENTS,
-        "closes_at": _minute(opportunity_services.add_business_days(now, 8), 14, 30),
-        "question_deadline": _minute(opportunity_services.add_business_days(now, 6), 16, 0),
+        "closes_at": _minute(calendar.add_business_days(now, 8), 14, 30),
+        "question_deadline": _minute(calendar.add_business_days(now, 6), 16, 0),
         "expected_delivery_date": timezone.localdate() + dt.timedelta(days=45),
         "repository_url": "https://github.com/example/sélecteur-été",
         **overrides,
@@ -368,7 +193,7 @@ def _opportunity_fields(**overrides) -> dict[str, Any]:
 
 
 def _opportunity_saved(opportunity: Opportunity) -> Callable[[], Any]:
-    names = [*opportunity_services.EDITABLE_FIELDS]
+    names = [*EDITABLE_FIELDS]
 
     def saved() -> Any:
         row = _row(opportunity, *names)
@@ -386,8 +211,8 @@ def _opportunity_saved(opportunity: Opportunity) -> Callable[[], Any]:
 def _published(**fields) -> Opportunity:
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory(**_opportunity_fields(**fields))
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=admin, opportunity=draft)
 
 
 # --- One builder per page ---------------------------------------------------------------------
@@ -510,7 +335,7 @@ def opportunity_amend(language: str, capture) -> Scene:
 def alert(language: str, capture) -> Scene:
     supplier = _supplier_with_profile()
     skills = [SkillFactory(slug="accessibilite"), SkillFactory(slug="javascript")]
-    opportunity_services.alert_save(
+    alert_save(
         user=supplier, skills=skills, types=["accessibility", "bug_fix"], frequency="immediate"
     )
     saved_alert = Alert.objects.get(user=supplier)
@@ -595,7 +420,7 @@ def marks(language: str, capture) -> Scene:
     opportunity, evaluation, evaluators = _evaluation(capture)
     packet = evaluation.packets.order_by("label").first()
     member = evaluation.panel.get(evaluator=evaluators[1])
-    evaluation_services.marks_save(
+    evaluation_marking.marks_save(
         evaluator=evaluators[1],
         packet=packet,
         values=mark_values(opportunity, score=7, rationale=LINES_FR),
@@ -616,15 +441,15 @@ def consensus(language: str, capture) -> Scene:
     opportunity, evaluation, evaluators = _evaluation(capture)
     for evaluator in evaluators:
         for packet in evaluation.packets.all():
-            evaluation_services.marks_save(
+            evaluation_marking.marks_save(
                 evaluator=evaluator,
                 packet=packet,
                 values=mark_values(opportunity, score=8, rationale="Clair et précis."),
             )
-        evaluation_services.marks_submit(evaluator=evaluator, evaluation=evaluation)
+        evaluation_marking.marks_submit(evaluator=evaluator, evaluation=evaluation)
     evaluation.refresh_from_db()
     packet = evaluation.packets.order_by("label").first()
-    evaluation_services.consensus_save(
+    evaluation_marking.consensus_save(
         chair=evaluators[0],
         packet=packet,
         values={
@@ -667,11 +492,11 @@ def record_payment(language: str, capture) -> Scene:
     opportunity, _bids = close_with_bids(admin, capture, count=2, **_opportunity_fields())
     evaluators = [StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2)]
     contract = award_first_in_rank(opportunity, evaluators, [(True, 9), (True, 5)])
-    contract = payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
     )
-    contract = payment_services.contract_certify(
+    contract = contracts.contract_certify(
         buyer=opportunity.buyer, contract=contract, confirmed=True
     )
     payment = contract.payment
@@ -815,7 +640,7 @@ ROUND_TRIPS = [
         "an evaluator's marks",
         (MarksForm,),
         "/<lang>/evaluation/<pk>/packets/<packet>/",
-        "a seated evaluator's saved marks on a packet (tests/evaluation/conftest.py)",
+        "a seated evaluator's saved marks on a packet (tests/builders.py)",
         marks,
     ),
     RoundTrip(

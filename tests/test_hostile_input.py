@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import SkillFactory
-from tests.test_permission_matrix import EXPECTED, VISITORS, _args, world  # noqa: F401
+from tests.support.permission_matrix import EXPECTED, VISITORS, url_args
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def _targets(stage) -> list[tuple[str, str, list]]:
     """(URL, visitor, extra field names) for every action and every entitled visitor."""
     targets = []
     answers = [f"answer_{c.pk}" for c in stage.objects["awarded"].criteria.all()]
-    for name, (_method, args) in _args(stage).items():
+    for name, (_method, args) in url_args(stage).items():
         row = dict(zip(VISITORS, EXPECTED[name].split(), strict=True))
         for visitor, answer in row.items():
             if answer in ("ok", "refused", "invalid") and visitor != "anonymous":
@@ -96,7 +96,7 @@ def _fingerprint() -> dict[str, int]:
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
-def test_hostile_posts_never_fail_and_invalid_ones_write_nothing(world, data):  # noqa: F811
+def test_hostile_posts_never_fail_and_invalid_ones_write_nothing(world, data):
     targets = _targets(world)
     path, visitor, extra = data.draw(st.sampled_from(targets), label="target")
     names = data.draw(
@@ -128,7 +128,7 @@ HUGE = "9" * 60
         ("opportunities:alert", "stranger", "skills"),
     ],
 )
-def test_a_key_too_large_for_the_database_is_an_invalid_choice(world, url_name, visitor, field):  # noqa: F811
+def test_a_key_too_large_for_the_database_is_an_invalid_choice(world, url_name, visitor, field):
     SkillFactory()  # a list of skills to tick, with its errors under it
     client = Client(raise_request_exception=True)
     client.force_login(world.people[visitor])
@@ -137,7 +137,7 @@ def test_a_key_too_large_for_the_database_is_an_invalid_choice(world, url_name, 
     assert "is not a valid value" in response.content.decode()
 
 
-def test_a_key_too_large_for_the_database_is_no_evaluator(world):  # noqa: F811
+def test_a_key_too_large_for_the_database_is_no_evaluator(world):
     from evaluation.forms import AppointForm
 
     for key in (HUGE, "-" + HUGE):

@@ -20,10 +20,10 @@ from django.utils import timezone, translation
 from marketplace import formats
 from marketplace.forms import DateField, DateTimeField, MoneyField
 from marketplace.models import Approval, Role
-from opportunities import services as opportunity_services
 from opportunities.models import Criterion, Guardrails, Opportunity
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import OpportunityFactory, StaffFactory
-from tests.test_form_round_trip import _program_admins, form_on
+from tests.support.page_forms import _program_admins, form_on
 
 pytestmark = pytest.mark.django_db
 
@@ -355,8 +355,8 @@ def test_an_amendment_names_only_what_was_changed(client, language):
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     closes = timezone.now() + dt.timedelta(days=20, seconds=17, microseconds=250)
     draft = OpportunityFactory(closes_at=closes, question_deadline=closes - dt.timedelta(days=3))
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=admin, opportunity=draft)
     client.force_login(opportunity.buyer)
     address = f"/{language}/opportunities/{opportunity.pk}/amend/"
     shown = form_on(client.get(address).content.decode(), "closes_at")
@@ -525,7 +525,7 @@ def test_both_card_limits_take_the_largest_limit_the_service_allows(language, am
     """The single-purchase field stopped at 9 999 999,99 $ while the service allows
     10 000 000,00 $: a limit set at the maximum could not be shown and saved again."""
     from payments.forms import CardLimitForm
-    from payments.services import CARD_LIMIT_MAX_CENTS
+    from payments.limits import CARD_LIMIT_MAX_CENTS
 
     with translation.override(language):
         form = CardLimitForm(data={"per_transaction": amount, "monthly": amount}, action="/limits/")

@@ -19,25 +19,21 @@ from evaluation import services as evaluation_services
 from evaluation.models import Evaluation
 from marketplace import audit_verbs
 from marketplace.models import AuditEvent, Role
-from payments import services as payment_services
-from tests.evaluation.conftest import (  # noqa: F401 - fixtures shared with evaluation
-    close_with_bids,
-    closed,
+from payments import contracts
+from tests.builders import (
+    award_first_in_rank,
     consensus_all,
-    evaluators,
     labels,
     mark_all,
-    program_admin,
     seat_panel,
 )
 from tests.factories import StaffFactory
-from tests.payments.conftest import award_first_in_rank
 from tests.support.page_text import Shown, TextGate, catalogue, raw_codes
 
 pytestmark = pytest.mark.django_db
 
 
-def _locked(closed, evaluators) -> Evaluation:  # noqa: F811
+def _locked(closed, evaluators) -> Evaluation:
     opportunity, _bids = closed
     evaluation = opportunity.evaluation
     scores = {label: (True, 6) for label in labels(evaluation)}
@@ -76,8 +72,8 @@ def french_gate():
 
 def test_each_row_of_the_french_draw_order_shows_the_label_its_hash_is_made_of(
     client,
-    closed,  # noqa: F811
-    evaluators,  # noqa: F811
+    closed,
+    evaluators,
 ):
     """The order's table puts a label beside SHA-256("<seed>:<label>"). In French the label
     reads "Soumission K7Q"; hashing what the row shows must still give the row's value, so the
@@ -117,14 +113,14 @@ def _french_problems(gate, response, client) -> list[str]:
     return [problem for problem in found if not re.match(r"Python repr “<[^ ]+@", problem)]
 
 
-def test_french_after_each_bid_post(client, french_gate, program_admin):  # noqa: F811
+def test_french_after_each_bid_post(client, french_gate, program_admin):
     from bids import services as bid_services
-    from opportunities import services as opportunity_services
+    from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
     from tests.factories import OpportunityFactory, SupplierProfileFactory
 
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=program_admin, opportunity=draft)
     supplier = SupplierProfileFactory().user
     bid = bid_services.bid_start(supplier=supplier, opportunity=opportunity)
     client.force_login(supplier)
@@ -144,8 +140,8 @@ def test_french_after_each_bid_post(client, french_gate, program_admin):  # noqa
 
 def test_french_after_each_contract_and_payment_post(
     client,
-    closed,  # noqa: F811
-    evaluators,  # noqa: F811
+    closed,
+    evaluators,
     french_gate,
 ):
     from payments.models import CardLimit
@@ -226,8 +222,8 @@ def test_french_after_each_contract_and_payment_post(
 
 
 def test_emails_to_french_people_from_award_to_certification_read_french(
-    closed,  # noqa: F811
-    evaluators,  # noqa: F811
+    closed,
+    evaluators,
     french_gate,
     django_capture_on_commit_callbacks,
     mailoutbox,
@@ -242,13 +238,11 @@ def test_emails_to_french_people_from_award_to_certification_read_french(
     with django_capture_on_commit_callbacks(execute=True):
         contract = award_first_in_rank(opportunity, evaluators, [(True, 9), (True, 5), (False, 1)])
     with django_capture_on_commit_callbacks(execute=True):
-        contract = payment_services.contract_accept_terms(
-            supplier=contract.supplier, contract=contract
-        )
-        contract = payment_services.contract_deliver(
+        contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+        contract = contracts.contract_deliver(
             supplier=contract.supplier, contract=contract, url="https://x.dev/pull/1", notes=""
         )
-        contract = payment_services.contract_certify(
+        contract = contracts.contract_certify(
             buyer=opportunity.buyer, contract=contract, confirmed=True
         )
     assert mailoutbox
@@ -262,8 +256,8 @@ def test_emails_to_french_people_from_award_to_certification_read_french(
 
 def test_french_after_each_evaluation_post(
     client,
-    closed,  # noqa: F811
-    evaluators,  # noqa: F811
+    closed,
+    evaluators,
     french_gate,
 ):
     opportunity, _bids = closed
@@ -343,8 +337,8 @@ def _assert_no_live_markup(response) -> None:
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_hostile_audit_data_on_the_access_log_and_a_persons_page(
     client,
-    closed,  # noqa: F811
-    program_admin,  # noqa: F811
+    closed,
+    program_admin,
     language,
 ):
     opportunity, _bids = closed
@@ -377,19 +371,19 @@ def test_hostile_audit_data_in_the_technical_admin(admin_client, language):
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_hostile_payment_history_lines(
     client,
-    closed,  # noqa: F811
-    evaluators,  # noqa: F811
+    closed,
+    evaluators,
     language,
 ):
     from payments.models import PaymentEvent
 
     opportunity, _bids = closed
     contract = award_first_in_rank(opportunity, evaluators, [(True, 9), (True, 5), (False, 1)])
-    contract = payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.dev/pull/1", notes=""
     )
-    contract = payment_services.contract_certify(
+    contract = contracts.contract_certify(
         buyer=opportunity.buyer, contract=contract, confirmed=True
     )
     for kind in [MARKUP[:60], "stripe_paid", "x.y.z", "checkout.session.completed"]:
@@ -413,11 +407,11 @@ def test_hostile_payment_history_lines(
 
 
 @pytest.fixture
-def delivered(closed, evaluators):  # noqa: F811
+def delivered(closed, evaluators):
     opportunity, _bids = closed
     contract = award_first_in_rank(opportunity, evaluators, [(True, 9), (True, 5), (False, 1)])
-    contract = payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.dev/pull/1", notes=""
     )
     return opportunity, contract
@@ -486,7 +480,7 @@ def test_a_statement_changed_between_reading_and_certifying_is_not_recorded_unre
     page = client.get(url).content.decode()
     shown = _statement_offered(page)
     reworded = "En vertu de l’article 34, j’atteste la réception du travail (nouvelle version)."
-    monkeypatch.setattr(payment_services, "CERTIFICATION", lazy(lambda: reworded, str)())
+    monkeypatch.setattr(contracts, "CERTIFICATION", lazy(lambda: reworded, str)())
     response = client.post(f"{url}certify/", {**_form_fields(page), "confirmed": "on"})
     contract.refresh_from_db()
     if contract.certification_statement:
@@ -524,7 +518,7 @@ def test_a_french_form_posted_to_the_english_address_records_nothing_unread(clie
 
 def test_french_after_each_approval_post_and_in_its_emails(
     client,
-    program_admin,  # noqa: F811
+    program_admin,
     french_gate,
     django_capture_on_commit_callbacks,
     mailoutbox,

@@ -13,11 +13,11 @@ from bids import services as bid_services
 from bids.models import Bid
 from evaluation.models import Packet
 from marketplace.models import Role
-from opportunities import services as opportunity_services
 from opportunities.models import Opportunity, OpportunityType, Watch
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from opportunities.questions import question_ask
 from reports import services as report_services
-from tests.bids.conftest import fill
-from tests.evaluation.conftest import close_with_bids, seat_panel
+from tests.builders import close_with_bids, fill, seat_panel
 from tests.factories import (
     OpportunityFactory,
     SkillFactory,
@@ -54,14 +54,14 @@ class Site:
             title_fr="Rendre les formulaires accessibles",
             **fields,
         )
-        opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-        return opportunity_services.opportunity_publish(actor=self.admin, opportunity=draft)
+        opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+        return opportunity_publish(actor=self.admin, opportunity=draft)
 
     def grow(self, times: int) -> None:
         for _ in range(times):
             other = self._publish(skills=[self.skill, SkillFactory()])
             asked = self.opportunity.questions.count()  # a new question each time: one is once
-            opportunity_services.question_ask(
+            question_ask(
                 asker=self.supplier, opportunity=self.opportunity, text=f"Is fork {asked} allowed?"
             )
             bid = bid_services.bid_start(supplier=self.supplier, opportunity=other)

@@ -9,12 +9,14 @@ can set their own arrival time.
 
 import datetime as dt
 import os
+import re
 import shutil
 import socket
 import subprocess  # nosec B404: nginx and gunicorn, fixed arguments
 import sys
 import threading
 import time
+import tomllib
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -28,7 +30,7 @@ from django.utils import timezone, translation
 from bids import services
 from bids.models import Bid, Receipt
 from opportunities.models import Opportunity
-from tests.bids.conftest import fill, opportunity, program_admin  # noqa: F401
+from tests.builders import fill
 from tests.factories import SupplierProfileFactory
 from tests.support.raw_http import free_port, signed_in
 
@@ -168,7 +170,7 @@ def _sleep_until(moment: dt.datetime) -> None:
     time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))
 
 
-def _closing_in(opportunity, seconds: float) -> dt.datetime:  # noqa: F811
+def _closing_in(opportunity, seconds: float) -> dt.datetime:
     closes_at = timezone.now() + dt.timedelta(seconds=seconds)
     Opportunity.objects.filter(pk=opportunity.pk).update(
         closes_at=closes_at, question_deadline=closes_at - dt.timedelta(seconds=seconds - 1)
@@ -176,7 +178,7 @@ def _closing_in(opportunity, seconds: float) -> dt.datetime:  # noqa: F811
     return closes_at
 
 
-def _bid(opportunity):  # noqa: F811
+def _bid(opportunity):
     supplier = SupplierProfileFactory().user
     return fill(services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
 
@@ -200,7 +202,7 @@ def _edit_fields(bid: Bid, text: str) -> dict[str, str]:
     return fields
 
 
-def test_stalled_senders_cannot_make_an_on_time_submission_late(opportunity, stack):  # noqa: F811
+def test_stalled_senders_cannot_make_an_on_time_submission_late(opportunity, stack):
     """More stalled connections than gunicorn has workers — half-sent headers, anonymous, and
     a signed-in supplier's half-sent bid — while another supplier submits 2 s before the
     deadline: they get their receipt, dated by arrival."""
@@ -238,7 +240,7 @@ def test_stalled_senders_cannot_make_an_on_time_submission_late(opportunity, sta
 
 
 @pytest.mark.parametrize("through", ["proxy", "gunicorn"])
-def test_a_bid_whose_words_arrive_after_the_deadline_is_late(opportunity, stack, through):  # noqa: F811
+def test_a_bid_whose_words_arrive_after_the_deadline_is_late(opportunity, stack, through):
     """The request's first bytes before the deadline, its body (what the bid says) after: late,
     through the proxy (which stamps a request once it has all of it) and straight to gunicorn
     (the body is read before the arrival time is taken)."""
@@ -260,7 +262,7 @@ def test_a_bid_whose_words_arrive_after_the_deadline_is_late(opportunity, stack,
     assert Bid.objects.get(pk=bid.pk).status == Bid.Status.DRAFT
 
 
-def test_a_sender_cannot_set_their_own_arrival_time(opportunity, stack):  # noqa: F811
+def test_a_sender_cannot_set_their_own_arrival_time(opportunity, stack):
     proxy_port, _app_port = stack
     bid = _bid(opportunity)
     closes_at = _closing_in(opportunity, 1)
@@ -272,3 +274,16 @@ def test_a_sender_cannot_set_their_own_arrival_time(opportunity, stack):  # noqa
     status, location = _answer(sock)
     assert (status, location) == (302, f"/en/bids/{bid.pk}/")
     assert not Receipt.objects.filter(bid=bid).exists()
+
+
+def test_the_image_installs_every_package_the_project_lists():
+    """The Dockerfile copies each package of pyproject's include list before `pip install .`
+    (one missing there is missing from the installed project), and every top-level package of
+    the repository with an AppConfig is in that list."""
+    root = Path(settings.BASE_DIR)
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = [pattern.rstrip("*") for pattern in listed["packages"]["find"]["include"]]
+    copied = re.findall(r"^COPY (\w+) \./\1$", (root / "Dockerfile").read_text(), re.MULTILINE)
+    assert copied == packages
+    apps = {path.parent.name for path in root.glob("*/apps.py")}
+    assert apps <= set(packages), sorted(apps - set(packages))

@@ -9,13 +9,16 @@ import pytest
 from django.urls import reverse
 
 from bids import services as bid_services
+from evaluation import marking as evaluation_marking
 from evaluation import services as evaluation_services
+from lifecycle import award, closing
 from marketplace.models import Role, SupplierProfile, User
-from opportunities import services as opportunity_services
+from opportunities.addenda import opportunity_amend
 from opportunities.models import Criterion
-from payments import services as payment_services
-from tests.bids.conftest import fill
-from tests.evaluation.conftest import mark_values, seat_panel
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from opportunities.questions import question_answer, question_ask
+from payments import contracts
+from tests.builders import fill, mark_values, seat_panel
 from tests.factories import OpportunityFactory, StaffFactory, SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,20 +62,16 @@ def hostile_file(django_capture_on_commit_callbacks):
         ],
         **{k: v[:200] if k.startswith("title") else v for k, v in texts.items()},
     )
-    opportunity_services.opportunity_submit_for_review(actor=buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=admin, opportunity=draft)
     suppliers = [
         SupplierProfileFactory(legal_name=HOSTILE, trading_name=HOSTILE, contact_name=HOSTILE).user
         for _ in range(2)
     ]
     User.objects.filter(pk__in=[s.pk for s in suppliers]).update(full_name=HOSTILE)
-    question = opportunity_services.question_ask(
-        asker=suppliers[0], opportunity=opportunity, text=HOSTILE
-    )
-    opportunity_services.question_answer(
-        actor=buyer, question=question, answer_en=HOSTILE, answer_fr=HOSTILE
-    )
-    opportunity_services.opportunity_amend(
+    question = question_ask(asker=suppliers[0], opportunity=opportunity, text=HOSTILE)
+    question_answer(actor=buyer, question=question, answer_en=HOSTILE, answer_fr=HOSTILE)
+    opportunity_amend(
         actor=buyer, opportunity=opportunity, note_en=HOSTILE, note_fr=HOSTILE,
         closes_at=opportunity.closes_at + dt.timedelta(hours=1),
     )  # fmt: skip
@@ -84,43 +83,41 @@ def hostile_file(django_capture_on_commit_callbacks):
         bid_services.bid_submit(supplier=supplier, bid=bid)
         bids.append(bid)
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     evaluation = opportunity.evaluation
     seat_panel(evaluation, evaluators)
     for evaluator in evaluators:
         for packet in evaluation.packets.all():
-            evaluation_services.marks_save(
+            evaluation_marking.marks_save(
                 evaluator=evaluator,
                 packet=packet,
                 values=mark_values(opportunity, score=7, rationale=HOSTILE),
             )
-        evaluation_services.marks_submit(evaluator=evaluator, evaluation=evaluation)
+        evaluation_marking.marks_submit(evaluator=evaluator, evaluation=evaluation)
     evaluation.refresh_from_db()
     for packet in evaluation.packets.all():
-        evaluation_services.consensus_save(
+        evaluation_marking.consensus_save(
             chair=evaluators[0],
             packet=packet,
             values=mark_values(opportunity, score=8, rationale=HOSTILE),
         )
     evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
-    offer = evaluation_services.evaluation_award(actor=buyer, evaluation=evaluation)
+    offer = award.evaluation_award(actor=buyer, evaluation=evaluation)
     contract = offer.packet.bid.contract
-    contract = payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1",
         notes=HOSTILE,
     )  # fmt: skip
-    contract = payment_services.contract_request_changes(
-        buyer=buyer, contract=contract, reasons=HOSTILE
-    )
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_request_changes(buyer=buyer, contract=contract, reasons=HOSTILE)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/2",
         notes=HOSTILE,
     )  # fmt: skip
-    contract = payment_services.contract_certify(buyer=buyer, contract=contract, confirmed=True)
+    contract = contracts.contract_certify(buyer=buyer, contract=contract, confirmed=True)
     return {
         "opportunity": opportunity,
         "evaluation": evaluation,

@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from bids import services
 from bids.models import Bid, Receipt
+from lifecycle import closing
 from marketplace.middleware import ArrivalMiddleware, arrival_time
-from opportunities import services as opportunity_services
 from opportunities import tasks as opportunity_tasks
+from opportunities.addenda import opportunity_amend
 from opportunities.models import Opportunity, Question
-from tests.bids.conftest import fill
-from tests.bids.test_views import _form_data
+from tests.builders import fill
+from tests.support.forms import _form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_once_sealed_an_on_time_request_is_refused_clearly(draft_bid, supplier, 
     """Only if it was still unanswered when the close ran (the grace exists for that)."""
     closes_at = timezone.now() - 2 * SECOND
     opportunity = _closing(draft_bid.opportunity, closes_at)
-    opportunity_services.opportunity_close(opportunity=opportunity)
+    closing.opportunity_close(opportunity=opportunity)
     with pytest.raises(ValidationError, match="sealed"):
         services.bid_save_draft(
             supplier=supplier, bid=draft_bid, answers={}, arrived_at=closes_at - SECOND
@@ -197,7 +198,7 @@ def test_the_buyer_cannot_amend_after_the_deadline_to_reopen_bidding(client, opp
     _closing(opportunity, timezone.now() - 10 * SECOND)
     assert opportunity.status == Opportunity.Status.PUBLISHED
     with pytest.raises(ValidationError, match="deadline has passed"):
-        opportunity_services.opportunity_amend(
+        opportunity_amend(
             actor=buyer,
             opportunity=opportunity,
             note_en="Extended.",

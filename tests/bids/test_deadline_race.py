@@ -17,10 +17,10 @@ from django.utils import timezone, translation
 
 from bids import services
 from bids.models import Bid, Receipt
-from opportunities import services as opportunity_services
+from lifecycle import closing
 from opportunities import tasks as opportunity_tasks
 from opportunities.models import Opportunity
-from tests.bids.conftest import fill
+from tests.builders import fill
 from tests.factories import SupplierProfileFactory
 from tests.support.raw_http import blank_pages, signed_in
 
@@ -60,9 +60,7 @@ def test_no_submission_is_accepted_after_the_close_and_none_before_it_is_lost(op
     def close() -> None:
         start.wait()
         wait_until(closes_at)
-        opportunity_services.opportunity_close(
-            opportunity=Opportunity.objects.get(pk=opportunity.pk)
-        )
+        closing.opportunity_close(opportunity=Opportunity.objects.get(pk=opportunity.pk))
         connections.close_all()
 
     threads = [threading.Thread(target=submit, args=(i, bid)) for i, bid in enumerate(bids)]

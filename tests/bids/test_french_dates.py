@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from bids import services
 from opportunities.forms import AmendForm
-from tests.bids.test_views import _form_data
+from tests.support.forms import _form_data
 
 pytestmark = pytest.mark.django_db
 

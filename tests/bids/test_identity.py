@@ -13,11 +13,12 @@ from django.utils import translation
 
 from bids import services
 from bids.identity import identity_matches, identity_tokens, redact
-from marketplace.management.commands.seed_demo import SUPPLIERS
-from opportunities import services as opportunity_services
-from tests.bids.conftest import fill
-from tests.bids.test_views import _form_data
+from demo.accounts import SUPPLIERS
+from lifecycle import closing
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from tests.builders import fill
 from tests.factories import OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.support.forms import _form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -232,8 +233,8 @@ def demo_bids(db):
     """The four demo suppliers bid with every variant of their identity, one per line."""
     program_admin = StaffFactory(roles=["program_admin"])
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=program_admin, opportunity=draft)
     lines = {}
     for email, profile in demo_suppliers():
         user = _make(email, profile)
@@ -250,7 +251,7 @@ def test_every_variant_is_redacted_in_the_packet(demo_bids, django_capture_on_co
     for bid, _found in lines.values():
         services.bid_submit(supplier=bid.supplier, bid=bid)
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     for bid, found in lines.values():

@@ -23,17 +23,18 @@ from bids import services
 from bids.identity import identity_matches, identity_merge, identity_tokens
 from bids.models import Attachment, Bid
 from bids.pdf import clean_pdf
+from lifecycle import closing
 from marketplace import services as marketplace_services
 from marketplace.models import Role, User
-from opportunities import services as opportunity_services
-from tests.bids.conftest import fill
-from tests.bids.test_attachments import text_pdf
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from tests.builders import fill
 from tests.factories import (
     OpportunityFactory,
     StaffFactory,
     SupplierFactory,
     SupplierProfileFactory,
 )
+from tests.support.attachments import text_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +70,8 @@ STAFF_REFUSED = {
 def opportunity(db):
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=admin, opportunity=draft)
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def _rename_everything(supplier: User) -> None:
 
 def _close(opportunity, capture):
     with capture(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     return opportunity.evaluation.packets.get()

@@ -7,17 +7,9 @@ from django.urls import reverse
 from bids.models import Bid, Receipt
 from marketplace import ratelimit
 from opportunities.models import Question
-from tests.bids.test_views import _form_data
+from tests.support.forms import _form_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The limiter's clock, moved by the test."""
-    now = {"t": 1_800_000_000.0}
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now["t"])
-    return now
 
 
 def test_questions_beyond_the_limit_are_refused_and_the_text_is_kept(

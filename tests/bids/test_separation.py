@@ -9,7 +9,7 @@ from django.utils import timezone
 from bids import permissions, services
 from bids.models import Bid
 from marketplace.models import Role, RoleGrant, SupplierProfile, User
-from tests.bids.conftest import fill
+from tests.builders import fill
 from tests.factories import BidFactory, SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db

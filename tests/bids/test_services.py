@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from bids import services
 from bids.models import Bid, Receipt
+from lifecycle import closing
 from marketplace.models import AuditEvent, Notification
-from opportunities import services as opportunity_services
+from opportunities.addenda import opportunity_amend
 from opportunities.models import Opportunity
-from tests.bids.conftest import complete_answers, fill
+from tests.builders import complete_answers, fill
 from tests.factories import SupplierFactory, SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +164,7 @@ def test_the_close_seals_submitted_bids_which_then_cannot_change(
     services.bid_submit(supplier=supplier, bid=draft_bid)
     other = services.bid_start(supplier=SupplierProfileFactory().user, opportunity=opportunity)
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     draft_bid.refresh_from_db()
@@ -189,7 +190,7 @@ def test_an_addendum_asks_bidders_to_confirm_or_revise(
     drafter = SupplierProfileFactory().user
     services.bid_start(supplier=drafter, opportunity=opportunity)
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_amend(
+        opportunity_amend(
             actor=opportunity.buyer,
             opportunity=opportunity,
             note_en="Python 3.12 is now required.",

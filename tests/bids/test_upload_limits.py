@@ -6,7 +6,6 @@ event), the page says what to do and when, and never with a 500.
 
 The hostile files are built here with pikepdf."""
 
-import io
 import json
 import os
 import pickle
@@ -23,7 +22,6 @@ import pikepdf
 import pytest
 from django.core.cache import cache as django_cache
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
@@ -34,16 +32,16 @@ from bids.identity import IdentityToken
 from bids.models import Attachment
 from bids.pdf import PdfRefused, clean_pdf
 from bids.pdf_worker import check_admitted, check_pdf
-from marketplace import ratelimit
+from lifecycle import closing
 from marketplace.models import AuditEvent
-from tests.bids.conftest import fill
+from tests.builders import fill
 from tests.factories import SupplierProfileFactory
+from tests.support.attachments import upload
 from tests.support.raw_http import blank_pages
+from tests.support.upload_limits import MARGIN, pdf_of, proposal, slow_pdf
 
 pytestmark = pytest.mark.django_db
 
-# Beyond the limit, for the fork server's first start and a busy test machine.
-MARGIN = 3.0
 TOO_SLOW = "This PDF took too long to check (more than 1 second)"
 TOO_BIG = "This PDF needs too much memory to check, or it is damaged"
 BUSY = "Another of your files is still being checked. Nothing was attached"
@@ -51,53 +49,7 @@ FLOOD = "You have sent many files in a few minutes. Nothing was attached"
 ATTACHED = "The file was attached."
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """The limiter's clock, moved by the test."""
-    now = {"t": 1_800_000_000.0}  # a window of 600 s starts here
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now["t"])
-    return now
-
-
 # --- Files ---------------------------------------------------------------------------------------
-
-
-def pdf_of(contents: list[bytes], change=None) -> bytes:
-    """A page for each content stream, drawn with Helvetica as /F1; `change(pdf)` adds to it."""
-    with pikepdf.new() as pdf:
-        font = pdf.make_indirect(
-            pikepdf.Dictionary(
-                Type=pikepdf.Name.Font,
-                Subtype=pikepdf.Name.Type1,
-                BaseFont=pikepdf.Name.Helvetica,
-            )
-        )
-        for content in contents:
-            page = pikepdf.Dictionary(
-                Type=pikepdf.Name.Page,
-                MediaBox=[0, 0, 612, 792],
-                Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
-                Contents=pdf.make_stream(content),
-            )
-            pdf.pages.append(pikepdf.Page(page))
-        if change is not None:
-            change(pdf)
-        output = io.BytesIO()
-        pdf.save(output, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return output.getvalue()
-
-
-def proposal(text: str = "Our approach to accessible forms.") -> bytes:
-    return pdf_of([b"BT /F1 14 Tf 72 700 Td (%s) Tj ET" % text.encode()])
-
-
-@cache
-def slow_pdf() -> bytes:
-    """Within every limit of the check, and seconds of work: 40 pages drawn a letter an
-    operation (about 390,000 operations), as a browser prints at some font sizes."""
-    letters = "We will audit every form against WCAG 2.1 AA and fix what we find. " * 70
-    page = b"".join(b"(%s) Tj 5 0 Td " % letter.encode() for letter in letters)
-    return pdf_of([b"BT /F1 10 Tf " + page + b"ET"] * 40)
 
 
 @cache
@@ -129,10 +81,6 @@ def decompression_bomb(megabytes: int = 100) -> bytes:
         pdf.pages[0].obj.Resources.XObject = pikepdf.Dictionary(Zeros=stream)
 
     return pdf_of([b"BT /F1 14 Tf 72 700 Td (Zeros) Tj ET"], bomb)
-
-
-def upload(data: bytes, name: str = "proposal.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type="application/pdf")
 
 
 def assert_nothing_written(settings, *, attachments: int = 0) -> None:
@@ -547,15 +495,13 @@ def _submit_and_close(opportunity, supplier, django_capture_on_commit_callbacks,
     """A bid with one attachment, submitted; `change()` runs before the close builds packets."""
     import datetime as dt
 
-    from opportunities import services as opportunity_services
-
     bid = fill(services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
     services.attachment_add(supplier=supplier, bid=bid, upload=upload(proposal("Our plan.")))
     services.bid_submit(supplier=supplier, bid=bid)
     if change is not None:
         change()
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     opportunity.refresh_from_db()

@@ -11,26 +11,11 @@ from bids.identity import identity_matches, identity_tokens, redact
 from bids.models import Bid, Receipt
 from marketplace.models import Role
 from opportunities.models import Opportunity
-from tests.bids.conftest import fill
+from tests.builders import fill
 from tests.factories import StaffFactory, SupplierFactory, SupplierProfileFactory
+from tests.support.forms import _form_data
 
 pytestmark = pytest.mark.django_db
-
-
-def _form_data(bid: Bid, **overrides) -> dict:
-    data = {
-        f"answer_{c.pk}": "We fixed the same keyboard trap last year."
-        for c in bid.opportunity.criteria.all()
-    }
-    data.update(
-        proposed_start_date=(timezone.localdate() + dt.timedelta(days=7)).isoformat(),
-        attest_can_work_in_canada="on",
-        attest_can_be_paid_by_card="on",
-        attest_no_conflict="on",
-        accept_terms="on",
-    )
-    data.update(overrides)
-    return data
 
 
 def test_a_supplier_starts_a_bid_from_the_opportunity_page(client, opportunity, supplier):

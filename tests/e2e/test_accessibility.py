@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, SupplierFactory, SupplierProfileFactory
+from tests.support.browser import sign_in
 
 PUBLIC_PAGES = [
     "/{lang}/",

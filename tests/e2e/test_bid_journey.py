@@ -11,10 +11,10 @@ from playwright.sync_api import Page, expect
 
 from bids.models import Bid, Receipt
 from marketplace.models import Role
-from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
-from tests.e2e.conftest import sign_in
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def opportunity():
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=admin, opportunity=draft)
 
 
 @pytest.fixture

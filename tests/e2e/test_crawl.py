@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -27,15 +29,15 @@ from django.utils import timezone, translation
 from playwright.sync_api import Locator, Page, expect
 
 from bids.models import Receipt
-from evaluation import services as evaluation_services
+from demo.accounts import DEMO_PASSWORD
+from evaluation import panel as evaluation_panel
 from evaluation.models import Evaluation, PanelMember
 from marketplace import approvals
-from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.models import Approval, AuditEvent, Notification, Role, User
-from opportunities import services as opportunity_services
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from payments.models import PaymentEvent
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.support.browser import sign_in
 from tests.support.page_text import RawCodes, Shown, TextGate, catalogue, raw_codes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +91,10 @@ DOWNLOAD_SUFFIXES = (".pdf", ".csv", ".ics", ".xml", ".json", ".rss", ".atom")
 # exception: they redirect to the sign-in page (302, then 200), which is what the crawl sees.
 # No other exception was needed; one would be listed here with its reason.
 
+# The crawl is the suite's longest test: it says how far it is on the terminal, every this many
+# pages, even under pytest's output capture (Progress).
+PROGRESS_EVERY = 25
+
 LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href'))"
 
 
@@ -117,6 +123,34 @@ class Crawl:
         if self.capped:
             problems.append(f"the crawl stopped at {MAX_PAGES} pages: raise MAX_PAGES")
         return problems
+
+
+class Progress:
+    """One line on the terminal every PROGRESS_EVERY pages ("crawl: 150/960 pages, 3m10s,
+    buyer fr"), written past pytest's capture as `capsys.disabled()` does; the total is the
+    ceiling (MAX_PAGES per role and language). Nothing when pytest has no terminal."""
+
+    def __init__(self, pytestconfig: pytest.Config, total: int) -> None:
+        plugins = pytestconfig.pluginmanager
+        self.terminal = plugins.get_plugin("terminalreporter")
+        self.capture = plugins.get_plugin("capturemanager")
+        self.total, self.pages, self.start, self.where = total, 0, time.monotonic(), ""
+
+    def page(self) -> None:
+        self.pages += 1
+        if self.pages % PROGRESS_EVERY == 0:
+            self.say(f"{self.pages}/{self.total} pages")
+
+    def say(self, what: str) -> None:
+        if self.terminal is None:
+            return
+        minutes, seconds = divmod(int(time.monotonic() - self.start), 60)
+        line = f"crawl: {what}, {minutes}m{seconds:02d}s{f', {self.where}' if self.where else ''}"
+        if self.capture is None:
+            self.terminal.write_line(line)
+            return
+        with self.capture.global_and_fixture_disabled():
+            self.terminal.write_line(line)
 
 
 def _route(path: str) -> tuple[str, str] | None:
@@ -149,6 +183,7 @@ def crawl(
     axe_violations,
     gate: TextGate | None = None,
     starts: tuple[str, ...] = (),
+    progress: Callable[[], None] | None = None,
 ) -> Crawl:
     """Breadth-first over the links the pages show, from the home page, the dashboard and any
     other `starts` (paths after the language prefix). GET only: forms are never submitted, and
@@ -168,6 +203,8 @@ def crawl(
             continue
         response = page.goto(base + url)
         result.visited += 1
+        if progress is not None:
+            progress()
         status = response.status if response else 0
         if status >= 400:
             result.problems.append(f"{result.where(url)} answered {status}")
@@ -277,7 +314,7 @@ def _states_to_crawl() -> dict[str, tuple[str, ...]]:
     seat = PanelMember.objects.filter(
         evaluator__email=ROLES["evaluator"], declaration=PanelMember.Declaration.PENDING
     ).first()
-    evaluation_services.panel_declare(evaluator=seat.evaluator, member=seat, conflict=False)
+    evaluation_panel.panel_declare(evaluator=seat.evaluator, member=seat, conflict=False)
     awarded = Evaluation.objects.filter(status=Evaluation.Status.AWARDED).order_by("pk").first()
     evaluations = [
         f"evaluation/{awarded.opportunity_id}/",
@@ -299,11 +336,13 @@ def _states_to_crawl() -> dict[str, tuple[str, ...]]:
 )
 @pytest.mark.django_db(transaction=True)
 def test_every_page_each_role_reaches_passes_the_gates(
-    live_server, browser, browser_context_args, axe_violations
+    live_server, browser, browser_context_args, axe_violations, pytestconfig
 ):
     """One seeded database for all the crawls (seeding takes longer than a crawl); a fresh
     browser context (no cookies) per role. What a page shows wrongly is reported once per page
     and problem, with the roles that saw it."""
+    progress = Progress(pytestconfig, MAX_PAGES * len(ROLES) * len(LANGUAGES))
+    progress.say("seeding the demo")
     call_command("seed_demo", stdout=StringIO())
     starts = _states_to_crawl()
     base = live_server.url
@@ -330,8 +369,15 @@ def test_every_page_each_role_reaches_passes_the_gates(
                 sign_in(page, base, email, DEMO_PASSWORD)
             views = set()
             for language in LANGUAGES:
+                progress.where = f"{role} {language}"
                 result = crawl(
-                    page, base, language, axe_violations, gates[language], starts.get(role, ())
+                    page,
+                    base,
+                    language,
+                    axe_violations,
+                    gates[language],
+                    starts.get(role, ()),
+                    progress=progress.page,
                 )
                 report += [f"[{role} {language}] {problem}" for problem in result.report()]
                 for url, problems in result.text_problems.items():
@@ -345,6 +391,8 @@ def test_every_page_each_role_reaches_passes_the_gates(
                 )
         finally:
             context.close()
+    progress.where = ""
+    progress.say(f"done, {progress.pages} pages")
     report += [
         f"{url} [{', '.join(roles)}]: {problem}"
         for (url, problem), roles in sorted(shown_by.items())
@@ -397,8 +445,8 @@ def _tab_to(page: Page, target: Locator, *, limit: int = 80) -> None:
 def test_a_supplier_bids_with_the_keyboard_only(live_server, page: Page):
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=admin, opportunity=draft)
     supplier = SupplierProfileFactory().user
     base = live_server.url
     sign_in(page, base, supplier.email, PASSWORD)

@@ -9,14 +9,14 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from bids import services as bid_services
-from evaluation import services
+from evaluation import services as evaluation_services
 from evaluation.models import Evaluation
+from lifecycle import award, closing
 from marketplace.models import Role
-from opportunities import services as opportunity_services
-from tests.bids.conftest import fill
-from tests.e2e.conftest import sign_in
-from tests.evaluation.conftest import IDENTITIES, consensus_all, labels, mark_all, seat_panel
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from tests.builders import IDENTITIES, consensus_all, fill, labels, mark_all, seat_panel
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _closed_with_two_bids():
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=admin, opportunity=draft)
     bids = []
     for identity in IDENTITIES[:2]:
         supplier = SupplierProfileFactory(**identity).user
@@ -33,7 +33,7 @@ def _closed_with_two_bids():
         fill(bid, supplier)
         bid_services.bid_submit(supplier=supplier, bid=bid)
         bids.append(bid)
-    opportunity_services.opportunity_close(
+    closing.opportunity_close(
         opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
     )
     opportunity.refresh_from_db()
@@ -164,11 +164,11 @@ def test_evaluation_pages_in_french_are_accessible(live_server, browser, axe_vio
     for path in ("consensus/", f"consensus/{packet.pk}/"):
         page.goto(f"{base}/fr/evaluation/{opportunity.pk}/{path}")
         assert axe_violations(page) == [], path
-    services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     page.goto(f"{base}/fr/evaluation/{opportunity.pk}/draw/")
     assert axe_violations(page) == []
-    services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    services.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
+    evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
+    award.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
     loser = evaluation.packets.get(rank=2).bid
     page = browser.new_context(bypass_csp=True).new_page()
     sign_in(page, base, loser.supplier.email, PASSWORD, language="fr")

@@ -11,9 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from bids.models import Bid, Receipt
 from marketplace.models import Role
-from opportunities import services as opportunity_services
-from tests.e2e.conftest import sign_in
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,8 +24,8 @@ ANSWER = "Nous avons corrigé ce piège au clavier l’été dernier."  # noqa: 
 def opportunity():
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=admin, opportunity=draft)
 
 
 @pytest.fixture

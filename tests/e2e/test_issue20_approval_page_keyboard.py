@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from marketplace import approvals
 from marketplace.models import Approval, Role, RoleGrant
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, StaffFactory
+from tests.support.browser import sign_in
 
 NARROW = {"width": 390, "height": 844}
 

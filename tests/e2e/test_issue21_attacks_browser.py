@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, expect
 
 from marketplace import formats
 from opportunities.models import Opportunity
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, OpportunityFactory
+from tests.support.browser import sign_in
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 SITE_JS = Path(settings.BASE_DIR) / "static" / "js" / "site.js"

@@ -18,12 +18,12 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from bids.models import Bid, Receipt
+from demo.accounts import DEMO_PASSWORD
 from evaluation.models import Evaluation
-from marketplace.management.commands.seed_demo import DEMO_PASSWORD
+from marketplace.calendar import add_business_days
 from opportunities.models import Opportunity
-from opportunities.services import add_business_days
 from payments.models import Payment
-from tests.e2e.conftest import sign_in
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

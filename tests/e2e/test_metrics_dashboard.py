@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.reports.history import build_history
+from tests.support.browser import sign_in
 
 
 @pytest.mark.django_db(transaction=True)

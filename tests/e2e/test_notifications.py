@@ -7,9 +7,9 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from marketplace.models import NotificationOptOut, Role
-from opportunities import services
-from tests.e2e.conftest import sign_in
+from opportunities.publishing import opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierFactory
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +19,7 @@ def test_admin_sees_the_unread_count_opens_the_notification_and_it_is_read(
 ):
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
     assert [m.to for m in mail.outbox] == [[admin.email]]
 
     sign_in(page, live_server.url, admin.email, PASSWORD)

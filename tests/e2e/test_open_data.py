@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page
 
-from tests.payments.conftest import awarded_without_test_transaction
+from tests.builders import awarded_without_test_transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from marketplace.calendar import add_business_days
 from marketplace.models import Role
 from opportunities.models import Opportunity
-from opportunities.services import add_business_days
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, SkillFactory, StaffFactory, SupplierFactory
+from tests.support.browser import sign_in
 
 
 def _local(moment: dt.datetime) -> str:

@@ -10,9 +10,9 @@ from playwright.sync_api import Page, expect
 from marketplace.models import Role
 from opportunities.models import Opportunity
 from payments.models import CardLimit, Payment
-from tests.e2e.conftest import sign_in
+from tests.builders import awarded_without_test_transaction
 from tests.factories import PASSWORD, StaffFactory
-from tests.payments.conftest import awarded_without_test_transaction
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,9 +7,9 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from marketplace.models import SupplierProfile, User
-from tests.e2e.conftest import fill_supplier_profile, sign_in
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import SupplierFactory
+from tests.support.browser import fill_supplier_profile, sign_in
 
 PASSWORD = "a-long-and-unusual-passphrase"
 

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from marketplace.models import Approval, Notification, Role, RoleGrant
-from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, StaffFactory
+from tests.support.browser import sign_in
 
 
 @pytest.mark.django_db(transaction=True)

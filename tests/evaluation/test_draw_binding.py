@@ -15,12 +15,14 @@ from django.urls import reverse
 from django.utils import translation
 
 from bids.models import Bid, Receipt
-from evaluation import services
+from evaluation import services as evaluation_services
+from evaluation import verification as evaluation_verification
 from evaluation.models import ConsensusMark, Evaluation, Offer, Packet
+from lifecycle import award
 from marketplace.models import AuditEvent
-from opportunities import services as opportunity_services
+from opportunities.cancellation import opportunity_cancel
 from opportunities.models import Criterion, Opportunity, SelectionMethod
-from tests.evaluation.conftest import IDENTITIES, close_with_bids, labels, run_to_consensus
+from tests.builders import IDENTITIES, close_with_bids, labels, run_to_consensus
 from tests.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +83,7 @@ def _lock(program_admin, evaluators, capture, *, scores, **fields) -> Evaluation
     evaluation = opportunity.evaluation
     by_label = dict(zip(labels(evaluation), scores, strict=True))
     run_to_consensus(evaluation, evaluators, by_label)
-    return services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    return evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
 
 
 @pytest.fixture
@@ -122,7 +124,7 @@ def test_packets_publish_a_label_digest_that_follows_the_documented_rule(closed,
     assert event.data == {
         "label_digest": evaluation.label_digest,
         "labels": labels(evaluation),
-        "record": services.draw_check(evaluation).label_record,
+        "record": evaluation_verification.draw_check(evaluation).label_record,
     }
     assert _sha(event.data["record"]) == evaluation.label_digest
     assert event.target_id == str(evaluation.pk)
@@ -157,7 +159,7 @@ def test_no_bids_binds_nothing_and_raises_no_alarm(
     assert evaluation.status == Evaluation.Status.UNSUCCESSFUL
     assert evaluation.label_digest == ""
     assert not AuditEvent.objects.filter(verb="evaluation.labels_bound").exists()
-    assert services.draw_check(evaluation).binding_problems == []
+    assert evaluation_verification.draw_check(evaluation).binding_problems == []
     assert "does not check out" not in _draw_page(client, opportunity.pk, "en")
 
 
@@ -168,7 +170,7 @@ def test_the_untouched_draw_checks_out_in_the_service_the_command_and_both_langu
     locked, client
 ):
     evaluation = locked
-    assert services.verify_draw(evaluation) == []
+    assert evaluation_verification.verify_draw(evaluation) == []
     out = StringIO()
     call_command("verify_draw", str(evaluation.opportunity_id), stdout=out)
     text = out.getvalue()
@@ -182,7 +184,7 @@ def test_the_untouched_draw_checks_out_in_the_service_the_command_and_both_langu
         "The draw checks out",
     ):
         assert step in text, step
-    for label, key in services.draw_check(evaluation).order:
+    for label, key in evaluation_verification.draw_check(evaluation).order:
         assert f"{key}  {label}" in text
     qualified, failed = (
         evaluation.packets.filter(qualified=True).order_by("-score"),
@@ -227,12 +229,12 @@ def test_no_score_is_published_before_the_lock(
     run_to_consensus(evaluation, evaluators, {label: (True, 7) for label in labels(evaluation)})
     page = _draw_page(client, opportunity.pk, "en")
     assert "7 / 10" not in page and "70.00" not in page
-    assert services.draw_check(evaluation).packets == []
+    assert evaluation_verification.draw_check(evaluation).packets == []
 
 
 def test_the_draw_within_a_margin_checks_out(locked_margin):
     evaluation = locked_margin
-    assert services.verify_draw(evaluation) == []
+    assert evaluation_verification.verify_draw(evaluation) == []
     assert len(evaluation.eligible_labels) == 2
 
 
@@ -385,7 +387,7 @@ TAMPERING = [
 
 def _assert_caught(evaluation: Evaluation, expected: str, client) -> None:
     evaluation = Evaluation.objects.get(pk=evaluation.pk)
-    problems = services.verify_draw(evaluation)
+    problems = evaluation_verification.verify_draw(evaluation)
     assert any(expected in problem for problem in problems), problems
     with pytest.raises(CommandError, match="The draw does not check out") as failed:
         call_command("verify_draw", str(evaluation.opportunity_id), stdout=StringIO())
@@ -407,7 +409,7 @@ def test_verify_draw_the_command_and_the_page_catch_tampering(locked, client, ta
 def test_a_margin_changed_after_the_close_is_caught(locked_margin, client):
     Opportunity.objects.filter(pk=locked_margin.opportunity_id).update(draw_margin_points=30)
     _assert_caught(locked_margin, "do not match the digest published before scoring", client)
-    problems = services.verify_draw(Evaluation.objects.get(pk=locked_margin.pk))
+    problems = evaluation_verification.verify_draw(Evaluation.objects.get(pk=locked_margin.pk))
     assert any("The eligible bids on record" in p for p in problems)
 
 
@@ -445,7 +447,7 @@ def _lock_with(program_admin, evaluators, capture, criteria, per_label) -> Evalu
             ConsensusMark.objects.filter(packet=packet, criterion=criterion).update(
                 **{field: value}
             )
-    return services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    return evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
 
 
 def _raw(queryset_filter: dict) -> models.QuerySet:
@@ -501,7 +503,7 @@ def test_bids_swapped_between_the_winner_and_the_runner_up_are_caught(locked, cl
         f"{first.label}: the bid behind this label is not the one bound to it before scoring.",
         client,
     )
-    problems = services.verify_draw(Evaluation.objects.get(pk=locked.pk))
+    problems = evaluation_verification.verify_draw(Evaluation.objects.get(pk=locked.pk))
     assert any(f"{second.label}: the bid behind this label" in p for p in problems)
 
 
@@ -597,7 +599,7 @@ def test_criteria_reshuffled_after_the_binding_are_caught(
         Criterion.objects.filter(pk=experience.pk).update(position=1, weight=3)
     evaluation = opportunity.evaluation
     run_to_consensus(evaluation, evaluators, {label: (True, 7) for label in labels(evaluation)})
-    evaluation = services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    evaluation = evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     _assert_caught(
         evaluation,
         "What differs from the text recorded when the packets were built: the criteria",
@@ -630,7 +632,7 @@ def test_seed_commitment_and_digest_rewritten_with_backdated_records_are_caught(
     commitment = Evaluation.commit(seed)
     Evaluation.objects.filter(pk=locked.pk).update(seed=seed, commitment=commitment)
     rewritten = Evaluation.objects.get(pk=locked.pk)
-    check = services.draw_check(rewritten)
+    check = evaluation_verification.draw_check(rewritten)
     Evaluation.objects.filter(pk=locked.pk).update(
         label_digest=check.label_digest,
         eligible_labels=check.eligible,
@@ -651,7 +653,7 @@ def test_seed_commitment_and_digest_rewritten_with_backdated_records_are_caught(
     )
     _backdated(locked, "evaluation.selected", {"seed": seed})
     _assert_caught(locked, "2 records of the commitment at the close", client)
-    problems = services.verify_draw(Evaluation.objects.get(pk=locked.pk))
+    problems = evaluation_verification.verify_draw(Evaluation.objects.get(pk=locked.pk))
     assert any("2 records of the labels bound when the packets were built" in p for p in problems)
 
 
@@ -699,7 +701,7 @@ def test_an_unsuccessful_lock_is_recorded_like_a_selection_and_checks_out(nobody
     assert lock["seed"] == evaluation.seed
     assert (lock["eligible"], lock["order"], lock["selected"], lock["scores"]) == ([], [], "", {})
     assert {p["qualified"] for p in lock["packets"].values()} == {False}
-    assert services.verify_draw(evaluation) == []
+    assert evaluation_verification.verify_draw(evaluation) == []
     for language in ("en", "fr"):
         assert CHECKS_OUT[language] in _draw_page(client, evaluation.opportunity_id, language)
 
@@ -715,7 +717,7 @@ def test_an_unsuccessful_evaluation_rewritten_into_a_selection_is_caught(nobody_
     _assert_caught(
         evaluation, "The lock recorded that no bid qualified, yet a selection is on record", client
     )
-    problems = services.verify_draw(Evaluation.objects.get(pk=evaluation.pk))
+    problems = evaluation_verification.verify_draw(Evaluation.objects.get(pk=evaluation.pk))
     assert any(f"the consensus on {packet.label}" in p for p in problems)
 
 
@@ -726,20 +728,20 @@ def test_a_selection_whose_status_and_selected_bid_were_cleared_is_caught(locked
     _assert_caught(
         locked, "The lock recorded a selection, yet no selected bid is on record.", client
     )
-    problems = services.verify_draw(Evaluation.objects.get(pk=locked.pk))
+    problems = evaluation_verification.verify_draw(Evaluation.objects.get(pk=locked.pk))
     assert any("does not agree with the evaluation's status" in p for p in problems)
 
 
 def test_every_ranked_bid_declining_after_the_award_still_checks_out(locked):
-    services.evaluation_reveal(actor=locked.opportunity.buyer, evaluation=locked)
-    offer = services.evaluation_award(actor=locked.opportunity.buyer, evaluation=locked)
+    evaluation_services.evaluation_reveal(actor=locked.opportunity.buyer, evaluation=locked)
+    offer = award.evaluation_award(actor=locked.opportunity.buyer, evaluation=locked)
     while offer is not None:
-        offer = services.offer_end(
+        offer = award.offer_end(
             actor=offer.packet.bid.supplier, offer=offer, outcome=Offer.Outcome.DECLINED
         )
     evaluation = Evaluation.objects.get(pk=locked.pk)
     assert evaluation.status == Evaluation.Status.UNSUCCESSFUL
-    assert services.verify_draw(evaluation) == []
+    assert evaluation_verification.verify_draw(evaluation) == []
 
 
 def test_records_bound_by_the_earlier_rules_are_reported_as_not_bound_by_the_current_ones(
@@ -754,7 +756,7 @@ def test_records_bound_by_the_earlier_rules_are_reported_as_not_bound_by_the_cur
         data={key: value for key, value in lock.data.items() if key != "packets"}
     )
     _assert_caught(locked, "The labels were bound by an earlier rule", client)
-    problems = services.verify_draw(Evaluation.objects.get(pk=locked.pk))
+    problems = evaluation_verification.verify_draw(Evaluation.objects.get(pk=locked.pk))
     assert any("this draw is not bound by the current rules" in p for p in problems)
     assert any("The record kept at the lock has no consensus for each bid" in p for p in problems)
     assert not any("do not match the digest" in p for p in problems)
@@ -769,11 +771,11 @@ def test_lock_and_reveal_are_refused_once_the_opportunity_is_cancelled(
     opportunity, _bids = close_with_bids(program_admin, django_capture_on_commit_callbacks)
     evaluation = opportunity.evaluation
     run_to_consensus(evaluation, evaluators, {label: (True, 7) for label in labels(evaluation)})
-    opportunity_services.opportunity_cancel(
+    opportunity_cancel(
         actor=program_admin, opportunity=Opportunity.objects.get(pk=opportunity.pk), reason="x"
     )
     with pytest.raises(ValidationError, match="The opportunity is cancelled"):
-        services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+        evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     client.force_login(evaluators[0])
     response = client.post(reverse("evaluation:lock", args=[opportunity.pk]), follow=True)
     assert "The opportunity is cancelled" in response.content.decode()
@@ -785,7 +787,7 @@ def test_lock_and_reveal_are_refused_once_the_opportunity_is_cancelled(
 def test_reveal_is_refused_when_the_opportunity_is_cancelled_after_the_lock(locked):
     Opportunity.objects.filter(pk=locked.opportunity_id).update(status=Opportunity.Status.CANCELLED)
     with pytest.raises(ValidationError, match="The opportunity is cancelled"):
-        services.evaluation_reveal(actor=locked.opportunity.buyer, evaluation=locked)
+        evaluation_services.evaluation_reveal(actor=locked.opportunity.buyer, evaluation=locked)
     assert Evaluation.objects.get(pk=locked.pk).revealed_at is None
 
 

@@ -10,11 +10,14 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import translation
 
-from evaluation import services
+from evaluation import draw as evaluation_draw
+from evaluation import packets as evaluation_packets
+from evaluation import services as evaluation_services
+from evaluation import verification as evaluation_verification
 from evaluation.models import LABEL_PREFIX, Evaluation, bid_label, bid_labels
 from marketplace import audit_verbs
 from marketplace.models import Role
-from tests.evaluation.conftest import (
+from tests.builders import (
     IDENTITIES,
     consensus_all,
     labels,
@@ -78,23 +81,23 @@ def test_the_label_on_record_stays_language_neutral(closed):
     opportunity, _bids = closed
     for label in labels(opportunity.evaluation):
         assert label.startswith(LABEL_PREFIX) and len(label) == len(LABEL_PREFIX) + 3
-    bound = services.label_record(
+    bound = evaluation_draw.label_record(
         commitment=opportunity.evaluation.commitment,
         seed=opportunity.evaluation.seed,
         opportunity=opportunity,
         criteria=list(opportunity.criteria.all()),
-        receipts=services._receipt_digests(list(opportunity.evaluation.packets.all())),
+        receipts=evaluation_packets.receipt_digests(list(opportunity.evaluation.packets.all())),
     )
     with translation.override("fr"):
-        again = services.label_record(
+        again = evaluation_draw.label_record(
             commitment=opportunity.evaluation.commitment,
             seed=opportunity.evaluation.seed,
             opportunity=opportunity,
             criteria=list(opportunity.criteria.all()),
-            receipts=services._receipt_digests(list(opportunity.evaluation.packets.all())),
+            receipts=evaluation_packets.receipt_digests(list(opportunity.evaluation.packets.all())),
         )
     assert again == bound and "Soumission" not in bound
-    assert services.label_digest(bound) == opportunity.evaluation.label_digest
+    assert evaluation_draw.label_digest(bound) == opportunity.evaluation.label_digest
 
 
 def test_evaluators_read_the_label_in_their_language(client, closed, evaluators):
@@ -202,7 +205,7 @@ def _locked(closed, evaluators) -> Evaluation:
     for evaluator in evaluators[:2]:
         mark_all(evaluation, evaluator, scores)
     consensus_all(evaluation, evaluators[0], scores)
-    services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     return Evaluation.objects.get(pk=evaluation.pk)
 
 
@@ -240,7 +243,7 @@ def test_a_check_that_fails_names_the_packet_in_the_readers_language(closed, eva
     Evaluation.objects.filter(pk=evaluation.pk).update(selected_label=wrong)
     evaluation.refresh_from_db()
     with translation.override("fr"):
-        problems = services.verify_draw(evaluation)
+        problems = evaluation_verification.verify_draw(evaluation)
     assert problems
     assert not any(LABEL.search(str(p)) for p in problems), problems
     assert any("Soumission" in str(p) for p in problems), problems

@@ -10,10 +10,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from bids.models import Bid
-from evaluation import permissions, services
+from evaluation import marking as evaluation_marking
+from evaluation import panel as evaluation_panel
+from evaluation import permissions
 from evaluation.models import PanelMember
 from marketplace.models import Role, RoleGrant, User
-from tests.evaluation.conftest import mark_values
+from tests.builders import mark_values
 from tests.factories import BidFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +75,7 @@ def test_a_bid_in_any_status_keeps_its_author_off_the_panel(closed, status):
     evaluator = StaffFactory(roles=[Role.EVALUATOR])
     BidFactory(opportunity=opportunity, supplier=evaluator, status=status)
     with pytest.raises(ValidationError, match=NOT_AN_EVALUATOR):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer,
             evaluation=opportunity.evaluation,
             evaluator=User.objects.with_roles().get(pk=evaluator.pk),
@@ -88,7 +90,7 @@ def test_the_panel_checks_the_bid_itself_when_the_roles_were_read_before_it(clos
     assert Role.EVALUATOR in evaluator.roles  # read now, before the bid
     BidFactory(opportunity=opportunity, supplier=evaluator, status=status)
     with pytest.raises(ValidationError, match=APPOINT_REFUSED):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer, evaluation=opportunity.evaluation, evaluator=evaluator
         )
 
@@ -99,7 +101,7 @@ def test_a_bid_on_another_opportunity_keeps_an_evaluator_off_every_panel(closed)
     evaluator = StaffFactory(roles=[Role.EVALUATOR])
     BidFactory(supplier=evaluator)  # on an opportunity of its own
     with pytest.raises(ValidationError, match=NOT_AN_EVALUATOR):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer,
             evaluation=opportunity.evaluation,
             evaluator=User.objects.with_roles().get(pk=evaluator.pk),
@@ -111,7 +113,7 @@ def test_the_buyer_is_still_refused_a_seat_on_their_own_panel(closed):
     opportunity, _bids = closed
     RoleGrant.objects.create(user=opportunity.buyer, role=Role.EVALUATOR)
     with pytest.raises(ValidationError, match="other than the buyer"):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer,
             evaluation=opportunity.evaluation,
             evaluator=User.objects.get(pk=opportunity.buyer_id),
@@ -159,7 +161,7 @@ def test_a_seated_evaluator_whose_roles_were_read_before_their_bid_cannot_declar
     member = _seat(opportunity, evaluator)
     BidFactory(opportunity=opportunity, supplier=evaluator, status=Bid.Status.WITHDRAWN)
     with pytest.raises(ValidationError, match=DECLARE_REFUSED):
-        services.panel_declare(evaluator=evaluator, member=member, conflict=False)
+        evaluation_panel.panel_declare(evaluator=evaluator, member=member, conflict=False)
     member.refresh_from_db()
     assert member.declaration == PanelMember.Declaration.PENDING
 
@@ -167,13 +169,13 @@ def test_a_seated_evaluator_whose_roles_were_read_before_their_bid_cannot_declar
 def test_a_bid_started_after_the_declaration_closes_the_packets(client, closed):
     opportunity, _bids = closed
     evaluator = StaffFactory(roles=[Role.EVALUATOR])
-    member = services.panel_appoint(
+    member = evaluation_panel.panel_appoint(
         actor=opportunity.buyer,
         evaluation=opportunity.evaluation,
         evaluator=evaluator,
         is_chair=True,
     )
-    services.panel_declare(evaluator=evaluator, member=member, conflict=False)
+    evaluation_panel.panel_declare(evaluator=evaluator, member=member, conflict=False)
     packet = opportunity.evaluation.packets.first()
     urls = [
         f"/en/evaluation/{opportunity.pk}/packets/",
@@ -188,7 +190,7 @@ def test_a_bid_started_after_the_declaration_closes_the_packets(client, closed):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/en/evaluation/{opportunity.pk}/submit/").status_code == 404
     with pytest.raises(PermissionDenied):
-        services.marks_save(
+        evaluation_marking.marks_save(
             evaluator=evaluator,
             packet=packet,
             values=mark_values(opportunity, score=5, rationale="Clear."),
@@ -198,14 +200,14 @@ def test_a_bid_started_after_the_declaration_closes_the_packets(client, closed):
 def test_an_evaluator_whose_staff_powers_are_suspended_cannot_declare_no_conflict(closed):
     opportunity, _bids = closed
     evaluator = StaffFactory(roles=[Role.EVALUATOR])
-    member = services.panel_appoint(
+    member = evaluation_panel.panel_appoint(
         actor=opportunity.buyer, evaluation=opportunity.evaluation, evaluator=evaluator
     )
     evaluator.emailaddress_set.update(verified=False)
     evaluator = User.objects.get(pk=evaluator.pk)
     with pytest.raises(PermissionDenied):
-        services.panel_declare(evaluator=evaluator, member=member, conflict=False)
-    recused = services.panel_declare(
+        evaluation_panel.panel_declare(evaluator=evaluator, member=member, conflict=False)
+    recused = evaluation_panel.panel_declare(
         evaluator=evaluator, member=member, conflict=True, note="My address changed."
     )
     assert recused.declaration == PanelMember.Declaration.RECUSED

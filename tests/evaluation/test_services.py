@@ -11,12 +11,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 
 from bids.models import Bid
-from evaluation import services
+from evaluation import marking as evaluation_marking
+from evaluation import packets as evaluation_packets
+from evaluation import panel as evaluation_panel
+from evaluation import services as evaluation_services
+from evaluation import verification as evaluation_verification
+from evaluation.draw import draw_order, selection_ranking
+from evaluation.marking import MarkInput
 from evaluation.models import Evaluation, Offer, PanelMember
-from evaluation.services import MarkInput, draw_order, selection_ranking
+from lifecycle import award
+from marketplace import caching
 from marketplace.models import AuditEvent, Role
 from opportunities.models import Opportunity, SelectionMethod
-from tests.evaluation.conftest import (
+from tests.builders import (
     ANSWERS,
     IDENTITIES,
     close_with_bids,
@@ -83,7 +90,7 @@ def test_a_close_without_bids_is_unsuccessful(program_admin, django_capture_on_c
 
 def test_packet_building_twice_builds_once(closed):
     opportunity, _bids = closed
-    assert services.evaluation_build_packets(opportunity=opportunity) == 0
+    assert evaluation_packets.evaluation_build_packets(opportunity=opportunity) == 0
     assert opportunity.evaluation.packets.count() == 3
 
 
@@ -94,18 +101,22 @@ def test_only_the_buyer_appoints_evaluators_with_the_role(closed, evaluators, pr
     opportunity, _bids = closed
     evaluation = opportunity.evaluation
     with pytest.raises(PermissionDenied):
-        services.panel_appoint(actor=program_admin, evaluation=evaluation, evaluator=evaluators[0])
+        evaluation_panel.panel_appoint(
+            actor=program_admin, evaluation=evaluation, evaluator=evaluators[0]
+        )
     with pytest.raises(ValidationError, match="evaluator role"):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer, evaluation=evaluation, evaluator=StaffFactory()
         )
     with pytest.raises(ValidationError, match="evaluator role"):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer, evaluation=evaluation, evaluator=SupplierFactory()
         )
-    services.panel_appoint(actor=opportunity.buyer, evaluation=evaluation, evaluator=evaluators[0])
+    evaluation_panel.panel_appoint(
+        actor=opportunity.buyer, evaluation=evaluation, evaluator=evaluators[0]
+    )
     with pytest.raises(ValidationError, match="already on the panel"):
-        services.panel_appoint(
+        evaluation_panel.panel_appoint(
             actor=opportunity.buyer, evaluation=evaluation, evaluator=evaluators[0]
         )
 
@@ -116,30 +127,36 @@ def test_scoring_needs_a_declaration_and_a_recusal_is_replaced(
     opportunity, _bids = closed
     evaluation = opportunity.evaluation
     buyer = opportunity.buyer
-    chair = services.panel_appoint(
+    chair = evaluation_panel.panel_appoint(
         actor=buyer, evaluation=evaluation, evaluator=evaluators[0], is_chair=True
     )
-    second = services.panel_appoint(actor=buyer, evaluation=evaluation, evaluator=evaluators[1])
+    second = evaluation_panel.panel_appoint(
+        actor=buyer, evaluation=evaluation, evaluator=evaluators[1]
+    )
     packet = evaluation.packets.first()
     criterion = opportunity.criteria.get(kind="mandatory")
     with pytest.raises(PermissionDenied):  # no declaration yet: no packet
-        services.marks_save(
+        evaluation_marking.marks_save(
             evaluator=evaluators[1],
             packet=packet,
             values={criterion.pk: MarkInput(passed=True, rationale="x")},
         )
     with pytest.raises(ValidationError):
-        services.panel_declare(evaluator=evaluators[1], member=second, conflict=True, note="")
+        evaluation_panel.panel_declare(
+            evaluator=evaluators[1], member=second, conflict=True, note=""
+        )
     with django_capture_on_commit_callbacks(execute=True):
-        services.panel_declare(
+        evaluation_panel.panel_declare(
             evaluator=evaluators[1], member=second, conflict=True, note="I reviewed one bidder."
         )
     assert [m.to for m in mail.outbox][-1] == [buyer.email]
-    services.panel_declare(evaluator=evaluators[0], member=chair, conflict=False)
+    evaluation_panel.panel_declare(evaluator=evaluators[0], member=chair, conflict=False)
     evaluation.refresh_from_db()
     assert evaluation.status == Status.PANEL  # one active member short
-    third = services.panel_appoint(actor=buyer, evaluation=evaluation, evaluator=evaluators[2])
-    services.panel_declare(evaluator=evaluators[2], member=third, conflict=False)
+    third = evaluation_panel.panel_appoint(
+        actor=buyer, evaluation=evaluation, evaluator=evaluators[2]
+    )
+    evaluation_panel.panel_declare(evaluator=evaluators[2], member=third, conflict=False)
     evaluation.refresh_from_db()
     assert evaluation.status == Status.SCORING
     verbs = list(
@@ -147,7 +164,7 @@ def test_scoring_needs_a_declaration_and_a_recusal_is_replaced(
     )
     assert verbs.count("panel.recused") == 1 and verbs.count("panel.declared_no_conflict") == 2
     with pytest.raises(PermissionDenied):  # recused: never sees a packet
-        services.marks_save(
+        evaluation_marking.marks_save(
             evaluator=evaluators[1],
             packet=packet,
             values={criterion.pk: MarkInput(passed=True, rationale="x")},
@@ -161,17 +178,17 @@ def test_marks_are_checked_final_once_submitted_and_consensus_waits_for_all(clos
     rated = opportunity.criteria.get(kind="rated")
     packet = evaluation.packets.first()
     with pytest.raises(ValidationError):
-        services.marks_save(
+        evaluation_marking.marks_save(
             evaluator=evaluators[0],
             packet=packet,
             values={rated.pk: MarkInput(score=rated.max_score + 1, rationale="Too generous")},
         )
     with pytest.raises(ValidationError, match="left"):
-        services.marks_submit(evaluator=evaluators[0], evaluation=evaluation)
+        evaluation_marking.marks_submit(evaluator=evaluators[0], evaluation=evaluation)
     scores = {label: (True, 7) for label in labels(evaluation)}
     mark_all(evaluation, evaluators[0], scores)
     with pytest.raises(ValidationError, match="final"):
-        services.marks_save(
+        evaluation_marking.marks_save(
             evaluator=evaluators[0],
             packet=packet,
             values={rated.pk: MarkInput(score=1, rationale="changed my mind")},
@@ -196,13 +213,13 @@ def test_only_the_chair_records_consensus_and_locks(closed, evaluators):
     with pytest.raises(PermissionDenied):
         consensus_all(evaluation, evaluators[1], scores)
     with pytest.raises(ValidationError, match="left"):
-        services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+        evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     with pytest.raises(ValidationError, match=r"Consensus is not open|not possible"):
-        services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
+        evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
     consensus_all(evaluation, evaluators[0], scores)
     with pytest.raises(PermissionDenied):
-        services.evaluation_lock(chair=evaluators[1], evaluation=evaluation)
-    services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+        evaluation_services.evaluation_lock(chair=evaluators[1], evaluation=evaluation)
+    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     with pytest.raises(ValidationError):  # the lock is final
         consensus_all(evaluation, evaluators[0], scores)
 
@@ -269,7 +286,7 @@ def _locked(closed, evaluators, scores_for):
     evaluation = opportunity.evaluation
     scores = scores_for(labels(evaluation))
     run_to_consensus(evaluation, evaluators, scores)
-    return services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    return evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
 
 
 def test_lock_reveals_the_seed_and_the_public_record_verifies(closed, evaluators):
@@ -278,7 +295,7 @@ def test_lock_reveals_the_seed_and_the_public_record_verifies(closed, evaluators
     )
     assert evaluation.status == Status.SELECTED
     assert evaluation.public_seed == evaluation.seed
-    assert services.verify_draw(evaluation) == []
+    assert evaluation_verification.verify_draw(evaluation) == []
     qualified = sorted(evaluation.packets.filter(qualified=True).values_list("label", flat=True))
     assert evaluation.eligible_labels == qualified
     assert evaluation.selected_label == draw_order(evaluation.seed, qualified)[0]
@@ -295,7 +312,7 @@ def test_tampering_with_the_seed_is_detected(closed, evaluators):
     evaluation = _locked(closed, evaluators, lambda ls: {label: (True, 5) for label in ls})
     Evaluation.objects.filter(pk=evaluation.pk).update(seed="0" * 64)
     evaluation.refresh_from_db()
-    assert "does not match the commitment" in services.verify_draw(evaluation)[0]
+    assert "does not match the commitment" in evaluation_verification.verify_draw(evaluation)[0]
     with pytest.raises(CommandError, match="does not match"):
         call_command("verify_draw", str(evaluation.opportunity_id), stdout=StringIO())
 
@@ -326,14 +343,14 @@ def test_reveal_then_award_with_debriefs_in_each_language(
     )
     buyer = opportunity.buyer
     with pytest.raises(ValidationError):  # award before reveal
-        services.evaluation_award(actor=buyer, evaluation=evaluation)
+        award.evaluation_award(actor=buyer, evaluation=evaluation)
     with pytest.raises(PermissionDenied):
-        services.evaluation_reveal(actor=evaluators[0], evaluation=evaluation)
-    services.evaluation_reveal(actor=buyer, evaluation=evaluation)
+        evaluation_services.evaluation_reveal(actor=evaluators[0], evaluation=evaluation)
+    evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
     assert AuditEvent.objects.filter(verb="evaluation.revealed", actor=buyer).exists()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        offer = services.evaluation_award(actor=buyer, evaluation=evaluation)
+        offer = award.evaluation_award(actor=buyer, evaluation=evaluation)
     winner = evaluation.packets.get(rank=1)
     assert offer.packet == winner
     assert Bid.objects.get(pk=winner.bid_id).status == Bid.Status.AWARDED
@@ -373,12 +390,12 @@ def test_a_decline_passes_the_award_to_the_next_in_rank_then_unsuccessful(
         closed, evaluators, lambda ls: {ls[0]: (True, 9), ls[1]: (True, 4), ls[2]: (False, 2)}
     )
     buyer = opportunity.buyer
-    services.evaluation_reveal(actor=buyer, evaluation=evaluation)
-    first = services.evaluation_award(actor=buyer, evaluation=evaluation)
+    evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
+    first = award.evaluation_award(actor=buyer, evaluation=evaluation)
     with pytest.raises(PermissionDenied):  # only the awardee declines
-        services.offer_end(actor=SupplierFactory(), offer=first, outcome=Offer.Outcome.DECLINED)
+        award.offer_end(actor=SupplierFactory(), offer=first, outcome=Offer.Outcome.DECLINED)
     with django_capture_on_commit_callbacks(execute=True):
-        second = services.offer_end(
+        second = award.offer_end(
             actor=first.packet.bid.supplier, offer=first, outcome=Offer.Outcome.DECLINED
         )
     assert second.packet.rank == 2 and second.number == 2
@@ -386,9 +403,9 @@ def test_a_decline_passes_the_award_to_the_next_in_rank_then_unsuccessful(
     assert Bid.objects.get(pk=second.packet.bid_id).status == Bid.Status.AWARDED
     assert mail.outbox[-1].to == [second.packet.bid.supplier.email]
     with pytest.raises(ValidationError, match="reason"):
-        services.offer_end(actor=buyer, offer=second, outcome=Offer.Outcome.DEFAULTED)
+        award.offer_end(actor=buyer, offer=second, outcome=Offer.Outcome.DEFAULTED)
     assert (
-        services.offer_end(
+        award.offer_end(
             actor=buyer, offer=second, outcome=Offer.Outcome.DEFAULTED, reason="No delivery."
         )
         is None
@@ -397,6 +414,48 @@ def test_a_decline_passes_the_award_to_the_next_in_rank_then_unsuccessful(
     assert evaluation.status == Status.UNSUCCESSFUL
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.UNSUCCESSFUL
     assert AuditEvent.objects.filter(verb="evaluation.offer_defaulted").exists()
+
+
+@pytest.mark.caching
+def test_the_award_and_its_end_change_the_public_pages_the_lock_and_reveal_do_not(
+    closed, evaluators, django_capture_on_commit_callbacks
+):
+    """The public cache is emptied by the writes that change what public pages show (the award
+    notice, the end without an award), not by the steps they do not show."""
+    opportunity, _bids = closed
+    buyer = opportunity.buyer
+    version = lambda: caching.content_version(caching.PUBLIC_PAGES)  # noqa: E731
+    before = version()
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluation = _locked(
+            closed, evaluators, lambda ls: {ls[0]: (True, 9), ls[1]: (False, 4), ls[2]: (False, 2)}
+        )
+        evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
+    assert version() == before
+    with django_capture_on_commit_callbacks(execute=True):
+        offer = award.evaluation_award(actor=buyer, evaluation=evaluation)
+    awarded = version()
+    assert awarded != before
+    moves = AuditEvent.objects.filter(
+        verb__in=["bid.qualified", "bid.disqualified", "bid.awarded", "bid.not_awarded"]
+    ).values_list("verb", flat=True)
+    assert sorted(moves) == [
+        "bid.awarded",
+        "bid.disqualified",
+        "bid.disqualified",
+        "bid.not_awarded",
+        "bid.not_awarded",
+        "bid.qualified",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            award.offer_end(
+                actor=offer.packet.bid.supplier, offer=offer, outcome=Offer.Outcome.DECLINED
+            )
+            is None
+        )
+    assert version() != awarded
+    assert AuditEvent.objects.filter(verb="bid.terminated").count() == 1
 
 
 def test_every_identity_token_stays_out_of_packets_for_each_form(closed):
@@ -414,7 +473,7 @@ def test_every_identity_token_stays_out_of_packets_for_each_form(closed):
 
 def test_panel_member_str_and_active_flag(closed, evaluators):
     opportunity, _bids = closed
-    member = services.panel_appoint(
+    member = evaluation_panel.panel_appoint(
         actor=opportunity.buyer, evaluation=opportunity.evaluation, evaluator=evaluators[0]
     )
     assert member.active and member.declaration == PanelMember.Declaration.PENDING
@@ -430,11 +489,11 @@ def test_marks_are_checked_against_the_current_state_not_a_stale_instance(
     opportunity, _bids = close_with_bids(program_admin, lambda execute: contextlib.nullcontext())
     stale = Evaluation.objects.get(opportunity=opportunity)
     assert stale.status == Status.PREPARING
-    services.evaluation_build_packets(opportunity=opportunity)
+    evaluation_packets.evaluation_build_packets(opportunity=opportunity)
     packet = stale.packets.first()  # carries the evaluation as it was: still preparing
     seat_panel(Evaluation.objects.get(pk=stale.pk), evaluators[:2])
     criterion = opportunity.criteria.get(kind="mandatory")
-    [mark] = services.marks_save(
+    [mark] = evaluation_marking.marks_save(
         evaluator=evaluators[0],
         packet=packet,
         values={criterion.pk: MarkInput(passed=True, rationale="Shown in the answer.")},

@@ -6,11 +6,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from evaluation import services
+from evaluation import panel as evaluation_panel
+from evaluation import services as evaluation_services
 from evaluation.models import Evaluation, PanelMember
 from evaluation.tasks import evaluations_remind
+from lifecycle import award
 from marketplace.models import JobRun
-from tests.evaluation.conftest import consensus_all, labels, mark_all, seat_panel
+from tests.builders import consensus_all, labels, mark_all, seat_panel
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +39,7 @@ def test_evaluators_are_reminded_to_declare_then_to_score_once_a_day(
     opportunity, _bids = closed
     evaluation = opportunity.evaluation
     buyer = opportunity.buyer
-    member = services.panel_appoint(
+    member = evaluation_panel.panel_appoint(
         actor=buyer, evaluation=evaluation, evaluator=evaluators[0], is_chair=True
     )
     assert _run(django_capture_on_commit_callbacks, _later(1)) == 0  # not waiting long enough
@@ -48,7 +50,7 @@ def test_evaluators_are_reminded_to_declare_then_to_score_once_a_day(
     by_person = {m.to[0]: m.body for m in mail.outbox}
     assert "declare any conflict of interest" in by_person[evaluators[0].email]
     assert "appoint the evaluators" in by_person[buyer.email]
-    services.panel_declare(evaluator=evaluators[0], member=member, conflict=False)
+    evaluation_panel.panel_declare(evaluator=evaluators[0], member=member, conflict=False)
     mail.outbox.clear()
     assert _run(django_capture_on_commit_callbacks, _on_day(4, 8)) == 2  # the next day
     assert "score every bid" in {m.to[0]: m.body for m in mail.outbox}[evaluators[0].email]
@@ -69,14 +71,14 @@ def test_the_chair_then_the_buyer_are_reminded(
     [reminder] = mail.outbox
     assert reminder.to == [evaluators[0].email] and "record the consensus" in reminder.body
     consensus_all(evaluation, evaluators[0], scores)
-    services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     mail.outbox.clear()
     assert _run(django_capture_on_commit_callbacks, _later(1)) == 0
     assert _run(django_capture_on_commit_callbacks, _later(2.5)) == 1
     [nag] = mail.outbox
     assert nag.to == [opportunity.buyer.email] and "award the work" in nag.body
-    services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    services.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
+    evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
+    award.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
     assert _run(django_capture_on_commit_callbacks, _later(5)) == 0  # awarded: nobody waits
     assert Evaluation.objects.get(pk=evaluation.pk).status == Evaluation.Status.AWARDED
     assert PanelMember.objects.filter(marks_submitted_at__isnull=True).count() == 0

@@ -3,10 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from evaluation import services
+from evaluation import panel as evaluation_panel
+from evaluation import services as evaluation_services
 from evaluation.models import Evaluation
+from lifecycle import closing
 from marketplace.models import AuditEvent, Role
-from tests.evaluation.conftest import (
+from tests.builders import (
     IDENTITIES,
     consensus_all,
     labels,
@@ -65,7 +67,7 @@ def test_no_evaluation_page_shows_who_bid_before_the_reveal(client, closed, eval
         reverse("evaluation:packet", args=[pk, packet.pk]),
     ):
         _assert_anonymous(client.get(url), bids)
-    services.evaluation_lock(chair=chair, evaluation=evaluation)
+    evaluation_services.evaluation_lock(chair=chair, evaluation=evaluation)
     for viewer in (opportunity.buyer, chair, StaffFactory(roles=[Role.PROGRAM_ADMIN])):
         client.force_login(viewer)
         _assert_anonymous(client.get(reverse("evaluation:overview", args=[pk])), bids)
@@ -76,7 +78,7 @@ def test_no_evaluation_page_shows_who_bid_before_the_reveal(client, closed, eval
     _assert_anonymous(client.get(reverse("evaluation:draw", args=[pk])), bids)
 
     # The reveal: now, and only for the buyer, the overview names the suppliers.
-    services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
+    evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
     client.force_login(opportunity.buyer)
     html = client.get(reverse("evaluation:overview", args=[pk])).content.decode()
     assert "Maple Leaf Code Works" in html or "MLCW" in html
@@ -102,7 +104,7 @@ def test_packet_views_are_audited_and_listed_for_the_admin(client, closed, evalu
 def test_an_evaluator_must_declare_before_any_packet(client, closed, evaluators):
     opportunity, _bids = closed
     evaluation = opportunity.evaluation
-    member = services.panel_appoint(
+    member = evaluation_panel.panel_appoint(
         actor=opportunity.buyer, evaluation=evaluation, evaluator=evaluators[0], is_chair=True
     )
     packet = evaluation.packets.first()
@@ -121,7 +123,7 @@ def test_an_evaluator_must_declare_before_any_packet(client, closed, evaluators)
 
 def test_a_recusal_needs_a_reason(client, closed, evaluators):
     opportunity, _bids = closed
-    services.panel_appoint(
+    evaluation_panel.panel_appoint(
         actor=opportunity.buyer, evaluation=opportunity.evaluation, evaluator=evaluators[0]
     )
     client.force_login(evaluators[0])
@@ -180,7 +182,7 @@ def test_the_public_draw_page_shows_the_commitment_then_the_seed(client, closed,
     for evaluator in evaluators[:2]:
         mark_all(evaluation, evaluator, scores)
     consensus_all(evaluation, evaluators[0], scores)
-    services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
+    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     evaluation = Evaluation.objects.get(pk=evaluation.pk)
     page = client.get(reverse("evaluation:draw", args=[opportunity.pk])).content.decode()
     assert evaluation.seed in page
@@ -189,18 +191,11 @@ def test_the_public_draw_page_shows_the_commitment_then_the_seed(client, closed,
     assert "Checked by the site" in page
 
 
-def test_awarded_work_is_public_and_the_loser_reads_a_debrief(client, closed, evaluators):
-    opportunity, _bids = closed
+def test_awarded_work_is_public_and_the_loser_reads_a_debrief(client, awarded):
+    # Marked 9, 5 and fails the mandatory criterion, in label order (builders.DEFAULT_MARKS).
+    opportunity, contract = awarded
     evaluation = opportunity.evaluation
-    ls = labels(evaluation)
-    scores = {ls[0]: (True, 9), ls[1]: (True, 5), ls[2]: (False, 1)}
-    seat_panel(evaluation, evaluators[:2])
-    for evaluator in evaluators[:2]:
-        mark_all(evaluation, evaluator, scores)
-    consensus_all(evaluation, evaluators[0], scores)
-    services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
-    services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    offer = services.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
+    offer = evaluation.offers.get(packet__bid=contract.bid)
     winner_name = offer.packet.bid.supplier.supplier_profile.display_name
     listing = client.get(reverse("opportunities:awarded")).content.decode()
     assert winner_name in listing and opportunity.title_en in listing
@@ -222,7 +217,7 @@ def test_awarded_work_is_public_and_the_loser_reads_a_debrief(client, closed, ev
 def test_the_access_log_lists_only_this_evaluations_events(
     client, closed, evaluators, program_admin, django_capture_on_commit_callbacks
 ):
-    from tests.evaluation.conftest import close_with_bids
+    from tests.builders import close_with_bids
 
     opportunity, _bids = closed
     other, _other_bids = close_with_bids(program_admin, django_capture_on_commit_callbacks)
@@ -265,9 +260,10 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from bids import services as bid_services
-    from opportunities import services as opportunity_services
-    from tests.bids.conftest import fill
-    from tests.bids.test_attachments import (
+    from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+    from tests.builders import fill
+    from tests.factories import OpportunityFactory
+    from tests.support.attachments import (
         XMP,
         assert_clean_for_evaluators,
         edit,
@@ -275,11 +271,10 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
         text_pdf,
         with_image,
     )
-    from tests.factories import OpportunityFactory
 
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=program_admin, opportunity=draft)
     supplier = SupplierProfileFactory().user
     bid = fill(bid_services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
 
@@ -296,7 +291,7 @@ def test_packet_attachments_carry_no_metadata_and_their_views_are_audited(
     )
     bid_services.bid_submit(supplier=supplier, bid=bid)
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     packet = opportunity.evaluation.packets.get()
@@ -327,14 +322,14 @@ def test_an_attachment_that_names_the_bidder_at_the_close_is_withheld_not_shown(
 
     from bids import services as bid_services
     from marketplace import services as marketplace_services
-    from opportunities import services as opportunity_services
-    from tests.bids.conftest import fill
-    from tests.bids.test_attachments import text_pdf
+    from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+    from tests.builders import fill
     from tests.factories import OpportunityFactory
+    from tests.support.attachments import text_pdf
 
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=program_admin, opportunity=draft)
     supplier = SupplierProfileFactory().user
     bid = fill(bid_services.bid_start(supplier=supplier, opportunity=opportunity), supplier)
     bid_services.attachment_add(
@@ -350,7 +345,7 @@ def test_an_attachment_that_names_the_bidder_at_the_close_is_withheld_not_shown(
         actor=supplier, user=supplier, trading_name="Blue Heron Labs"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     packet = opportunity.evaluation.packets.get()

@@ -2,22 +2,27 @@ import pytest
 
 from marketplace.models import Role
 from opportunities import views as opportunity_views
+from tests import builders
 from tests.factories import StaffFactory, SupplierFactory
 
 
 @pytest.fixture
 def supplier(db):
+    """A supplier account with no profile yet (tests/bids' `supplier` has a complete one)."""
     return SupplierFactory()
 
 
 @pytest.fixture
-def program_admin(db):
-    return StaffFactory(email="admin@esdc-edsc.gc.ca", roles=[Role.PROGRAM_ADMIN])
+def second_admin(db):
+    """Another program admin: the second person the two-person rule asks for."""
+    return StaffFactory(email="second@esdc-edsc.gc.ca", roles=[Role.PROGRAM_ADMIN])
 
 
 @pytest.fixture
-def buyer(db):
-    return StaffFactory(email="buyer@esdc-edsc.gc.ca", roles=[Role.BUYER])
+def card_holder(db):
+    """A card holder whose limits (500,000 / 2,000,000 cents) the approval tests change and read
+    back (tests/conftest.py's has other limits)."""
+    return builders.card_holder(per_transaction_cents=500_000, monthly_cents=2_000_000)
 
 
 @pytest.fixture

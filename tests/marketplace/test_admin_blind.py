@@ -30,13 +30,14 @@ from evaluation.models import (
     PacketAttachment,
     PanelMember,
 )
+from lifecycle import closing
 from marketplace import services as marketplace_services
 from marketplace.models import AuditEvent, Notification, Role, SupplierProfile, User
-from opportunities import services as opportunity_services
 from opportunities.models import Alert, Criterion, Guardrails, Opportunity, Skill
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from reports.models import DiversitySnapshot, SelfIdentification
-from tests.bids.conftest import fill
-from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, UserFactory
+from tests.builders import fill
+from tests.factories import OpportunityFactory, SkillFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,11 +117,6 @@ def admin_client(client, superuser):
 
 
 @pytest.fixture
-def program_admin(db):
-    return StaffFactory(roles=[Role.PROGRAM_ADMIN])
-
-
-@pytest.fixture
 def bidder(db):
     """Signed up and profiled through the services, so the audit trail holds the account's own
     events (which may name it: they say nothing about a bid) as well as its bids'."""
@@ -156,8 +152,8 @@ def is_about_the_account(event: AuditEvent) -> bool:
 
 def published(program_admin) -> Opportunity:
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=program_admin, opportunity=draft)
 
 
 def attach(bid: Bid) -> Attachment:
@@ -191,7 +187,7 @@ def bids(program_admin, bidder, django_capture_on_commit_callbacks) -> dict[str,
             bid_services.bid_withdraw(supplier=bidder, bid=bid)
         if status not in (Bid.Status.DRAFT, Bid.Status.SUBMITTED, Bid.Status.WITHDRAWN):
             with django_capture_on_commit_callbacks(execute=True):
-                opportunity_services.opportunity_close(
+                closing.opportunity_close(
                     opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
                 )
             Bid.objects.filter(pk=bid.pk).update(status=status)
@@ -211,7 +207,7 @@ def sealed_bid(program_admin, bidder, django_capture_on_commit_callbacks) -> Bid
     attach(bid)
     bid_services.bid_submit(supplier=bidder, bid=bid)
     with django_capture_on_commit_callbacks(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     bid.refresh_from_db()
@@ -581,7 +577,7 @@ def test_bidding_and_the_close_log_no_identity(program_admin, bidder, caplog):
     bid_services.bid_submit(supplier=bidder, bid=bid)
     bid_services.bid_withdraw(supplier=bidder, bid=bid)
     bid_services.bid_submit(supplier=bidder, bid=bid)
-    opportunity_services.opportunity_close(
+    closing.opportunity_close(
         opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
     )
     for record in caplog.records:

@@ -7,41 +7,20 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from evaluation import services as evaluation_services
 from marketplace import approvals, services
 from marketplace.models import Approval, AuditEvent, Notification, Role, RoleGrant
-from opportunities import services as opportunity_services
+from opportunities.cancellation import opportunity_cancel
+from opportunities.guardrails import guardrails_update
 from opportunities.models import Guardrails, Opportunity
-from payments import services as payment_services
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from payments import limits
 from payments.models import CardLimit
-from tests.evaluation.conftest import close_with_bids, labels, run_to_consensus
 from tests.factories import OpportunityFactory, StaffFactory
+from tests.support.approvals import revealed, said
 
 pytestmark = pytest.mark.django_db
 
 Kind = Approval.Kind
-
-
-@pytest.fixture
-def second_admin(db):
-    return StaffFactory(email="second@esdc-edsc.gc.ca", roles=[Role.PROGRAM_ADMIN])
-
-
-@pytest.fixture
-def card_holder(db):
-    holder = StaffFactory(roles=[Role.CARD_HOLDER])
-    CardLimit.objects.create(
-        card_holder=holder, per_transaction_cents=500_000, monthly_cents=2_000_000
-    )
-    return holder
-
-
-def _said(response) -> str:
-    """The page's text and its queued messages."""
-    from django.contrib.messages import get_messages
-
-    text = response.content.decode() if response.content else ""
-    return text + " ".join(str(m) for m in get_messages(response.wsgi_request))
 
 
 def _nothing_written(before: int) -> None:
@@ -55,17 +34,6 @@ def _request_role(requester, staff, role=Role.EVALUATOR) -> Approval:
     )
 
 
-def _revealed(program_admin, capture):
-    """An opportunity whose buyer has seen who bid, not awarded yet."""
-    opportunity, _bids = close_with_bids(program_admin, capture)
-    evaluation = opportunity.evaluation
-    evaluators = [StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2)]
-    run_to_consensus(evaluation, evaluators, {label: (True, 7) for label in labels(evaluation)})
-    evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
-    evaluation_services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    return Opportunity.objects.get(pk=opportunity.pk)
-
-
 # --- The attacks of one person acting alone --------------------------------------------------
 
 
@@ -77,7 +45,7 @@ def test_an_admin_cannot_grant_themselves_a_role(client, program_admin, second_a
         reverse("marketplace:role_grant", args=[program_admin.pk]), {"role": role}
     )
     assert response.status_code == 400
-    assert "Nobody grants themselves a role" in _said(response)
+    assert "Nobody grants themselves a role" in said(response)
     _nothing_written(before)
     assert set(program_admin.role_grants.values_list("role", flat=True)) == {Role.PROGRAM_ADMIN}
     # The service refuses it too, however it is called.
@@ -117,12 +85,12 @@ def test_an_admin_cannot_set_their_own_card_limit(client, program_admin, second_
         {f"{prefix}-per_transaction": "1000000", f"{prefix}-monthly": "1000000"},
     )
     assert response.status_code == 400
-    assert "Nobody sets their own card limits" in _said(response)
+    assert "Nobody sets their own card limits" in said(response)
     _nothing_written(before)
     limit = CardLimit.objects.get(card_holder=program_admin)
     assert (limit.per_transaction_cents, limit.monthly_cents) == (100_000, 500_000)
     with pytest.raises(ValidationError, match="Nobody sets their own card limits"):
-        payment_services.card_limit_set(
+        limits.card_limit_set(
             actor=program_admin,
             card_holder=program_admin,
             per_transaction_cents=100_000_000,
@@ -134,7 +102,7 @@ def test_an_admin_cannot_set_their_own_card_limit(client, program_admin, second_
 
 def test_a_program_admin_alone_cannot_change_a_card_limit(program_admin, card_holder):
     with pytest.raises(ValidationError, match="A second program administrator must approve"):
-        payment_services.card_limit_set(
+        limits.card_limit_set(
             actor=program_admin,
             card_holder=card_holder,
             per_transaction_cents=100_000_000,
@@ -159,7 +127,7 @@ def test_the_card_holder_who_is_an_admin_cannot_approve_their_own_limits(
     )
     client.force_login(second_admin)
     response = client.post(reverse("marketplace:approval_approve", args=[approval.pk]))
-    assert "This request concerns you" in _said(client.get(response["Location"]))
+    assert "This request concerns you" in said(client.get(response["Location"]))
     approval.refresh_from_db()
     assert approval.status == Approval.Status.PENDING
     assert not CardLimit.objects.filter(card_holder=second_admin).exists()
@@ -206,23 +174,23 @@ def test_the_value_ceiling_holds_even_with_an_approval(program_admin, second_adm
         status=Approval.Status.APPROVED,
     )
     with pytest.raises(ValidationError, match="legal limit"):
-        opportunity_services.guardrails_update(actor=second_admin, approval=forged, **fields)
+        guardrails_update(actor=second_admin, approval=forged, **fields)
     with pytest.raises(ValidationError, match="legal limit"):
-        opportunity_services.guardrails_update(actor=None, **fields)  # not even the system
+        guardrails_update(actor=None, **fields)  # not even the system
     assert Guardrails.current().value_cap_cents == 1_000_000
     assert not AuditEvent.objects.filter(verb="guardrails.updated").exists()
 
 
 def test_a_program_admin_alone_cannot_change_the_guardrails(program_admin):
     with pytest.raises(ValidationError, match="A second program administrator must approve"):
-        opportunity_services.guardrails_update(actor=program_admin, value_cap_cents=500_000)
+        guardrails_update(actor=program_admin, value_cap_cents=500_000)
     assert Guardrails.current().value_cap_cents == 1_000_000
 
 
 def test_an_admin_cannot_publish_their_own_opportunity(client, second_admin):
     both = StaffFactory(roles=[Role.PROGRAM_ADMIN, Role.BUYER])
     draft = OpportunityFactory(buyer=both)
-    opportunity_services.opportunity_submit_for_review(actor=both, opportunity=draft)
+    opportunity_submit_for_review(actor=both, opportunity=draft)
     before = AuditEvent.objects.count()
     client.force_login(both)
     response = client.post(reverse("opportunities:publish", args=[draft.pk]), follow=True)
@@ -230,20 +198,16 @@ def test_an_admin_cannot_publish_their_own_opportunity(client, second_admin):
     assert Opportunity.objects.get(pk=draft.pk).status == Opportunity.Status.IN_REVIEW
     assert AuditEvent.objects.count() == before
     # Another program admin publishes it.
-    opportunity_services.opportunity_publish(actor=second_admin, opportunity=draft)
+    opportunity_publish(actor=second_admin, opportunity=draft)
     assert Opportunity.objects.get(pk=draft.pk).status == Opportunity.Status.PUBLISHED
 
 
-def test_cancelling_after_the_reveal_alone_is_refused(
-    client, program_admin, second_admin, django_capture_on_commit_callbacks
-):
-    opportunity = _revealed(program_admin, django_capture_on_commit_callbacks)
+def test_cancelling_after_the_reveal_alone_is_refused(client, program_admin, second_admin):
+    opportunity = revealed(program_admin)
     buyer = opportunity.buyer
     for actor in (buyer, program_admin):
         with pytest.raises(ValidationError, match="A second program administrator must approve"):
-            opportunity_services.opportunity_cancel(
-                actor=actor, opportunity=opportunity, reason="Changed our minds."
-            )
+            opportunity_cancel(actor=actor, opportunity=opportunity, reason="Changed our minds.")
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.EVALUATING
     # On the page, the buyer's cancellation becomes a request.
     client.force_login(buyer)
@@ -262,8 +226,8 @@ def test_cancelling_after_the_reveal_alone_is_refused(
 
 def test_cancelling_before_the_reveal_stays_the_buyers_own(client, program_admin):
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=program_admin, opportunity=draft)
     client.force_login(opportunity.buyer)
     client.post(reverse("opportunities:cancel", args=[opportunity.pk]), {"reason": "Not needed."})
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.CANCELLED
@@ -276,7 +240,7 @@ def test_an_admin_cannot_approve_their_own_request(client, program_admin, second
     client.post(reverse("marketplace:role_grant", args=[staff.pk]), {"role": Role.BUYER})
     approval = Approval.objects.get()
     response = client.post(reverse("marketplace:approval_approve", args=[approval.pk]))
-    assert "You asked for this change: a second program administrator must decide it" in _said(
+    assert "You asked for this change: a second program administrator must decide it" in said(
         client.get(response["Location"])
     )
     response = client.post(
@@ -297,7 +261,7 @@ def test_approving_twice_makes_one_change(client, program_admin, second_admin):
     url = reverse("marketplace:approval_approve", args=[approval.pk])
     client.post(url)
     again = client.post(url, follow=True)
-    assert "This request is no longer waiting: it was approved and carried out." in _said(again)
+    assert "This request is no longer waiting: it was approved and carried out." in said(again)
     assert RoleGrant.objects.filter(user=staff, role=Role.EVALUATOR).count() == 1
     assert AuditEvent.objects.filter(verb="role.granted").count() == 1
     assert AuditEvent.objects.filter(verb="approval.approved").count() == 1
@@ -402,7 +366,7 @@ def test_guardrails_flow_and_rejection(client, program_admin, second_admin):
     assert "A change of the guardrails is waiting for approval." in page
     client.force_login(second_admin)
     response = client.post(reverse("marketplace:approval_reject", args=[first.pk]), {})
-    assert "Say why you reject it" in _said(client.get(response["Location"]))
+    assert "Say why you reject it" in said(client.get(response["Location"]))
     client.post(
         reverse("marketplace:approval_reject", args=[first.pk]),
         {"reject-note": "Too short for accessibility work."},
@@ -425,10 +389,8 @@ def test_guardrails_flow_and_rejection(client, program_admin, second_admin):
     assert guardrails.split_window_days == 30
 
 
-def test_cancel_after_reveal_flow(
-    client, program_admin, second_admin, django_capture_on_commit_callbacks
-):
-    opportunity = _revealed(program_admin, django_capture_on_commit_callbacks)
+def test_cancel_after_reveal_flow(client, program_admin, second_admin):
+    opportunity = revealed(program_admin)
     buyer = opportunity.buyer
     client.force_login(buyer)
     client.post(
@@ -504,7 +466,7 @@ def test_a_single_admin_is_told_what_needs_a_second(client, program_admin):
     before = AuditEvent.objects.count()
     response = client.post(reverse("marketplace:role_grant", args=[staff.pk]), {"role": "buyer"})
     assert response.status_code == 400
-    assert "No other program administrator can approve this yet" in _said(response)
+    assert "No other program administrator can approve this yet" in said(response)
     _nothing_written(before)
 
 

@@ -57,19 +57,32 @@ def _strings(node: ast.expr, constants: dict[str, str]) -> list[str] | None:
         return None if body is None or orelse is None else body + orelse
     if isinstance(node, ast.Name) and node.id in constants:
         return [constants[node.id]]
+    if (  # audit_verbs.verb("x"): a verb named through the registry's check
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func) in ("verb", "audit_verbs.verb")
+        and len(node.args) == 1
+    ):
+        return _strings(node.args[0], constants)
     return None
 
 
 def _payment_kinds() -> set[str]:
-    """The kinds of a payment's history written in payments/services.py (each also the audit
+    """The kinds of a payment's history written in the payments app (each also the audit
     verb "payment.<kind>" when it moves the payment), with their "_again" repeats."""
-    tree = ast.parse((ROOT / "payments" / "services.py").read_text(encoding="utf-8"))
-    constants = _module_constants(tree)
+    trees = [
+        ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "payments").glob("*.py"))
+    ]
+    constants = {name: value for tree in trees for name, value in _module_constants(tree).items()}
     kinds, paid = set(), set()
-    for node in ast.walk(tree):
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if not isinstance(node, ast.Call):
             continue
+        # The helpers are called by their name or through their module (history.payment_paid),
+        # with or without a leading underscore.
         name = ast.unparse(node.func)
+        if name != "PaymentEvent.objects.create":
+            name = "_" + name.rsplit(".", 1)[-1].lstrip("_")
         values = []
         if name in PAYMENT_KIND_CALLS:
             values = [kw.value for kw in node.keywords if kw.arg == "kind"]
@@ -275,3 +288,9 @@ def test_the_technical_admin_lists_each_events_sentence_beside_its_verb(client, 
     assert "The role “Evaluator” was granted." in english and "role.granted" in english
     french = _visible(client.get("/fr/admin/marketplace/auditevent/").content.decode())
     assert fr("Le rôle « Évaluateur » a été attribué.") in french
+
+
+def test_code_that_reads_the_trail_names_registered_verbs_only():
+    assert audit_verbs.verb("packet.viewed") == "packet.viewed"
+    with pytest.raises(LookupError):
+        audit_verbs.verb("packet.opened")

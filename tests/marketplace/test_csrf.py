@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import SupplierFactory
-from tests.marketplace.test_urls import all_url_patterns
+from tests.support.urls import all_url_patterns
 
 # Authorized by something other than a session cookie, so a cross-site request gains nothing:
 EXEMPT = {

@@ -16,43 +16,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from marketplace.settings import local_secret_key
+from tests.support.fresh_settings import READ, settings_in_new_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
-READ = (
-    "import json, django; django.setup(); from django.conf import settings as s; "
-    "print(json.dumps({name: getattr(s, name, None) for name in ("
-    "'DEBUG', 'MARKETPLACE_DEMO', 'SECRET_KEY', 'ALLOWED_HOSTS', 'STAFF_MFA_REQUIRED',"
-    " 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_SSL_REDIRECT',"
-    " 'SECURE_HSTS_SECONDS', 'SECURE_PROXY_SSL_HEADER', 'STORAGES')}))"
-)
-
-
-def _settings(key_file: Path, **env: str) -> subprocess.CompletedProcess:
-    """marketplace.settings read in a new process with only `env` set on top of a clean slate."""
-    clean = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "STAFF_", "MARKETPLACE_"))
-        and name not in {"DATABASE_URL", "REDIS_URL", "LOCAL_SECRET_KEY_FILE"}
-    }
-    return subprocess.run(
-        [sys.executable, "-c", READ],
-        cwd=ROOT,
-        env={
-            **clean,
-            "DJANGO_SETTINGS_MODULE": "marketplace.settings",
-            "LOCAL_SECRET_KEY_FILE": str(key_file),
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
 
 def _read(key_file: Path, **env: str) -> dict:
-    result = _settings(key_file, **env)
+    result = settings_in_new_process(key_file, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -126,7 +96,7 @@ def test_a_damaged_key_file_is_refused_with_what_to_do(tmp_path, content):
 
 def test_production_without_a_key_refuses_to_start_and_makes_no_file(tmp_path):
     key_file = tmp_path / "secret_key"
-    result = _settings(key_file, DJANGO_DEBUG="false")
+    result = settings_in_new_process(key_file, DJANGO_DEBUG="false")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
     assert not key_file.exists()

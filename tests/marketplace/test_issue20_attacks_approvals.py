@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from the approval tests
 """Issue 20, point 2, attacked: an insider with one privileged role, and two program admins
 racing each other, try every way around the two-person rule. Each attack is replayed through the
 pages where there is one; a refusal says why, and writes nothing."""
@@ -9,17 +8,14 @@ from django.urls import reverse
 
 from marketplace import approvals, services
 from marketplace.models import Approval, AuditEvent, Role, RoleGrant
-from opportunities import services as opportunity_services
+from opportunities.cancellation import opportunity_cancel
+from opportunities.guardrails import guardrails_update
 from opportunities.models import Guardrails, Opportunity
-from payments import services as payment_services
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from payments import limits
 from payments.models import CardLimit
 from tests.factories import StaffFactory
-from tests.marketplace.test_approvals import (  # noqa: F401
-    _revealed,
-    _said,
-    card_holder,
-    second_admin,
-)
+from tests.support.approvals import revealed, said
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +59,7 @@ def test_the_requester_cannot_approve_from_another_tab_or_by_replay(
     for _attempt in range(2):  # the page, then the same POST replayed
         response = _approve(client, approval)
         assert response.status_code == 302
-        assert "a second program administrator must decide it" in _said(response)
+        assert "a second program administrator must decide it" in said(response)
     # Nor through the service with a hand-made "approved" row.
     Approval.objects.filter(pk=approval.pk).update(status=Status.APPROVED, decided_by=second_admin)
     approval.refresh_from_db()
@@ -88,15 +84,15 @@ def test_the_person_a_grant_makes_program_admin_cannot_approve_it(
     # Even once a program admin by another path, the request about them is not theirs to decide.
     RoleGrant.objects.create(user=grantee, role=Role.PROGRAM_ADMIN)
     response = _approve(client, approval)
-    assert "This request concerns you" in _said(response)
+    assert "This request concerns you" in said(response)
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
 
 
 def test_a_buyer_who_is_program_admin_cannot_approve_the_cancellation_of_their_own(
-    client, program_admin, second_admin, django_capture_on_commit_callbacks
+    client, program_admin, second_admin
 ):
-    opportunity = _revealed(program_admin, django_capture_on_commit_callbacks)
+    opportunity = revealed(program_admin)
     buyer = opportunity.buyer
     RoleGrant.objects.create(user=buyer, role=Role.PROGRAM_ADMIN)
     client.force_login(program_admin)
@@ -105,13 +101,11 @@ def test_a_buyer_who_is_program_admin_cannot_approve_the_cancellation_of_their_o
     assert approval.subject_user == buyer
     client.force_login(buyer)
     response = _approve(client, approval)
-    assert "This request concerns you" in _said(response)
+    assert "This request concerns you" in said(response)
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.EVALUATING
     # The buyer's own path after the reveal is a request too, never the cancellation itself.
     with pytest.raises(ValidationError, match="A second program administrator must approve"):
-        opportunity_services.opportunity_cancel(
-            actor=buyer, opportunity=opportunity, reason="No budget."
-        )
+        opportunity_cancel(actor=buyer, opportunity=opportunity, reason="No budget.")
 
 
 def test_a_request_lapses_when_its_requester_is_no_longer_a_program_admin(
@@ -127,7 +121,7 @@ def test_a_request_lapses_when_its_requester_is_no_longer_a_program_admin(
     client.force_login(third_admin)
     response = _approve(client, approval)
     assert response.status_code == 302
-    assert "no longer" in _said(response)
+    assert "no longer" in said(response)
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
     assert not RoleGrant.objects.filter(user=staff).exists()
@@ -148,7 +142,7 @@ def test_a_grantee_who_switched_to_a_personal_email_is_not_granted(
     client.force_login(second_admin)
     response = _approve(client, approval)
     assert response.status_code == 302
-    assert "Government of Canada domain" in _said(response)
+    assert "Government of Canada domain" in said(response)
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
     assert not RoleGrant.objects.filter(user=staff).exists()
@@ -169,7 +163,7 @@ def test_a_card_holder_who_lost_the_role_gets_no_limit(
     RoleGrant.objects.filter(user=card_holder, role=Role.CARD_HOLDER).delete()
     client.force_login(second_admin)
     response = _approve(client, approval)
-    assert "Limits are set only for card holders" in _said(response)
+    assert "Limits are set only for card holders" in said(response)
     assert _limits(card_holder) == (500_000, 2_000_000)
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
@@ -183,10 +177,10 @@ def test_guardrails_changed_since_the_request_are_not_overwritten_on_a_stale_bef
     approval = approvals.approval_request(
         actor=program_admin, kind=Kind.GUARDRAILS, payload=dict(GUARDRAILS_ASKED)
     )
-    opportunity_services.guardrails_update(actor=None, value_cap_cents=900_000)
+    guardrails_update(actor=None, value_cap_cents=900_000)
     client.force_login(second_admin)
     response = _approve(client, approval)
-    assert "changed since" in _said(response)
+    assert "changed since" in said(response)
     assert Guardrails.current().value_cap_cents == 900_000
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
@@ -204,21 +198,21 @@ def test_card_limits_changed_since_the_request_are_not_overwritten_on_a_stale_be
             "monthly_cents": 9_000_000,
         },
     )
-    payment_services.card_limit_set(
+    limits.card_limit_set(
         actor=None, card_holder=card_holder, per_transaction_cents=100, monthly_cents=200
     )
     client.force_login(second_admin)
     response = _approve(client, approval)
-    assert "changed since" in _said(response)
+    assert "changed since" in said(response)
     assert _limits(card_holder) == (100, 200)
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
 
 
 def test_a_cancellation_of_an_opportunity_that_moved_on_is_refused_clearly(
-    client, program_admin, second_admin, django_capture_on_commit_callbacks
+    client, program_admin, second_admin
 ):
-    opportunity = _revealed(program_admin, django_capture_on_commit_callbacks)
+    opportunity = revealed(program_admin)
     client.force_login(opportunity.buyer)
     client.post(reverse("opportunities:cancel", args=[opportunity.pk]), {"reason": "No budget."})
     approval = Approval.objects.get(kind=Kind.OPPORTUNITY_CANCEL)
@@ -227,7 +221,7 @@ def test_a_cancellation_of_an_opportunity_that_moved_on_is_refused_clearly(
     client.force_login(second_admin)
     response = _approve(client, approval)
     assert response.status_code == 302  # a message, not a 403
-    assert "can no longer be cancelled" in _said(response)
+    assert "can no longer be cancelled" in said(response)
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.AWARDED
     approval.refresh_from_db()
     assert approval.status == Status.PENDING
@@ -250,12 +244,12 @@ def test_an_approval_is_used_once(client, program_admin, second_admin, card_hold
     _approve(client, approval)
     assert _limits(card_holder) == (900_000, 9_000_000)
     # Set back by the system, then the approved request replayed into the effect.
-    payment_services.card_limit_set(
+    limits.card_limit_set(
         actor=None, card_holder=card_holder, per_transaction_cents=1, monthly_cents=1
     )
     approval.refresh_from_db()
     with pytest.raises(ValidationError, match="A second program administrator must approve"):
-        payment_services.card_limit_set(
+        limits.card_limit_set(
             actor=second_admin,
             card_holder=card_holder,
             per_transaction_cents=900_000,
@@ -265,7 +259,7 @@ def test_an_approval_is_used_once(client, program_admin, second_admin, card_hold
     assert _limits(card_holder) == (1, 1)
     # A third admin approving it again is told it was decided.
     response = _approve(client, approval)
-    assert "no longer waiting" in _said(response)
+    assert "no longer waiting" in said(response)
     assert AuditEvent.objects.filter(verb="card_limit.set", actor=second_admin).count() == 1
 
 
@@ -283,7 +277,7 @@ def test_a_rejected_or_withdrawn_request_cannot_be_approved(
         approvals.approval_withdraw(actor=program_admin, approval=approval)
     client.force_login(third_admin)
     response = _approve(client, approval)
-    assert "no longer waiting" in _said(response)
+    assert "no longer waiting" in said(response)
     assert not RoleGrant.objects.filter(user=staff).exists()
     approval.refresh_from_db()
     assert approval.decided_by != third_admin
@@ -300,7 +294,7 @@ def test_two_admins_approving_the_same_request_make_one_change(
     _approve(client, approval)
     _approve(client, approval)  # the double click
     client.force_login(third_admin)
-    assert "no longer waiting" in _said(_approve(client, approval))
+    assert "no longer waiting" in said(_approve(client, approval))
     assert RoleGrant.objects.filter(user=staff, role=Role.BUYER).count() == 1
     assert AuditEvent.objects.filter(verb="role.granted", target_id=str(staff.pk)).count() == 1
     assert AuditEvent.objects.filter(verb="approval.approved").count() == 1
@@ -348,7 +342,7 @@ def test_an_enormous_card_limit_is_refused_with_a_clear_message(
         reverse("payments:card_limit", args=[card_holder.pk]),
         {f"{prefix}-per_transaction": "1000", f"{prefix}-monthly": "99999999.99"},
     )
-    assert "A limit cannot be above" in _said(response)
+    assert "A limit cannot be above" in said(response)
     with pytest.raises(ValidationError, match="A limit cannot be above"):
         approvals.approval_request(
             actor=program_admin,
@@ -425,21 +419,19 @@ def test_the_publishing_admin_is_never_the_buyer_on_replay(client, second_admin)
 
     both = StaffFactory(roles=[Role.BUYER, Role.PROGRAM_ADMIN])
     draft = OpportunityFactory(buyer=both)
-    opportunity_services.opportunity_submit_for_review(actor=both, opportunity=draft)
+    opportunity_submit_for_review(actor=both, opportunity=draft)
     client.force_login(both)
     for _attempt in range(2):
         client.post(reverse("opportunities:publish", args=[draft.pk]), {"acknowledge_split": "on"})
     assert Opportunity.objects.get(pk=draft.pk).status == Opportunity.Status.IN_REVIEW
     with pytest.raises(ValidationError, match="You are the buyer"):
-        opportunity_services.opportunity_publish(
-            actor=both, opportunity=draft, acknowledge_split=True
-        )
+        opportunity_publish(actor=both, opportunity=draft, acknowledge_split=True)
 
 
 def test_a_cancellation_request_reads_in_french_with_the_french_title(
-    client, program_admin, second_admin, django_capture_on_commit_callbacks
+    client, program_admin, second_admin
 ):
-    opportunity = _revealed(program_admin, django_capture_on_commit_callbacks)
+    opportunity = revealed(program_admin)
     Opportunity.objects.filter(pk=opportunity.pk).update(
         title_en="Plain language review", title_fr="Révision en langage clair"
     )

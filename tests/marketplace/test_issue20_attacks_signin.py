@@ -15,9 +15,9 @@ from django.urls import ResolverMatch
 from marketplace.middleware import StaffMFARequiredMiddleware
 from marketplace.models import Role, User
 from tests.factories import PASSWORD, StaffFactory, SupplierFactory, UserFactory
-from tests.marketplace.test_demo_settings import _settings
-from tests.marketplace.test_signin_hardening import WAIT_EN, WAIT_FR, current_code, with_totp
+from tests.support.fresh_settings import settings_in_new_process
 from tests.support.sessions import record_sign_in
+from tests.support.signin import WAIT_EN, WAIT_FR, current_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_guesses_arriving_while_a_password_is_checked_are_refused_not_checked(mo
 def test_the_demo_flag_refuses_to_serve_a_public_host(tmp_path):
     """MARKETPLACE_DEMO turns staff MFA and Secure cookies off; copied into a real deployment's
     environment (which must name its host) it would have done so silently."""
-    result = _settings(
+    result = settings_in_new_process(
         tmp_path / "secret_key",
         MARKETPLACE_DEMO="1",
         DJANGO_SECRET_KEY="p" * 60,
@@ -86,7 +86,7 @@ def test_the_demo_flag_refuses_to_serve_a_public_host(tmp_path):
     assert "MARKETPLACE_DEMO is for this machine only" in result.stderr
     assert "marketplace.example" in result.stderr
     # This machine's names are the demo's.
-    local = _settings(
+    local = settings_in_new_process(
         tmp_path / "secret_key", MARKETPLACE_DEMO="1", DJANGO_ALLOWED_HOSTS="localhost,127.0.0.1"
     )
     assert local.returncode == 0, local.stderr

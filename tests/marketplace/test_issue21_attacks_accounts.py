@@ -36,10 +36,11 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from bids import services as bid_services
+from lifecycle import closing
 from marketplace import names, services
 from marketplace.models import Role, User
-from opportunities import services as opportunity_services
-from tests.bids.conftest import fill
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from tests.builders import fill
 from tests.factories import (
     PASSWORD,
     OpportunityFactory,
@@ -317,8 +318,8 @@ def test_after_a_refused_name_the_language_toggle_and_a_reload_lead_somewhere(cl
 
 def _bid_naming_its_author(admin, supplier):
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    opportunity = opportunity_services.opportunity_publish(actor=admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity = opportunity_publish(actor=admin, opportunity=draft)
     bid = bid_services.bid_start(supplier=supplier, opportunity=opportunity)
     answer = "Zebulon Quintessa built the prototype in 2024."
     fill(bid, supplier, answers={c.pk: answer for c in opportunity.criteria.all()})
@@ -328,7 +329,7 @@ def _bid_naming_its_author(admin, supplier):
 
 def _close(opportunity, capture):
     with capture(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
 

@@ -17,8 +17,8 @@ from django.urls import reverse
 
 from marketplace import middleware, once
 from marketplace.models import AuditEvent, Role
-from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
+from opportunities.publishing import opportunity_submit_for_review
 from tests.factories import OpportunityFactory, StaffFactory, SupplierFactory
 
 # --- A busy database --------------------------------------------------------------------------
@@ -112,9 +112,7 @@ def test_a_row_held_past_the_lock_timeout_is_a_503_and_nothing_is_saved():
         pytest.skip("row locks and lock_timeout are PostgreSQL's")
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     draft = OpportunityFactory()
-    opportunity = opportunity_services.opportunity_submit_for_review(
-        actor=draft.buyer, opportunity=draft
-    )
+    opportunity = opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:

@@ -2,8 +2,6 @@
 roles exclude each other, staff powers follow a verified government primary address, and a
 command reports the rows that break the rules."""
 
-import re
-
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
@@ -17,9 +15,8 @@ from evaluation.models import PanelMember
 from marketplace import services
 from marketplace.models import STAFF_ROLES, AuditEvent, Notification, Role, RoleGrant, User
 from marketplace.selectors import users_with_role
-from opportunities import services as opportunity_services
-from tests.bids.conftest import fill
-from tests.evaluation.conftest import close_with_bids, seat_panel
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from tests.builders import fill, seat_panel
 from tests.factories import (
     BidFactory,
     OpportunityFactory,
@@ -27,39 +24,13 @@ from tests.factories import (
     SupplierFactory,
     SupplierProfileFactory,
 )
+from tests.support.email_addresses import add_and_verify_email, make_primary, remove_email
 
 pytestmark = pytest.mark.django_db
 
 SUPPLIER_REFUSED = "This account is a supplier: it cannot hold a staff role"
 SUSPENDED = "role.staff_suspended"
 RESTORED = "role.staff_restored"
-
-
-# --- allauth's own pages, as a person uses them ----------------------------------------------
-
-
-def add_and_verify_email(client, email: str, language: str = "en") -> None:
-    """Add an address on /accounts/email/ and follow the link allauth emails to it."""
-    mail.outbox.clear()
-    response = client.post(f"/{language}/accounts/email/", {"action_add": "", "email": email})
-    assert response.status_code == 302, response.content.decode()[:500]
-    [message] = [m for m in mail.outbox if email in m.to]
-    link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/", message.body).group(0)
-    path = "/" + link.split("/", 3)[3]  # its path: the link is at SITE_URL
-    assert client.post(path).status_code == 302
-    assert EmailAddress.objects.get(email=email).verified
-
-
-def make_primary(client, email: str) -> None:
-    response = client.post("/en/accounts/email/", {"action_primary": "", "email": email})
-    assert response.status_code == 302
-    assert EmailAddress.objects.get(email=email).primary
-
-
-def remove_email(client, email: str) -> None:
-    response = client.post("/en/accounts/email/", {"action_remove": "", "email": email})
-    assert response.status_code == 302
-    assert not EmailAddress.objects.filter(email=email).exists()
 
 
 def fresh(user) -> User:
@@ -119,8 +90,8 @@ STAKE_REFUSED = "This account has a supplier profile or has bid: it cannot hold 
 
 def _published(program_admin):
     draft = OpportunityFactory()
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=program_admin, opportunity=draft)
 
 
 def _former_supplier_with_a_live_bid(client, program_admin):
@@ -308,11 +279,6 @@ def test_users_with_role_keeps_staff_in_force_and_every_supplier():
 
 
 # --- Email changes through allauth's pages ---------------------------------------------------
-
-
-@pytest.fixture
-def closed(program_admin, django_capture_on_commit_callbacks):
-    return close_with_bids(program_admin, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture

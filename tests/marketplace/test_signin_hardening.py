@@ -11,12 +11,6 @@ import re
 import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
 from django.contrib import admin
 from django.core import mail
 from django.test import Client, RequestFactory
@@ -27,13 +21,12 @@ from opportunities.models import Guardrails
 from payments.models import CardLimit
 from tests.factories import PASSWORD, StaffFactory, SupplierFactory, UserFactory
 from tests.support.sessions import record_sign_in
+from tests.support.signin import WAIT_EN, WAIT_FR, current_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
 ATTACKER_IP = "203.0.113.66"
 OWNER_IP = "192.0.2.10"
-WAIT_EN = "Too many failed sign-in attempts for this account. Wait"
-WAIT_FR = "Trop de tentatives d’ouverture de session ont échoué pour ce compte. Attendez"  # noqa: RUF001 - French typography
 THROTTLED = "Too many failed login attempts"
 
 
@@ -46,16 +39,6 @@ def sign_in(client, email, password, *, ip=OWNER_IP, language="en", next_url=Non
 
 def signed_in_as(client) -> str | None:
     return client.session.get("_auth_user_id")
-
-
-def with_totp(user: User) -> str:
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
-
-
-def current_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
 
 
 @pytest.fixture

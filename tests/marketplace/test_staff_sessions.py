@@ -3,7 +3,6 @@ absolute lifetime, with the reason and the way back; revealing, awarding, certif
 need a password (or authenticator code) given within minutes; and a staff account that moves to
 a personal address loses its powers in the same session, whichever way the address changed."""
 
-# ruff: noqa: F811 - the fixtures imported from the evaluation and payments tests
 from __future__ import annotations
 
 import time
@@ -29,10 +28,9 @@ from evaluation import services as evaluation_services
 from marketplace.models import AuditEvent, Role, User
 from marketplace.sessions import SEEN_KEY, STARTED_KEY
 from payments.models import Contract, Payment
-from tests.evaluation.conftest import closed, evaluators, labels, run_to_consensus  # noqa: F401
+from tests.builders import labels, run_to_consensus
 from tests.factories import PASSWORD, StaffFactory, SupplierFactory, UserFactory
-from tests.marketplace.test_separation import add_and_verify_email, make_primary
-from tests.payments.conftest import awarded, card_holder, certified  # noqa: F401
+from tests.support.email_addresses import add_and_verify_email, make_primary
 from tests.support.sessions import record_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -61,11 +59,6 @@ def quote(path: str) -> str:
 
 def signed_in(client) -> bool:
     return "_auth_user_id" in client.session
-
-
-@pytest.fixture
-def buyer(db):
-    return StaffFactory(roles=[Role.BUYER])
 
 
 # --- Idle timeout and absolute lifetime ---------------------------------------------------------
@@ -277,11 +270,11 @@ def award_case(closed, evaluators):
 
 
 def certify_case(awarded):
-    from payments import services as payments
+    from payments import contracts
 
     opportunity, contract = awarded
-    contract = payments.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payments.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.dev/pull/7", notes=""
     )
     return (

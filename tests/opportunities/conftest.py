@@ -1,17 +1,6 @@
 import pytest
 
-from marketplace.models import Role
-from tests.factories import OpportunityFactory, StaffFactory
-
-
-@pytest.fixture
-def buyer(db):
-    return StaffFactory(roles=[Role.BUYER])
-
-
-@pytest.fixture
-def program_admin(db):
-    return StaffFactory(roles=[Role.PROGRAM_ADMIN])
+from tests.factories import OpportunityFactory
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from marketplace.models import AuditEvent, Role
-from opportunities import services
+from opportunities.addenda import opportunity_amend
 from opportunities.models import Addendum, Alert, Opportunity, Question, Watch
+from opportunities.questions import question_answer, question_ask
 from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,14 +26,14 @@ def published(buyer):
 
 def test_deadline_extension_is_a_numbered_bilingual_addendum(published):
     new_close = published.closes_at + dt.timedelta(days=3)
-    first = services.opportunity_amend(
+    first = opportunity_amend(
         actor=published.buyer,
         opportunity=published,
         note_en="Deadline extended by three days.",
         note_fr="Date de clôture reportée de trois jours.",
         closes_at=new_close,
     )
-    second = services.opportunity_amend(
+    second = opportunity_amend(
         actor=published.buyer,
         opportunity=published,
         note_en="Clarified deliverables.",
@@ -48,7 +49,7 @@ def test_deadline_extension_is_a_numbered_bilingual_addendum(published):
 
 def test_addendum_needs_both_notes_and_a_real_change(published):
     with pytest.raises(ValidationError):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=published.buyer,
             opportunity=published,
             note_en="x",
@@ -56,7 +57,7 @@ def test_addendum_needs_both_notes_and_a_real_change(published):
             title_en="New title",
         )
     with pytest.raises(ValidationError, match="Nothing was changed"):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=published.buyer,
             opportunity=published,
             note_en="x",
@@ -69,11 +70,11 @@ def test_addendum_needs_both_notes_and_a_real_change(published):
 
 def test_amending_refused_for_drafts_other_buyers_and_past_deadlines(published, draft):
     with pytest.raises(PermissionDenied):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=draft.buyer, opportunity=draft, note_en="x", note_fr="y", title_en="z"
         )
     with pytest.raises(PermissionDenied):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=StaffFactory(roles=[Role.BUYER]),
             opportunity=published,
             note_en="x",
@@ -81,7 +82,7 @@ def test_amending_refused_for_drafts_other_buyers_and_past_deadlines(published, 
             title_en="z",
         )
     with pytest.raises(ValidationError, match="stay in the future"):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=published.buyer,
             opportunity=published,
             note_en="x",
@@ -92,7 +93,7 @@ def test_amending_refused_for_drafts_other_buyers_and_past_deadlines(published, 
 
 def test_addenda_show_in_order_on_the_page(client, published):
     for n in (1, 2):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=published.buyer,
             opportunity=published,
             note_en=f"Change number {n}.",
@@ -169,7 +170,7 @@ def test_supplier_asks_buyer_answers_and_the_asker_stays_anonymous(client, publi
 
 
 def test_unanswered_questions_are_not_public(client, published):
-    services.question_ask(asker=SupplierFactory(), opportunity=published, text="Secret?")
+    question_ask(asker=SupplierFactory(), opportunity=published, text="Secret?")
     assert "Secret?" not in client.get(f"/en/opportunities/{published.pk}/").content.decode()
 
 
@@ -177,17 +178,17 @@ def test_questions_refused_after_the_question_deadline(published):
     published.question_deadline = timezone.now() - dt.timedelta(seconds=1)
     published.save()
     with pytest.raises(ValidationError, match="Questions are closed"):
-        services.question_ask(asker=SupplierFactory(), opportunity=published, text="Late?")
+        question_ask(asker=SupplierFactory(), opportunity=published, text="Late?")
     assert not Question.objects.exists()
 
 
 def test_only_suppliers_ask_and_only_the_owner_answers(client, published):
     with pytest.raises(ValidationError):
-        services.question_ask(asker=published.buyer, opportunity=published, text="Me?")
-    question = services.question_ask(asker=SupplierFactory(), opportunity=published, text="Q?")
+        question_ask(asker=published.buyer, opportunity=published, text="Me?")
+    question = question_ask(asker=SupplierFactory(), opportunity=published, text="Q?")
     other_buyer = StaffFactory(roles=[Role.BUYER])
     with pytest.raises(PermissionDenied):
-        services.question_answer(actor=other_buyer, question=question, answer_en="a", answer_fr="b")
+        question_answer(actor=other_buyer, question=question, answer_en="a", answer_fr="b")
     client.force_login(other_buyer)
     response = client.post(
         f"/en/opportunities/{published.pk}/questions/{question.pk}/answer/",
@@ -199,7 +200,7 @@ def test_only_suppliers_ask_and_only_the_owner_answers(client, published):
 
 
 def test_answer_needs_both_languages(client, published):
-    question = services.question_ask(asker=SupplierFactory(), opportunity=published, text="Q?")
+    question = question_ask(asker=SupplierFactory(), opportunity=published, text="Q?")
     client.force_login(published.buyer)
     client.post(
         f"/en/opportunities/{published.pk}/questions/{question.pk}/answer/",

@@ -4,9 +4,20 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from lifecycle import closing
+from marketplace import calendar
 from marketplace.models import AuditEvent
-from opportunities import services
+from marketplace.transitions import transition
+from opportunities.cancellation import opportunity_cancel
+from opportunities.drafting import opportunity_update_draft
 from opportunities.models import Criterion, Guardrails, Opportunity
+from opportunities.publishing import (
+    opportunity_publish,
+    opportunity_request_changes,
+    opportunity_submit_for_review,
+    possible_splits,
+    publication_problems,
+)
 from tests.factories import OpportunityFactory, SkillFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,15 +25,15 @@ Status = Opportunity.Status
 
 
 def _published(draft, program_admin):
-    services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=program_admin, opportunity=draft)
 
 
 def test_draft_goes_to_review_then_published(draft, program_admin):
-    reviewed = services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    reviewed = opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
     assert reviewed.status == Status.IN_REVIEW
     assert reviewed.submitted_at is not None
-    published = services.opportunity_publish(actor=program_admin, opportunity=reviewed)
+    published = opportunity_publish(actor=program_admin, opportunity=reviewed)
     assert published.status == Status.PUBLISHED
     assert published.published_at is not None
     verbs = list(
@@ -34,10 +45,10 @@ def test_draft_goes_to_review_then_published(draft, program_admin):
 
 
 def test_admin_requests_changes_with_a_note(draft, program_admin):
-    services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
     with pytest.raises(ValidationError):
-        services.opportunity_request_changes(actor=program_admin, opportunity=draft, note="  ")
-    back = services.opportunity_request_changes(
+        opportunity_request_changes(actor=program_admin, opportunity=draft, note="  ")
+    back = opportunity_request_changes(
         actor=program_admin, opportunity=draft, note="Add the repository link."
     )
     assert back.status == Status.DRAFT
@@ -59,27 +70,27 @@ def test_refused_transitions(start, target, buyer):
     opportunity = OpportunityFactory(buyer=buyer, status=start)
     assert not opportunity.can_transition_to(target)
     with pytest.raises(ValidationError, match="cannot become"):
-        services._transition(opportunity=opportunity, to=target, actor=None, verb="x")
+        transition(opportunity, target, actor=None, verb="x")
     opportunity.refresh_from_db()
     assert opportunity.status == start
 
 
 def test_publishing_a_draft_directly_is_refused(draft, program_admin):
     with pytest.raises(ValidationError, match="cannot become"):
-        services.opportunity_publish(actor=program_admin, opportunity=draft)
+        opportunity_publish(actor=program_admin, opportunity=draft)
 
 
 def test_only_the_owning_buyer_submits_and_only_admins_publish(draft, program_admin):
     other_buyer = OpportunityFactory().buyer
     with pytest.raises(PermissionDenied):
-        services.opportunity_submit_for_review(actor=other_buyer, opportunity=draft)
+        opportunity_submit_for_review(actor=other_buyer, opportunity=draft)
     with pytest.raises(PermissionDenied):
-        services.opportunity_update_draft(actor=other_buyer, opportunity=draft, title_en="Mine")
-    services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+        opportunity_update_draft(actor=other_buyer, opportunity=draft, title_en="Mine")
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
     with pytest.raises(PermissionDenied):
-        services.opportunity_publish(actor=draft.buyer, opportunity=draft)
+        opportunity_publish(actor=draft.buyer, opportunity=draft)
     with pytest.raises(PermissionDenied):
-        services.opportunity_publish(actor=SupplierFactory(), opportunity=draft)
+        opportunity_publish(actor=SupplierFactory(), opportunity=draft)
 
 
 @pytest.mark.parametrize(
@@ -96,18 +107,18 @@ def test_only_the_owning_buyer_submits_and_only_admins_publish(draft, program_ad
 def test_publish_gate_explains_each_missing_condition(buyer, change, message):
     opportunity = OpportunityFactory(buyer=buyer, **change)
     with pytest.raises(ValidationError) as error:
-        services.opportunity_submit_for_review(actor=buyer, opportunity=opportunity)
+        opportunity_submit_for_review(actor=buyer, opportunity=opportunity)
     assert any(message in m for m in error.value.messages), error.value.messages
     opportunity.refresh_from_db()
     assert opportunity.status == Status.DRAFT
 
 
 def test_publish_gate_needs_five_business_days(buyer):
-    soon = services.add_business_days(timezone.now(), 4)
+    soon = calendar.add_business_days(timezone.now(), 4)
     opportunity = OpportunityFactory(
         buyer=buyer, closes_at=soon, question_deadline=soon - dt.timedelta(days=1)
     )
-    problems = services.publication_problems(opportunity)
+    problems = publication_problems(opportunity)
     assert problems == ["The closing date must be at least 5 business days from now."]
 
 
@@ -115,13 +126,13 @@ def test_question_deadline_must_come_before_closing(buyer):
     opportunity = OpportunityFactory(buyer=buyer)
     opportunity.question_deadline = opportunity.closes_at
     assert "The question deadline must come before the closing date." in (
-        services.publication_problems(opportunity)
+        publication_problems(opportunity)
     )
 
 
 def test_publish_gate_needs_criteria(buyer):
     opportunity = OpportunityFactory(buyer=buyer, criteria=[])
-    problems = services.publication_problems(opportunity)
+    problems = publication_problems(opportunity)
     assert "Add at least one mandatory criterion." in problems
     assert "Selection by score needs at least one rated criterion." in problems
 
@@ -132,7 +143,7 @@ def test_draw_among_passing_needs_no_rated_criterion(buyer):
         selection_method="draw_passing",
         criteria=[Criterion(kind="mandatory", text_en="Can code.", text_fr="Sait coder.")],
     )
-    assert services.publication_problems(opportunity) == []
+    assert publication_problems(opportunity) == []
 
 
 def test_value_cap_and_types_come_from_guardrails(buyer):
@@ -141,7 +152,7 @@ def test_value_cap_and_types_come_from_guardrails(buyer):
     guardrails.allowed_types = ["accessibility"]
     guardrails.save()
     opportunity = OpportunityFactory(buyer=buyer, value_cents=600_000, type="bug_fix")
-    problems = services.publication_problems(opportunity)
+    problems = publication_problems(opportunity)
     assert "The value exceeds the cap of $5,000.00 including tax." in problems
     assert "This type of work is not allowed in the program at the moment." in problems
 
@@ -149,16 +160,14 @@ def test_value_cap_and_types_come_from_guardrails(buyer):
 def test_split_warning_must_be_acknowledged(buyer, program_admin):
     skill = SkillFactory(slug="react")
     earlier = OpportunityFactory(buyer=buyer, value_cents=600_000, skills=[skill])
-    services.opportunity_submit_for_review(actor=buyer, opportunity=earlier)
-    services.opportunity_publish(actor=program_admin, opportunity=earlier)
+    opportunity_submit_for_review(actor=buyer, opportunity=earlier)
+    opportunity_publish(actor=program_admin, opportunity=earlier)
     later = OpportunityFactory(buyer=buyer, value_cents=500_000, skills=[skill])
-    services.opportunity_submit_for_review(actor=buyer, opportunity=later)
-    assert services.possible_splits(later) == [earlier]
+    opportunity_submit_for_review(actor=buyer, opportunity=later)
+    assert possible_splits(later) == [earlier]
     with pytest.raises(ValidationError, match="may be split"):
-        services.opportunity_publish(actor=program_admin, opportunity=later)
-    published = services.opportunity_publish(
-        actor=program_admin, opportunity=later, acknowledge_split=True
-    )
+        opportunity_publish(actor=program_admin, opportunity=later)
+    published = opportunity_publish(actor=program_admin, opportunity=later, acknowledge_split=True)
     assert published.split_warning_acknowledged_by == program_admin
     event = AuditEvent.objects.get(verb="opportunity.published", target_id=str(later.pk))
     assert event.data["split_warning"] == [earlier.pk]
@@ -166,20 +175,20 @@ def test_split_warning_must_be_acknowledged(buyer, program_admin):
 
 def test_no_split_warning_for_unrelated_work_or_under_the_cap(buyer, program_admin):
     earlier = OpportunityFactory(buyer=buyer, value_cents=300_000, skills=[SkillFactory()])
-    services.opportunity_submit_for_review(actor=buyer, opportunity=earlier)
+    opportunity_submit_for_review(actor=buyer, opportunity=earlier)
     similar_small = OpportunityFactory(buyer=buyer, value_cents=300_000)
-    assert services.possible_splits(similar_small) == []  # similar title, total under the cap
+    assert possible_splits(similar_small) == []  # similar title, total under the cap
     unrelated = OpportunityFactory(
         buyer=buyer, value_cents=900_000, title_en="Accessibility audit", skills=[SkillFactory()]
     )
-    assert services.possible_splits(unrelated) == []
+    assert possible_splits(unrelated) == []
 
 
 def test_cancel_needs_a_reason_and_is_audited(draft, program_admin):
     published = _published(draft, program_admin)
     with pytest.raises(ValidationError):
-        services.opportunity_cancel(actor=draft.buyer, opportunity=published, reason="")
-    cancelled = services.opportunity_cancel(
+        opportunity_cancel(actor=draft.buyer, opportunity=published, reason="")
+    cancelled = opportunity_cancel(
         actor=draft.buyer, opportunity=published, reason="The need went away."
     )
     assert cancelled.status == Status.CANCELLED
@@ -190,21 +199,19 @@ def test_cancel_needs_a_reason_and_is_audited(draft, program_admin):
 
 def test_cancel_refused_for_drafts_and_other_buyers(draft, program_admin):
     with pytest.raises(PermissionDenied):
-        services.opportunity_cancel(actor=draft.buyer, opportunity=draft, reason="x")
+        opportunity_cancel(actor=draft.buyer, opportunity=draft, reason="x")
     published = _published(draft, program_admin)
     with pytest.raises(PermissionDenied):
-        services.opportunity_cancel(
-            actor=OpportunityFactory().buyer, opportunity=published, reason="x"
-        )
+        opportunity_cancel(actor=OpportunityFactory().buyer, opportunity=published, reason="x")
 
 
 def test_close_refused_before_the_deadline(draft, program_admin):
     published = _published(draft, program_admin)
     with pytest.raises(ValidationError):
-        services.opportunity_close(
+        closing.opportunity_close(
             opportunity=published, now=published.closes_at - dt.timedelta(microseconds=1)
         )
-    closed = services.opportunity_close(opportunity=published, now=published.closes_at)
+    closed = closing.opportunity_close(opportunity=published, now=published.closes_at)
     assert closed.status == Status.CLOSED
     assert closed.closed_at == published.closes_at
 
@@ -219,5 +226,5 @@ def test_bids_refused_a_moment_after_the_deadline_even_before_the_close_task(dra
 
 def test_business_days_skip_weekends():
     friday = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
-    assert services.add_business_days(friday, 1).weekday() == 0  # Monday
-    assert services.add_business_days(friday, 5) == friday + dt.timedelta(days=7)
+    assert calendar.add_business_days(friday, 1).weekday() == 0  # Monday
+    assert calendar.add_business_days(friday, 5) == friday + dt.timedelta(days=7)

@@ -9,10 +9,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from lifecycle import closing
 from marketplace.models import Notification, Role, User
 from marketplace.tasks import notifications_deliver
-from opportunities import services, tasks
+from opportunities import tasks
+from opportunities.addenda import opportunity_amend
+from opportunities.cancellation import opportunity_cancel
 from opportunities.models import Alert, Opportunity, Watch
+from opportunities.publishing import (
+    opportunity_publish,
+    opportunity_request_changes,
+    opportunity_submit_for_review,
+)
+from opportunities.questions import question_answer, question_ask
 from tests.factories import (
     PASSWORD_HASH,
     OpportunityFactory,
@@ -45,15 +54,13 @@ def _emails_to(user: User):
 
 def _published(run_on_commit, program_admin, **kwargs) -> Opportunity:
     opportunity = OpportunityFactory(**kwargs)
-    run_on_commit(
-        services.opportunity_submit_for_review, actor=opportunity.buyer, opportunity=opportunity
-    )
-    return run_on_commit(services.opportunity_publish, actor=program_admin, opportunity=opportunity)
+    run_on_commit(opportunity_submit_for_review, actor=opportunity.buyer, opportunity=opportunity)
+    return run_on_commit(opportunity_publish, actor=program_admin, opportunity=opportunity)
 
 
 def test_submission_notifies_every_program_admin(run_on_commit, draft, program_admin):
     other_admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
-    run_on_commit(services.opportunity_submit_for_review, actor=draft.buyer, opportunity=draft)
+    run_on_commit(opportunity_submit_for_review, actor=draft.buyer, opportunity=draft)
     for admin in (program_admin, other_admin):
         [message] = _emails_to(admin)
         assert message.subject == f"For review: {draft.title_en}"
@@ -64,9 +71,9 @@ def test_submission_notifies_every_program_admin(run_on_commit, draft, program_a
 def test_changes_requested_notifies_the_buyer_with_the_note(run_on_commit, draft, program_admin):
     draft.buyer.preferred_language = "fr"
     draft.buyer.save()
-    services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
     run_on_commit(
-        services.opportunity_request_changes,
+        opportunity_request_changes,
         actor=program_admin,
         opportunity=draft,
         note="Split the deliverables into two lines.",
@@ -127,9 +134,9 @@ def test_alerts_lost_at_publication_are_sent_by_the_beat_job(
     supplier = SupplierFactory()
     Alert.objects.create(user=supplier, frequency=Alert.Frequency.IMMEDIATE)
     opportunity = OpportunityFactory()
-    services.opportunity_submit_for_review(actor=opportunity.buyer, opportunity=opportunity)
+    opportunity_submit_for_review(actor=opportunity.buyer, opportunity=opportunity)
     with django_capture_on_commit_callbacks(execute=False):  # the broker lost every message
-        services.opportunity_publish(actor=program_admin, opportunity=opportunity)
+        opportunity_publish(actor=program_admin, opportunity=opportunity)
     assert tasks.opportunities_alerts_due() == 0  # give the fan-out a minute first
     Opportunity.objects.filter(pk=opportunity.pk).update(
         published_at=timezone.now() - dt.timedelta(minutes=2)
@@ -199,7 +206,7 @@ def test_addendum_notifies_watchers_in_their_language(run_on_commit, program_adm
     bystander = SupplierFactory()
     mail.outbox.clear()
     run_on_commit(
-        services.opportunity_amend,
+        opportunity_amend,
         actor=opportunity.buyer,
         opportunity=opportunity,
         note_en="The deadline moves by a week.",
@@ -221,13 +228,13 @@ def test_question_notifies_the_buyer_and_the_answer_the_asker_and_watchers(
     Watch.objects.create(user=asker, opportunity=opportunity)  # both: still one email
     mail.outbox.clear()
     question = run_on_commit(
-        services.question_ask, asker=asker, opportunity=opportunity, text="Is Python 3.12 ok?"
+        question_ask, asker=asker, opportunity=opportunity, text="Is Python 3.12 ok?"
     )
     [asked] = _emails_to(opportunity.buyer)
     assert "Is Python 3.12 ok?" in asked.body
     assert asker.email not in asked.body  # the asker stays anonymous, even to the buyer
     run_on_commit(
-        services.question_answer,
+        question_answer,
         actor=opportunity.buyer,
         question=question,
         answer_en="Yes, 3.11 or later.",
@@ -247,7 +254,7 @@ def test_cancellation_notifies_watchers_and_the_buyer_when_someone_else_cancels(
     Watch.objects.create(user=watcher, opportunity=opportunity)
     mail.outbox.clear()
     run_on_commit(
-        services.opportunity_cancel,
+        opportunity_cancel,
         actor=program_admin,
         opportunity=opportunity,
         reason="The team fixed it internally.",
@@ -261,7 +268,7 @@ def test_closing_notifies_the_buyer(run_on_commit, program_admin):
     opportunity = _published(run_on_commit, program_admin)
     mail.outbox.clear()
     later = opportunity.closes_at + dt.timedelta(seconds=1)
-    run_on_commit(services.opportunity_close, opportunity=opportunity, now=later)
+    run_on_commit(closing.opportunity_close, opportunity=opportunity, now=later)
     subjects = [m.subject for m in _emails_to(opportunity.buyer)]
     assert f"Closed for bids: {opportunity.title_en}" in subjects
     assert f"No bids: {opportunity.title_en}" in subjects  # and so, nothing to evaluate
@@ -331,9 +338,9 @@ def test_alert_fan_out_to_50000_suppliers_grows_in_batches_not_per_recipient(
         Alert(user=user, frequency=Alert.Frequency.IMMEDIATE) for user in users
     )
     opportunity = OpportunityFactory()
-    services.opportunity_submit_for_review(actor=opportunity.buyer, opportunity=opportunity)
+    opportunity_submit_for_review(actor=opportunity.buyer, opportunity=opportunity)
     with django_capture_on_commit_callbacks(execute=False):
-        services.opportunity_publish(actor=program_admin, opportunity=opportunity)
+        opportunity_publish(actor=program_admin, opportunity=opportunity)
 
     chunk_calls = []
     with (

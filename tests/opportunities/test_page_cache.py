@@ -13,19 +13,16 @@ from django.test import override_settings
 from django.utils import timezone
 
 from marketplace.caching import cache_public_page
-from marketplace.models import Role
-from opportunities import services
+from opportunities.addenda import opportunity_amend
+from opportunities.cancellation import opportunity_cancel
 from opportunities.models import Opportunity
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from opportunities.questions import question_answer, question_ask
 from opportunities.tasks import opportunities_close_due
-from tests.factories import OpportunityFactory, StaffFactory, SupplierFactory
+from tests.factories import OpportunityFactory, SupplierFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.caching]
 Status = Opportunity.Status
-
-
-@pytest.fixture
-def program_admin(db):
-    return StaffFactory(roles=[Role.PROGRAM_ADMIN])
 
 
 def published(**fields):
@@ -35,8 +32,8 @@ def published(**fields):
 
 def publish(draft, admin, capture):
     with capture(execute=True):
-        services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-        services.opportunity_publish(actor=admin, opportunity=draft)
+        opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+        opportunity_publish(actor=admin, opportunity=draft)
 
 
 @pytest.mark.parametrize(
@@ -103,13 +100,13 @@ def test_an_answer_and_an_addendum_show_at_once_on_the_cached_detail(
     url = f"/en/opportunities/{opportunity.pk}/"
     asker = SupplierFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        question = services.question_ask(
+        question = question_ask(
             asker=asker, opportunity=opportunity, text="Which browsers must it support?"
         )
     before = client.get(url).content.decode()
     assert "Which browsers must it support?" not in before  # not answered yet
     with django_capture_on_commit_callbacks(execute=True):
-        services.question_answer(
+        question_answer(
             actor=opportunity.buyer,
             question=question,
             answer_en="The last two versions of each.",
@@ -117,7 +114,7 @@ def test_an_answer_and_an_addendum_show_at_once_on_the_cached_detail(
         )
     assert "The last two versions of each." in client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        services.opportunity_amend(
+        opportunity_amend(
             actor=opportunity.buyer,
             opportunity=Opportunity.objects.get(pk=opportunity.pk),
             note_en="The deadline moves by three days.",
@@ -152,7 +149,7 @@ def test_a_cancellation_shows_at_once_on_the_cached_detail(
     url = f"/en/opportunities/{opportunity.pk}/"
     assert "Cancelled" not in client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        services.opportunity_cancel(
+        opportunity_cancel(
             actor=opportunity.buyer, opportunity=opportunity, reason="The need went away."
         )
     assert "The need went away." in client.get(url).content.decode()

@@ -6,8 +6,9 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from marketplace.celery import app
-from opportunities import services, tasks
+from opportunities import tasks
 from opportunities.models import Guardrails, Opportunity
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import OpportunityFactory
 
 Status = Opportunity.Status
@@ -21,8 +22,8 @@ def _publish_closing_in(seconds: float, program_admin) -> Opportunity:
     opportunity = OpportunityFactory(
         closes_at=closes_at, question_deadline=closes_at - dt.timedelta(seconds=1)
     )
-    services.opportunity_submit_for_review(actor=opportunity.buyer, opportunity=opportunity)
-    return services.opportunity_publish(actor=program_admin, opportunity=opportunity)
+    opportunity_submit_for_review(actor=opportunity.buyer, opportunity=opportunity)
+    return opportunity_publish(actor=program_admin, opportunity=opportunity)
 
 
 @pytest.mark.worker

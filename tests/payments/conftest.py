@@ -1,76 +1,57 @@
-import contextlib
+"""The Stripe fixtures the payment tests share: the local fake of the Stripe API, a supplier it
+can pay, events delivered to our webhook as Stripe sends them, and a payment under way."""
 
 import pytest
 
-from evaluation import services
-from marketplace.models import Role
-from payments.models import Contract
-from tests.evaluation.conftest import (  # noqa: F401 - fixtures shared with evaluation
-    close_with_bids,
-    closed,
-    evaluators,
-    labels,
-    program_admin,
-    run_to_consensus,
-)
-from tests.factories import StaffFactory
-
-
-def award_first_in_rank(opportunity, panel, marks: list[tuple[bool, int]]) -> Contract:
-    """The panel marks the packets (in label order), locks; the buyer reveals and awards."""
-    evaluation = opportunity.evaluation
-    run_to_consensus(evaluation, panel, dict(zip(labels(evaluation), marks, strict=True)))
-    services.evaluation_lock(chair=panel[0], evaluation=evaluation)
-    services.evaluation_reveal(actor=opportunity.buyer, evaluation=evaluation)
-    offer = services.evaluation_award(actor=opportunity.buyer, evaluation=evaluation)
-    return offer.packet.bid.contract
-
-
-def awarded_without_test_transaction(*, bids: int):
-    """(opportunity, contract) for transactional tests (browser, threads, a real worker):
-    nothing waits for a commit, and the packets are built even when no worker runs yet."""
-    admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
-    opportunity, _bids = close_with_bids(
-        admin, lambda execute=True: contextlib.nullcontext(), count=bids
-    )
-    services.evaluation_build_packets(opportunity=opportunity)  # a no-op when already built
-    panel = [StaffFactory(roles=[Role.EVALUATOR]) for _ in range(2)]
-    return opportunity, award_first_in_rank(opportunity, panel, [(True, 9), (True, 4)][:bids])
+from payments import connect
+from payments.models import Payment
+from tests.support.fake_stripe import FakeStripe
+from tests.support.stripe_webhooks import SECRET, post_event, start_checkout
 
 
 @pytest.fixture
-def awarded(closed, evaluators):  # noqa: F811 - the fixtures imported above
-    """(opportunity, contract) for an award to the first in rank; the second is qualified too."""
-    opportunity, _bids = closed
-    contract = award_first_in_rank(opportunity, evaluators, [(True, 9), (True, 5), (False, 1)])
-    opportunity.refresh_from_db()
-    return opportunity, contract
+def fake(settings):
+    """The fake Stripe API, with the settings pointing the `stripe` library at it."""
+    with FakeStripe() as server:
+        settings.STRIPE_SECRET_KEY = "sk_test_marketplace"
+        settings.STRIPE_WEBHOOK_SECRET = SECRET
+        settings.STRIPE_API_BASE = server.url
+        yield server
 
 
 @pytest.fixture
-def card_holder(db):
-    """A card holder with limits a micro-acquisition fits in."""
-    from marketplace.models import Role
-    from payments.models import CardLimit
-    from tests.factories import StaffFactory
+def deliver(client, django_capture_on_commit_callbacks):
+    """Post signed events to the webhook as Stripe would; the stored events are processed."""
 
-    holder = StaffFactory(roles=[Role.CARD_HOLDER], full_name="Casey Cardholder")
-    CardLimit.objects.create(
-        card_holder=holder, per_transaction_cents=1_000_000, monthly_cents=2_500_000
-    )
-    return holder
+    def run(*events):
+        responses = []
+        with django_capture_on_commit_callbacks(execute=True):
+            for event in events:
+                responses.append(post_event(client, event))
+        assert [r.status_code for r in responses] == [200] * len(events)
+        return responses
+
+    return run
 
 
 @pytest.fixture
-def certified(awarded):
-    """(opportunity, contract, payment): the work is delivered, accepted and certified."""
-    from payments import services as payments
+def ready_supplier(fake, certified):
+    """The awardee has onboarded a Stripe Express account that can be paid."""
+    _opportunity, contract, _payment = certified
+    account = connect.stripe_account_ensure(supplier=contract.supplier)
+    fake.complete_onboarding(account.account_id)
+    return connect.stripe_account_refresh(account)
 
-    opportunity, contract = awarded
-    contract = payments.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payments.contract_deliver(
-        supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
+
+@pytest.fixture
+def pending(
+    fake, ready_supplier, certified, card_holder, client, django_capture_on_commit_callbacks
+):
+    """A Stripe payment under way: the card holder is on the Checkout page of attempt 1."""
+    _opportunity, _contract, payment = certified
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
     )
-    contract = payments.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
-    opportunity.refresh_from_db()
-    return opportunity, contract, contract.payment
+    client.logout()
+    assert payment.status == Payment.Status.PENDING and payment.checkout_session_id
+    return payment

@@ -14,17 +14,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from marketplace.models import AuditEvent, Notification
-from payments import gateway, services, tasks
+from payments import checkout, gateway, paying, reconciliation, tasks
 from payments.models import Payment, StripeEvent
-from tests.payments import test_stripe
-from tests.payments.test_money_matches import _record
-from tests.payments.test_stripe import _checkout
+from tests.support.card_months import record_card_payment
+from tests.support.stripe_webhooks import start_checkout
 
 pytestmark = pytest.mark.django_db
-
-fake = test_stripe.fake
-ready_supplier = test_stripe.ready_supplier
-deliver = test_stripe.deliver
 
 PStatus = Payment.Status
 
@@ -49,7 +44,9 @@ def declined(
 ):  # fmt: skip
     """Attempt 1 was declined: its page is still open, the card holder can pay on it."""
     _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     deliver(*fake.pay(payment.checkout_session_id, declined=True))
     payment.refresh_from_db()
     assert payment.status == PStatus.FAILED and payment.checkout_session_id
@@ -61,7 +58,7 @@ def test_a_new_attempt_expires_the_earlier_page(
     fake, declined, card_holder, client, deliver, django_capture_on_commit_callbacks
 ):
     first = declined.checkout_session_id
-    _response, payment = _checkout(
+    _response, payment = start_checkout(
         client, card_holder, declined, django_capture_on_commit_callbacks
     )
     assert payment.status == PStatus.PENDING and payment.attempt == 2
@@ -96,13 +93,17 @@ def test_a_page_stripe_expired_already_is_noted_and_nothing_is_reported(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     first = payment.checkout_session_id
     deliver(*fake.expire(first))  # 24 hours later: back to due
     payment.refresh_from_db()
     assert payment.status == PStatus.DUE
 
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     assert payment.status == PStatus.PENDING and payment.attempt == 2
     assert len(_expiries(fake, first)) == 1  # refused by Stripe: not open
     [done] = payment.events.filter(kind="checkout_withdrawn")
@@ -115,7 +116,7 @@ def test_recording_a_payment_made_outside_expires_the_open_page(
 ):
     first = declined.checkout_session_id
     with django_capture_on_commit_callbacks(execute=True):
-        payment = _record(card_holder, declined)
+        payment = record_card_payment(card_holder, declined)
     payment.refresh_from_db()
     assert payment.status == PStatus.RECORDED
     assert payment.checkout_session_id == payment.checkout_url == ""
@@ -131,7 +132,7 @@ def test_recording_with_no_page_open_asks_stripe_nothing(
 ):
     _opportunity, _contract, payment = certified
     with django_capture_on_commit_callbacks(execute=True):
-        _record(card_holder, payment)
+        record_card_payment(card_holder, payment)
     assert not [r for r in fake.requests if r.path.endswith("/expire")]
     assert not payment.events.filter(kind__startswith="checkout_withdraw").exists()
 
@@ -143,7 +144,7 @@ def test_a_page_paid_before_its_expiry_arrives_is_noted_and_reported(
     first = declined.checkout_session_id
     held = _hold_expiries(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
-        payment = _record(card_holder, declined)
+        payment = record_card_payment(card_holder, declined)
     assert held == [(payment.pk, first)]
     late = fake.pay(first)  # the card is charged on the first page meanwhile
 
@@ -182,12 +183,12 @@ def test_the_task_retried_expires_the_page_once(
     first = declined.checkout_session_id
     held = _hold_expiries(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
-        payment = _record(card_holder, declined)
+        payment = record_card_payment(card_holder, declined)
 
     # Stripe expires the page but its answer never arrives: the task is to be retried.
     fake.fail_next(1, status="timeout", stall=5)
     with pytest.raises(gateway.TRANSIENT_ERRORS):
-        services.payment_checkout_expire(payment_id=payment.pk, session_id=held[0][1])
+        checkout.payment_checkout_expire(payment_id=payment.pk, session_id=held[0][1])
     assert fake.get("checkout.session", first)["status"] == "expired"
     assert not payment.events.filter(kind="checkout_withdrawn").exists()
 
@@ -207,7 +208,7 @@ def test_a_server_error_is_retried_by_the_task(fake, declined, card_holder, monk
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     first = declined.checkout_session_id
     held = _hold_expiries(monkeypatch)
-    _record(card_holder, declined)  # on_commit never runs in this test's transaction
+    record_card_payment(card_holder, declined)  # on_commit never runs in this test's transaction
     payment = Payment.objects.get(pk=declined.pk)
     assert payment.events.filter(kind="checkout_withdraw").exists()
     fake.fail_next(1, status=500)
@@ -227,7 +228,7 @@ def test_a_session_made_for_an_attempt_left_meanwhile_is_expired(
     """Another attempt began while Stripe was making this one's page: nobody waits for it."""
     _opportunity, _contract, payment = certified
     monkeypatch.setattr(tasks.payment_checkout_create, "apply_async", lambda *a, **k: None)
-    services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+    paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     made = gateway.checkout_create
 
     def slow(**kwargs):
@@ -237,7 +238,7 @@ def test_a_session_made_for_an_attempt_left_meanwhile_is_expired(
 
     monkeypatch.setattr(gateway, "checkout_create", slow)
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+        checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     payment.refresh_from_db()
     [session] = fake.objects("checkout.session")
     assert payment.checkout_session_id == "" and session["status"] != "open"
@@ -250,7 +251,7 @@ def test_the_reconciliation_expires_a_page_whose_task_was_lost(
 ):
     first = declined.checkout_session_id
     held = _hold_expiries(monkeypatch)  # the broker lost it
-    _response, payment = _checkout(
+    _response, payment = start_checkout(
         client, card_holder, declined, django_capture_on_commit_callbacks
     )
     assert held and fake.get("checkout.session", first)["status"] == "open"
@@ -258,11 +259,11 @@ def test_the_reconciliation_expires_a_page_whose_task_was_lost(
 
     later = timezone.now() + dt.timedelta(minutes=30)
     with django_capture_on_commit_callbacks(execute=True):
-        services.payments_reconcile(now=later)
+        reconciliation.payments_reconcile(now=later)
     assert fake.get("checkout.session", first)["status"] == "expired"
     assert payment.events.get(kind="checkout_withdrawn").data["session"] == first
 
     # Once done, the next sweeps leave it.
     with django_capture_on_commit_callbacks(execute=True):
-        services.payments_reconcile(now=later + dt.timedelta(minutes=30))
+        reconciliation.payments_reconcile(now=later + dt.timedelta(minutes=30))
     assert len(_expiries(fake, first)) == 1

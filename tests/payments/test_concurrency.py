@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from marketplace.celery import app
 from marketplace.models import Role
-from payments import services
+from payments import connect, paying
 from payments.models import CardLimit, Payment, PaymentEvent, StripeEvent
+from tests.builders import awarded_without_test_transaction, certify
 from tests.factories import StaffFactory
-from tests.payments.conftest import awarded_without_test_transaction
 from tests.support.fake_stripe import FakeStripe, sign
 from tests.support.waiting import wait_for
 
@@ -24,12 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _certified_payment() -> Payment:
-    opportunity, contract = awarded_without_test_transaction(bids=1)
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = services.contract_deliver(
-        supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
-    )
-    services.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
+    _opportunity, contract, _payment = certify(*awarded_without_test_transaction(bids=1))
     return Payment.objects.get(contract=contract)
 
 
@@ -64,7 +59,7 @@ def _race(attempts):
 
 
 def _record(holder, payment):
-    return lambda: services.payment_start(
+    return lambda: paying.payment_start(
         payer=holder,
         payment=Payment.objects.get(pk=payment.pk),
         provider=Payment.Provider.RECORDED_CARD,
@@ -119,11 +114,11 @@ def test_stripe_webhooks_are_processed_by_a_real_worker(settings, client):
         settings.STRIPE_WEBHOOK_SECRET = secret = "whsec_worker"
         settings.STRIPE_API_BASE = fake.url
         supplier = payment.contract.supplier
-        account = services.stripe_account_ensure(supplier=supplier)
+        account = connect.stripe_account_ensure(supplier=supplier)
         fake.complete_onboarding(account.account_id)
-        services.stripe_account_refresh(account)
+        connect.stripe_account_refresh(account)
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            services.payment_start(payer=holder, payment=payment, provider=Payment.Provider.STRIPE)
+            paying.payment_start(payer=holder, payment=payment, provider=Payment.Provider.STRIPE)
             assert wait_for(lambda: Payment.objects.get(pk=payment.pk).checkout_session_id)
             payment.refresh_from_db()
             events = fake.pay(payment.checkout_session_id)

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bids.models import Bid
-from evaluation import services as evaluation_services
 from evaluation.models import Offer
+from lifecycle import award
 from marketplace.models import AuditEvent, Role
 from opportunities.models import Opportunity
-from payments import services
+from payments import contracts
 from payments.models import Contract
 from tests.factories import StaffFactory, SupplierProfileFactory, UserFactory
 
@@ -37,19 +37,19 @@ def test_accept_deliver_change_redeliver_certify(awarded, django_capture_on_comm
     opportunity, contract = awarded
     supplier, buyer = contract.supplier, opportunity.buyer
     with pytest.raises(ValidationError):  # nothing to deliver before accepting
-        services.contract_deliver(
+        contracts.contract_deliver(
             supplier=supplier, contract=contract, url="https://x.dev", notes=""
         )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        contract = services.contract_accept_terms(supplier=supplier, contract=contract)
+        contract = contracts.contract_accept_terms(supplier=supplier, contract=contract)
     assert contract.status == Status.IN_PROGRESS and contract.terms_version
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.IN_DELIVERY
     assert mail.outbox[-1].to == [buyer.email]
     with pytest.raises(ValidationError, match="link"):
-        services.contract_deliver(supplier=supplier, contract=contract, url=" ", notes="")
+        contracts.contract_deliver(supplier=supplier, contract=contract, url=" ", notes="")
     with django_capture_on_commit_callbacks(execute=True):
-        contract = services.contract_deliver(
+        contract = contracts.contract_deliver(
             supplier=supplier,
             contract=contract,
             url="https://github.com/esdc/picker/pull/7",
@@ -58,22 +58,22 @@ def test_accept_deliver_change_redeliver_certify(awarded, django_capture_on_comm
     assert contract.status == Status.DELIVERED and contract.deliveries == 1
     assert mail.outbox[-1].subject.startswith("Work delivered")
     with pytest.raises(ValidationError, match="must change"):
-        services.contract_request_changes(buyer=buyer, contract=contract, reasons="")
+        contracts.contract_request_changes(buyer=buyer, contract=contract, reasons="")
     with django_capture_on_commit_callbacks(execute=True):
-        contract = services.contract_request_changes(
+        contract = contracts.contract_request_changes(
             buyer=buyer, contract=contract, reasons="Add a test for the Escape key."
         )
     assert contract.status == Status.CHANGES_REQUESTED
     assert contract.cure_deadline > timezone.localdate()
     assert "Add a test for the Escape key." in mail.outbox[-1].body
-    contract = services.contract_deliver(
+    contract = contracts.contract_deliver(
         supplier=supplier, contract=contract, url="https://github.com/esdc/picker/pull/7", notes=""
     )
     assert contract.deliveries == 2
     with pytest.raises(ValidationError, match="Confirm the certification"):
-        services.contract_certify(buyer=buyer, contract=contract, confirmed=False)
+        contracts.contract_certify(buyer=buyer, contract=contract, confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
-        contract = services.contract_certify(buyer=buyer, contract=contract, confirmed=True)
+        contract = contracts.contract_certify(buyer=buyer, contract=contract, confirmed=True)
     assert contract.status == Status.ACCEPTED and contract.certified_by == buyer
     assert "section 34" in contract.certification_statement
     assert mail.outbox[-1].subject.startswith("Work accepted")
@@ -88,15 +88,15 @@ def test_only_the_parties_act(awarded):
     opportunity, contract = awarded
     other_supplier = SupplierProfileFactory().user
     with pytest.raises(PermissionDenied):
-        services.contract_accept_terms(supplier=other_supplier, contract=contract)
+        contracts.contract_accept_terms(supplier=other_supplier, contract=contract)
     with pytest.raises(PermissionDenied):
-        services.contract_accept_terms(supplier=opportunity.buyer, contract=contract)
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    services.contract_deliver(
+        contracts.contract_accept_terms(supplier=opportunity.buyer, contract=contract)
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
     )
     with pytest.raises(PermissionDenied):
-        services.contract_certify(
+        contracts.contract_certify(
             buyer=StaffFactory(roles=[Role.BUYER]), contract=contract, confirmed=True
         )
 
@@ -104,20 +104,20 @@ def test_only_the_parties_act(awarded):
 def test_a_default_after_the_cure_period_passes_the_award_to_the_next_in_rank(awarded):
     opportunity, contract = awarded
     buyer = opportunity.buyer
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
     )
-    contract = services.contract_request_changes(buyer=buyer, contract=contract, reasons="Broken.")
+    contract = contracts.contract_request_changes(buyer=buyer, contract=contract, reasons="Broken.")
     with pytest.raises(ValidationError, match="after the cure period"):
-        services.contract_default(buyer=buyer, contract=contract, reason="Late.")
+        award.contract_default(buyer=buyer, contract=contract, reason="Late.")
     Contract.objects.filter(pk=contract.pk).update(
         cure_deadline=timezone.localdate() - dt.timedelta(days=1)
     )
     contract.refresh_from_db()
     with pytest.raises(ValidationError, match="reason"):
-        services.contract_default(buyer=buyer, contract=contract, reason=" ")
-    services.contract_default(buyer=buyer, contract=contract, reason="No fix in the cure period.")
+        award.contract_default(buyer=buyer, contract=contract, reason=" ")
+    award.contract_default(buyer=buyer, contract=contract, reason="No fix in the cure period.")
     contract.refresh_from_db()
     assert contract.status == Status.DEFAULTED
     assert contract.bid.status == Bid.Status.TERMINATED
@@ -130,20 +130,16 @@ def test_a_default_after_the_cure_period_passes_the_award_to_the_next_in_rank(aw
 def test_the_awardee_declines_only_before_accepting(awarded):
     _opportunity, contract = awarded
     offer = Offer.objects.get(packet__bid=contract.bid)
-    services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
     with pytest.raises(ValidationError, match="contact the buyer"):
-        evaluation_services.offer_end(
-            actor=contract.supplier, offer=offer, outcome=Offer.Outcome.DECLINED
-        )
+        award.offer_end(actor=contract.supplier, offer=offer, outcome=Offer.Outcome.DECLINED)
     assert Contract.objects.get(pk=contract.pk).status == Status.IN_PROGRESS
 
 
 def test_a_decline_before_accepting_ends_the_contract_and_offers_the_next(awarded):
     _opportunity, contract = awarded
     offer = Offer.objects.get(packet__bid=contract.bid)
-    evaluation_services.offer_end(
-        actor=contract.supplier, offer=offer, outcome=Offer.Outcome.DECLINED
-    )
+    award.offer_end(actor=contract.supplier, offer=offer, outcome=Offer.Outcome.DECLINED)
     assert Contract.objects.get(pk=contract.pk).status == Status.DECLINED
     assert Contract.objects.filter(status=Status.AWAITING_ACCEPTANCE).count() == 1
 
@@ -188,8 +184,8 @@ def test_the_section_34_statement_is_offered_in_the_page_language_and_quoted_as_
     client, awarded
 ):
     opportunity, contract = awarded
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.dev/pull/7", notes=""
     )
     client.force_login(opportunity.buyer)
@@ -206,7 +202,7 @@ def test_an_overdue_delivery_is_announced_once_to_both_parties(
     from payments import tasks
 
     opportunity, contract = awarded
-    services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
     due = timezone.localdate() + dt.timedelta(days=10)
     Opportunity.objects.filter(pk=opportunity.pk).update(expected_delivery_date=due)
     on_time = timezone.make_aware(dt.datetime.combine(due, dt.time(9, 15)))
@@ -224,11 +220,11 @@ def test_an_overdue_delivery_is_announced_once_to_both_parties(
 
 
 def test_a_delivery_can_carry_a_pdf_for_the_parties_only(awarded, client):
-    from tests.bids.test_attachments import make_pdf, upload
+    from tests.support.attachments import make_pdf, upload
 
     opportunity, contract = awarded
     supplier = contract.supplier
-    services.contract_accept_terms(supplier=supplier, contract=contract)
+    contracts.contract_accept_terms(supplier=supplier, contract=contract)
     client.force_login(supplier)
     url = reverse("payments:deliver", args=[contract.pk])
     refused = client.post(
@@ -273,7 +269,7 @@ def test_a_contracts_text_and_its_audit_events_name_no_one(awarded, client):
         str(contract)
         == f"Contract {contract.pk} for opportunity {opportunity.pk} (awaiting_acceptance)"
     )
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
     events = AuditEvent.objects.for_target(contract)
     assert {"contract.created"} <= set(events.values_list("verb", flat=True))
     for event in events:

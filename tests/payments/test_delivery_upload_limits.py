@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 
 from bids.pdf_worker import check_admitted
-from marketplace import ratelimit
-from payments import services
+from payments import contracts
 from payments.models import Contract, DeliveryFile
-from tests.bids.test_upload_limits import MARGIN, proposal, slow_pdf, upload
+from tests.support.attachments import upload
+from tests.support.upload_limits import MARGIN, proposal, slow_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +19,9 @@ URL = "https://github.com/esdc/picker/pull/7"
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    now = {"t": 1_800_000_000.0}  # a window of 600 s starts here
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now["t"])
-    return now
-
-
-@pytest.fixture
 def in_progress(awarded, client):
     _opportunity, contract = awarded
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
     client.force_login(contract.supplier)
     return contract
 

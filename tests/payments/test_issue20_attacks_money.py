@@ -14,18 +14,20 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from payments import gateway, services
+from payments import gateway, limits, paying, reconciliation
 from payments.models import CardLimit, Payment, StripeEvent
-from tests.payments import test_money_matches as money
-from tests.payments import test_stripe
-from tests.payments.test_stripe import SECRET, _post
+from tests.builders import certify
+from tests.support import card_months
 from tests.support.fake_stripe import sign
+from tests.support.stripe_webhooks import (
+    SECRET,
+    assert_refused_and_recorded,
+    assert_unchanged,
+    genuine_events,
+    post_event,
+)
 
 pytestmark = pytest.mark.django_db
-
-fake = test_stripe.fake
-ready_supplier = test_stripe.ready_supplier
-deliver = test_stripe.deliver
 
 PStatus = Payment.Status
 
@@ -36,10 +38,9 @@ def pending(request, fake):
     one the library sends), the session has no payment intent until the card holder pays, so
     the payment knows none to compare with."""
     fake.eager_payment_intent = request.param == "eager"
-    return request.getfixturevalue("pending_payment")
-
-
-pending_payment = money.pending
+    # The payment is started once the fake is set: the `pending` this overrides (in
+    # tests/payments/conftest.py), which pytest gives a fixture that asks for its own name.
+    return request.getfixturevalue("pending")
 
 
 def _own_session(payment: Payment, account: str, *, amount: int, currency: str):
@@ -83,10 +84,10 @@ def test_the_payees_own_connected_account_cannot_mark_the_payment_paid(
     assert not pending.payment_intent_id or fake.eager_payment_intent
     intent = next(e for e in events if e["type"] == "payment_intent.succeeded")
     deliver(intent)
-    money._unchanged(pending)
-    money._refused_and_recorded(pending, intent, {"account"})
+    assert_unchanged(pending)
+    assert_refused_and_recorded(pending, intent, {"account"})
 
-    deliver(*money._genuine(fake, pending))
+    deliver(*genuine_events(fake, pending))
     pending.refresh_from_db()
     assert pending.status == PStatus.PAID
 
@@ -102,34 +103,34 @@ def test_the_payees_own_connected_account_cannot_fail_the_attempt_under_way(
     [failed] = fake.pay(session.id, declined=True)
     assert failed["account"] == ready_supplier.account_id
     deliver(failed)
-    money._unchanged(pending)
-    money._refused_and_recorded(pending, failed, {"account"})
+    assert_unchanged(pending)
+    assert_refused_and_recorded(pending, failed, {"account"})
 
 
 def test_an_event_without_an_account_is_still_compared(fake, pending, deliver):
     """`account` absent or null is the platform's own event: compared in full as ever."""
-    _intent, completed, _transfer = money._genuine(fake, pending)
+    _intent, completed, _transfer = genuine_events(fake, pending)
     forged = copy.deepcopy(completed)
     forged["id"] = "evt_null_account"
     forged["account"] = None
     forged["data"]["object"]["amount_total"] = str(pending.total_cents)  # a string, not cents
     deliver(forged)
-    money._unchanged(pending)
+    assert_unchanged(pending)
     assert "amount" in StripeEvent.objects.get(event_id="evt_null_account").mismatch
 
 
 def test_a_signature_dated_ahead_is_refused_however_the_header_is_spaced(fake, pending, client):
     """The library reads the first `t=` exactly as written; a decoy ` t=` (with a space) ahead
     of it must not be the one the future check reads."""
-    _intent, completed, _transfer = money._genuine(fake, pending)
+    _intent, completed, _transfer = genuine_events(fake, pending)
     body = json.dumps(completed).encode()
     ahead = int(time.time()) + gateway.WEBHOOK_TOLERANCE_SECONDS + 600
     signed = sign(body, SECRET, timestamp=ahead)
     header = f" t={int(time.time())},{signed}"
-    response = _post(client, completed, payload=body, header=header)
+    response = post_event(client, completed, payload=body, header=header)
     assert response.status_code == 400
     assert not StripeEvent.objects.exists()
-    money._unchanged(pending)
+    assert_unchanged(pending)
 
 
 def test_a_declined_attempt_still_payable_holds_the_monthly_limit(
@@ -141,20 +142,21 @@ def test_a_declined_attempt_still_payable_holds_the_monthly_limit(
     for 24 hours: the month would hold the limit and that payment over it."""
     _opportunity, _contract, payment = certified
     CardLimit.objects.filter(card_holder=card_holder).update(monthly_cents=300_000)
-    other = money._another_due_payment(150_000, since=money._local(2027, 3, 1, 9, 0))
+    other = card_months.another_due_payment(150_000, since=card_months.local(2027, 3, 1, 9, 0))
 
-    money._at(monkeypatch, money._local(2027, 3, 10, 10, 0))
+    card_months.now_is(monkeypatch, card_months.local(2027, 3, 10, 10, 0))
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+        paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     payment.refresh_from_db()
     deliver(*fake.pay(payment.checkout_session_id, declined=True))
     payment.refresh_from_db()
     assert payment.status == PStatus.FAILED
-    assert money._month(card_holder, 2027, 3) == payment.total_cents  # the page can be paid
+    # The page can be paid:
+    assert card_months.month_committed(card_holder, 2027, 3) == payment.total_cents
 
-    money._at(monkeypatch, money._local(2027, 3, 10, 10, 5))
+    card_months.now_is(monkeypatch, card_months.local(2027, 3, 10, 10, 5))
     with pytest.raises(Exception, match="already committed this month"):
-        money._record(card_holder, other)
+        card_months.record_card_payment(card_holder, other)
     other.refresh_from_db()
     assert other.status == PStatus.DUE
 
@@ -162,7 +164,7 @@ def test_a_declined_attempt_still_payable_holds_the_monthly_limit(
     deliver(*fake.pay(payment.checkout_session_id))
     payment.refresh_from_db()
     assert payment.status == PStatus.PAID
-    assert money._month(card_holder, 2027, 3) == payment.total_cents
+    assert card_months.month_committed(card_holder, 2027, 3) == payment.total_cents
 
 
 def test_a_declined_attempt_frees_the_limit_once_its_page_has_expired(
@@ -171,19 +173,19 @@ def test_a_declined_attempt_frees_the_limit_once_its_page_has_expired(
 ):  # fmt: skip
     _opportunity, _contract, payment = certified
     CardLimit.objects.filter(card_holder=card_holder).update(monthly_cents=300_000)
-    other = money._another_due_payment(150_000, since=money._local(2027, 3, 1, 9, 0))
-    money._at(monkeypatch, money._local(2027, 3, 10, 10, 0))
+    other = card_months.another_due_payment(150_000, since=card_months.local(2027, 3, 1, 9, 0))
+    card_months.now_is(monkeypatch, card_months.local(2027, 3, 10, 10, 0))
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+        paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     payment.refresh_from_db()
     session = payment.checkout_session_id
     deliver(*fake.pay(session, declined=True))
     deliver(*fake.expire(session))
     payment.refresh_from_db()
     assert payment.status == PStatus.FAILED and not payment.checkout_session_id
-    assert money._month(card_holder, 2027, 3) == 0
-    money._at(monkeypatch, money._local(2027, 3, 11, 10, 5))
-    assert money._record(card_holder, other).status == PStatus.RECORDED
+    assert card_months.month_committed(card_holder, 2027, 3) == 0
+    card_months.now_is(monkeypatch, card_months.local(2027, 3, 11, 10, 5))
+    assert card_months.record_card_payment(card_holder, other).status == PStatus.RECORDED
 
 
 def test_reconciliation_frees_a_declined_attempt_whose_expiry_was_lost(
@@ -191,15 +193,15 @@ def test_reconciliation_frees_a_declined_attempt_whose_expiry_was_lost(
 ):
     _opportunity, _contract, payment = certified
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+        paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     payment.refresh_from_db()
     deliver(*fake.pay(payment.checkout_session_id, declined=True))
     fake.expire(payment.checkout_session_id)  # the event never arrives
     later = timezone.now() + dt.timedelta(days=2)
-    services.payments_reconcile(now=later)
+    reconciliation.payments_reconcile(now=later)
     payment.refresh_from_db()
     assert payment.status == PStatus.FAILED and not payment.checkout_session_id
-    assert services.month_committed(card_holder, moment=timezone.now()) == 0
+    assert limits.month_committed(card_holder, moment=timezone.now()) == 0
 
 
 def test_reconciliation_pays_a_declined_attempt_paid_after_all(
@@ -207,11 +209,11 @@ def test_reconciliation_pays_a_declined_attempt_paid_after_all(
 ):
     _opportunity, _contract, payment = certified
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+        paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     payment.refresh_from_db()
     deliver(*fake.pay(payment.checkout_session_id, declined=True))
     fake.pay(payment.checkout_session_id)  # paid on the same page; the events are lost
-    services.payments_reconcile(now=timezone.now() + dt.timedelta(days=2))
+    reconciliation.payments_reconcile(now=timezone.now() + dt.timedelta(days=2))
     payment.refresh_from_db()
     assert payment.status == PStatus.PAID
 
@@ -222,26 +224,22 @@ def test_renaming_the_profile_after_certification_does_not_let_the_card_holder_p
     """The invoice names the supplier as certified: "Casey Cardholder". The supplier renames
     their profile afterwards; the card holder of that name still cannot pay that invoice."""
     from marketplace.models import SupplierProfile
-    from payments import services as payments
+    from payments import limits
 
     opportunity, contract = awarded
     SupplierProfile.objects.filter(user=contract.supplier).update(
         legal_name="Casey Cardholder", trading_name="", contact_name="Casey Cardholder"
     )
-    contract = payments.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payments.contract_deliver(
-        supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
-    )
-    contract = payments.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
+    _opportunity, contract, _payment = certify(opportunity, contract)
     SupplierProfile.objects.filter(user=contract.supplier).update(
         legal_name="Unrelated Widgets Inc.", contact_name="Pat Other"
     )
     payment = Payment.objects.get(contract=contract)
     assert payment.contract.supplier_legal_name == "Casey Cardholder"
-    problems = services.payment_problems(payment, card_holder)
+    problems = limits.payment_problems(payment, card_holder)
     assert "You cannot pay this supplier: you belong to its organization." in problems
     with pytest.raises(Exception, match="you belong to its organization"):
-        money._record(card_holder, payment)
+        card_months.record_card_payment(card_holder, payment)
     payment.refresh_from_db()
     assert payment.status == PStatus.DUE
 
@@ -257,7 +255,7 @@ def test_the_payees_own_account_telling_of_its_side_of_the_payment_is_only_kept(
         account=ready_supplier.account_id,
     )
     deliver(event)
-    money._unchanged(pending)
+    assert_unchanged(pending)
     assert not StripeEvent.objects.get(event_id=event["id"]).mismatch
     assert pending.events.filter(kind="charge.succeeded").exists()
     assert not pending.events.filter(kind="webhook_mismatch").exists()

@@ -19,60 +19,29 @@ from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from marketplace.models import AuditEvent, Notification, SupplierProfile
-from payments import gateway, services, tasks
+from payments import gateway, paying, tasks
 from payments.models import CardLimit, Contract, Payment, StripeEvent
-from tests.factories import OpportunityFactory, SupplierProfileFactory
-from tests.payments import test_stripe
-from tests.payments.test_stripe import SECRET, _checkout, _post
+from tests.builders import certify
+from tests.support.card_months import (
+    another_due_payment,
+    local,
+    month_committed,
+    now_is,
+    record_card_payment,
+)
 from tests.support.fake_stripe import sign
+from tests.support.stripe_webhooks import (
+    SECRET,
+    assert_refused_and_recorded,
+    assert_unchanged,
+    genuine_events,
+    post_event,
+    start_checkout,
+)
 
 pytestmark = pytest.mark.django_db
 
-# The Stripe tests' fixtures: the fake API, a supplier paid through it, signed deliveries.
-fake = test_stripe.fake
-ready_supplier = test_stripe.ready_supplier
-deliver = test_stripe.deliver
-
 PStatus = Payment.Status
-
-
-@pytest.fixture
-def pending(
-    fake, ready_supplier, certified, card_holder, client, django_capture_on_commit_callbacks
-):
-    """A Stripe payment under way: the card holder is on the Checkout page of attempt 1."""
-    _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
-    client.logout()
-    assert payment.status == PStatus.PENDING and payment.checkout_session_id
-    return payment
-
-
-def _unchanged(payment: Payment) -> None:
-    before = (payment.status, payment.paid_at, payment.payment_intent_id, payment.attempt)
-    payment.refresh_from_db()
-    assert (payment.status, payment.paid_at, payment.payment_intent_id, payment.attempt) == before
-    assert payment.status == PStatus.PENDING and payment.paid_at is None
-
-
-def _refused_and_recorded(payment: Payment, event: dict, differs: set[str]) -> None:
-    """The event is kept, marked with what differed, in the payment's history and the audit
-    trail; the program admins and the card holder are told."""
-    stored = StripeEvent.objects.get(event_id=event["id"])
-    assert stored.processed_at is not None
-    assert differs <= set(stored.mismatch)
-    [note] = payment.events.filter(kind="webhook_mismatch", data__event=event["id"])
-    assert note.from_status == note.to_status == PStatus.PENDING
-    assert differs <= set(note.data["problems"])
-    audit = AuditEvent.objects.filter(verb="payment.webhook_mismatch", target_id=str(payment.pk))
-    assert audit.filter(data__event=event["id"]).exists()
-    told = Notification.objects.filter(kind="payment.webhook_mismatch")
-    assert told.filter(recipient=payment.payer).exists()
-
-
-def _genuine(fake, payment):
-    payment_intent, completed, transfer = fake.pay(payment.checkout_session_id)
-    return payment_intent, completed, transfer
 
 
 # --- Each attack, replayed -------------------------------------------------------------------
@@ -112,14 +81,14 @@ def test_a_signed_checkout_event_that_does_not_match_is_refused_and_the_genuine_
     tamper,
     differs,
 ):
-    _intent, completed, _transfer = _genuine(fake, pending)
+    _intent, completed, _transfer = genuine_events(fake, pending)
     forged = copy.deepcopy(completed)
     forged["id"] = "evt_forged"
     tamper(forged)
     [response] = deliver(forged)  # Stripe's own: a 200, or Stripe would retry it for days
     assert response.status_code == 200
-    _unchanged(pending)
-    _refused_and_recorded(pending, forged, differs)
+    assert_unchanged(pending)
+    assert_refused_and_recorded(pending, forged, differs)
     assert Notification.objects.filter(
         kind="payment.webhook_mismatch", recipient=program_admin
     ).exists()
@@ -147,14 +116,14 @@ def test_a_signed_payment_intent_that_does_not_match_is_refused(
     value,
     differs,
 ):
-    intent, _completed, _transfer = _genuine(fake, pending)
+    intent, _completed, _transfer = genuine_events(fake, pending)
     forged = copy.deepcopy(intent)
     forged["id"] = "evt_forged_intent"
     forged["data"]["object"][field] = value
     forged["data"]["object"]["metadata"]["payment_id"] = str(pending.pk)
     deliver(forged)
-    _unchanged(pending)
-    _refused_and_recorded(pending, forged, {differs})
+    assert_unchanged(pending)
+    assert_refused_and_recorded(pending, forged, {differs})
     deliver(intent)
     pending.refresh_from_db()
     assert pending.status == PStatus.PAID
@@ -192,11 +161,11 @@ def test_one_cent_in_usd_paid_on_another_connected_account_does_not_pay(
     events = fake.pay(session.id)
     assert {event.get("account") for event in events} == {attacker["id"]}
     deliver(*events)
-    _unchanged(pending)
+    assert_unchanged(pending)
     completed = next(e for e in events if e["type"] == "checkout.session.completed")
-    _refused_and_recorded(pending, completed, {"account", "amount", "currency", "session"})
+    assert_refused_and_recorded(pending, completed, {"account", "amount", "currency", "session"})
 
-    deliver(*_genuine(fake, pending))
+    deliver(*genuine_events(fake, pending))
     pending.refresh_from_db()
     assert pending.status == PStatus.PAID
 
@@ -214,15 +183,17 @@ def test_an_earlier_attempts_session_paid_late_does_not_pay_the_current_attempt(
     deliver(*fake.pay(first_session, declined=True))
     # The first page is paid before its expiry reaches Stripe (test_checkout_expire).
     monkeypatch.setattr(tasks.payment_checkout_expire, "apply_async", lambda *a, **k: None)
-    _response, payment = _checkout(client, card_holder, pending, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, pending, django_capture_on_commit_callbacks
+    )
     assert payment.status == PStatus.PENDING and payment.attempt == 2
     assert payment.checkout_session_id != first_session
 
     late = fake.pay(first_session)  # the first page, still open, paid after all
     deliver(*late)
-    _unchanged(payment)
-    _refused_and_recorded(payment, late[0], {"attempt"})
-    _refused_and_recorded(payment, late[1], {"session"})
+    assert_unchanged(payment)
+    assert_refused_and_recorded(payment, late[0], {"attempt"})
+    assert_refused_and_recorded(payment, late[1], {"session"})
 
     deliver(*fake.pay(payment.checkout_session_id))
     payment.refresh_from_db()
@@ -231,7 +202,7 @@ def test_an_earlier_attempts_session_paid_late_does_not_pay_the_current_attempt(
 
 def _post_signed(client, event, *, signed_at=None):
     body = json.dumps(event).encode()
-    return _post(client, event, payload=body, header=sign(body, SECRET, timestamp=signed_at))
+    return post_event(client, event, payload=body, header=sign(body, SECRET, timestamp=signed_at))
 
 
 @pytest.mark.parametrize("where", ["created", "signature"])
@@ -243,7 +214,7 @@ def test_an_event_dated_in_the_future_is_refused_recorded_and_not_stored(
     django_capture_on_commit_callbacks,
     where,
 ):
-    _intent, completed, _transfer = _genuine(fake, pending)
+    _intent, completed, _transfer = genuine_events(fake, pending)
     ahead = int(time.time()) + gateway.WEBHOOK_TOLERANCE_SECONDS + 60
     forged = copy.deepcopy(completed)
     if where == "created":
@@ -252,7 +223,7 @@ def test_an_event_dated_in_the_future_is_refused_recorded_and_not_stored(
         response = _post_signed(client, forged, signed_at=ahead if where == "signature" else None)
     assert response.status_code == 400  # Stripe retries it: taken once the clocks agree
     assert not StripeEvent.objects.exists()
-    _unchanged(pending)
+    assert_unchanged(pending)
     [refused] = AuditEvent.objects.filter(verb="stripe.event_refused")
     assert refused.data["event"] == completed["id"] and "future" in refused.data["reason"]
 
@@ -288,7 +259,7 @@ def test_reconciliation_compares_the_same_things(fake, pending, card_holder):
     later = (pending.started_at + dt.timedelta(minutes=30)).isoformat()
     assert tasks.payments_reconcile(now=later) == 1
     assert tasks.payments_reconcile(now=later) == 1  # asked again: recorded once
-    _unchanged(pending)
+    assert_unchanged(pending)
     [note] = pending.events.filter(kind="reconcile_mismatch")
     assert {"amount", "currency"} <= set(note.data["problems"])
     assert AuditEvent.objects.filter(verb="payment.reconcile_mismatch").count() == 1
@@ -306,7 +277,7 @@ def test_reconciliation_refuses_a_paid_session_sending_the_money_elsewhere(
         "payment_intent", pending.payment_intent_id, transfer_data={"destination": "acct_other"}
     )
     tasks.payments_reconcile(now=(pending.started_at + dt.timedelta(minutes=30)).isoformat())
-    _unchanged(pending)
+    assert_unchanged(pending)
     [note] = pending.events.filter(kind="reconcile_mismatch")
     assert set(note.data["problems"]) == {"destination"}
 
@@ -314,7 +285,7 @@ def test_reconciliation_refuses_a_paid_session_sending_the_money_elsewhere(
 def test_the_mismatch_notice_reads_in_french(fake, pending, deliver, card_holder):
     card_holder.preferred_language = "fr"
     card_holder.save()
-    _intent, completed, _transfer = _genuine(fake, pending)
+    _intent, completed, _transfer = genuine_events(fake, pending)
     forged = copy.deepcopy(completed)
     forged["id"] = "evt_forged_fr"
     _one_cent(forged)
@@ -329,66 +300,33 @@ def test_the_mismatch_notice_reads_in_french(fake, pending, deliver, card_holder
 # --- Monthly limits: counted by the date the money was committed -----------------------------
 
 
-def _at(monkeypatch, moment: dt.datetime) -> None:
-    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
-
-
-def _local(year, month, day, hour, minute) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(year, month, day, hour, minute))
-
-
-def _another_due_payment(cents: int, *, since: dt.datetime) -> Payment:
-    from bids.models import Bid
-
-    opportunity = OpportunityFactory()
-    supplier = SupplierProfileFactory().user
-    bid = Bid.objects.create(opportunity=opportunity, supplier=supplier)
-    contract = Contract.objects.create(
-        opportunity=opportunity, bid=bid, supplier=supplier, value_cents=cents
-    )
-    return Payment.objects.create(
-        contract=contract, invoice_number=f"MA-T-{contract.pk}", issued_on=since.date(),
-        province="ON", subtotal_cents=cents, total_cents=cents, due_since=since,
-    )  # fmt: skip
-
-
-def _record(payer, payment):
-    return services.payment_start(
-        payer=payer, payment=payment, provider=Payment.Provider.RECORDED_CARD,
-        amount_cents=payment.total_cents, paid_on=timezone.localdate(), reference="AUTH-9",
-        method=Payment.Method.CARD_TERMINAL,
-    )  # fmt: skip
-
-
-def _month(card_holder, year, month) -> int:
-    return services.month_committed(card_holder, moment=_local(year, month, 15, 12, 0))
-
-
 def test_a_card_attempt_started_on_31_march_and_paid_on_1_april_counts_in_march_once(
     fake, ready_supplier, certified, card_holder, deliver, monkeypatch,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     _opportunity, _contract, payment = certified
     CardLimit.objects.filter(card_holder=card_holder).update(monthly_cents=300_000)
-    other = _another_due_payment(150_000, since=_local(2027, 3, 1, 9, 0))
+    other = another_due_payment(150_000, since=local(2027, 3, 1, 9, 0))
 
-    _at(monkeypatch, _local(2027, 3, 31, 23, 30))
+    now_is(monkeypatch, local(2027, 3, 31, 23, 30))
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+        paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     payment.refresh_from_db()
     assert timezone.localtime(payment.committed_at).date() == dt.date(2027, 3, 31)
-    _at(monkeypatch, _local(2027, 3, 31, 23, 45))
+    now_is(monkeypatch, local(2027, 3, 31, 23, 45))
     with pytest.raises(Exception, match=r"\$2,000.00 already committed this month"):
-        _record(card_holder, other)  # March's check sees the payment in flight
+        record_card_payment(card_holder, other)  # March's check sees the payment in flight
 
-    _at(monkeypatch, _local(2027, 4, 1, 0, 10))
+    now_is(monkeypatch, local(2027, 4, 1, 0, 10))
     deliver(*fake.pay(payment.checkout_session_id))
     payment.refresh_from_db()
     assert payment.status == PStatus.PAID
     assert timezone.localtime(payment.committed_at).date() == dt.date(2027, 3, 31)
-    assert _record(card_holder, other).status == PStatus.RECORDED  # April's own money only
-    assert _month(card_holder, 2027, 3) == 200_000
-    assert _month(card_holder, 2027, 4) == 150_000
+    assert (
+        record_card_payment(card_holder, other).status == PStatus.RECORDED
+    )  # April's own money only
+    assert month_committed(card_holder, 2027, 3) == 200_000
+    assert month_committed(card_holder, 2027, 4) == 150_000
 
 
 def test_a_march_card_attempt_recorded_in_april_counts_in_april(
@@ -398,26 +336,26 @@ def test_a_march_card_attempt_recorded_in_april_counts_in_april(
     """The limit missed it: the failed March attempt's start dated the April record."""
     _opportunity, _contract, payment = certified
     CardLimit.objects.filter(card_holder=card_holder).update(monthly_cents=300_000)
-    other = _another_due_payment(150_000, since=_local(2027, 3, 1, 9, 0))
+    other = another_due_payment(150_000, since=local(2027, 3, 1, 9, 0))
 
-    _at(monkeypatch, _local(2027, 3, 31, 23, 30))
+    now_is(monkeypatch, local(2027, 3, 31, 23, 30))
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(payer=card_holder, payment=payment, provider="stripe")
+        paying.payment_start(payer=card_holder, payment=payment, provider="stripe")
     payment.refresh_from_db()
     deliver(*fake.pay(payment.checkout_session_id, declined=True))
     payment.refresh_from_db()
     assert payment.status == PStatus.FAILED
     # Declined, but its Checkout page is open for another card: March still holds it.
-    assert _month(card_holder, 2027, 3) == 200_000
+    assert month_committed(card_holder, 2027, 3) == 200_000
 
-    _at(monkeypatch, _local(2027, 4, 1, 0, 10))
-    payment = _record(card_holder, payment)  # paid on the terminal after all
+    now_is(monkeypatch, local(2027, 4, 1, 0, 10))
+    payment = record_card_payment(card_holder, payment)  # paid on the terminal after all
     assert timezone.localtime(payment.committed_at).date() == dt.date(2027, 4, 1)
-    assert _month(card_holder, 2027, 3) == 0
-    assert _month(card_holder, 2027, 4) == 200_000
-    _at(monkeypatch, _local(2027, 4, 1, 0, 20))
+    assert month_committed(card_holder, 2027, 3) == 0
+    assert month_committed(card_holder, 2027, 4) == 200_000
+    now_is(monkeypatch, local(2027, 4, 1, 0, 20))
     with pytest.raises(Exception, match=r"\$2,000.00 already committed this month"):
-        _record(card_holder, other)
+        record_card_payment(card_holder, other)
     other.refresh_from_db()
     assert other.status == PStatus.DUE and other.committed_at is None
 
@@ -477,11 +415,7 @@ def test_the_award_shows_the_supplier_as_awarded_until_certification_refreshes_i
     body = client.get(reverse("opportunities:awarded")).content.decode()
     assert shown in body and "Renamed" not in body
 
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = services.contract_deliver(
-        supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
-    )
-    contract = services.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
+    _opportunity, contract, _payment = certify(opportunity, contract)
     assert contract.supplier_legal_name == "Renamed Holdings Inc."
     assert contract.payment.province == "BC" and contract.payment.gst_hst_number == ""
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from marketplace.models import Approval, AuditEvent, Notification, Role
 from opportunities.models import Guardrails, Opportunity
-from payments import services, tasks
+from payments import contracts, fiscal, paying, recorded, tasks
 from payments.models import CardLimit, Contract, Payment, PaymentEvent
+from tests.builders import certify
 from tests.factories import StaffFactory, SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def _start(payer, payment, **overrides):
         "method": Payment.Method.CARD_TERMINAL,
         **overrides,
     }
-    return services.payment_start(
+    return paying.payment_start(
         payer=payer, payment=payment, provider=Payment.Provider.RECORDED_CARD, **data
     )
 
@@ -50,13 +51,13 @@ def test_certification_makes_the_payment_due_and_tells_the_card_holders(
     opportunity, contract = awarded
     buyer_and_holder = opportunity.buyer
     buyer_and_holder.role_grants.create(role=Role.CARD_HOLDER)
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
+        contracts.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
     payment = Payment.objects.get(contract=contract)
     assert payment.status == PStatus.DUE
     assert payment.total_cents == opportunity.value_cents == payment.subtotal_cents
@@ -73,11 +74,7 @@ def test_a_registered_supplier_invoice_shows_the_hst_of_their_province(awarded):
     profile = contract.supplier.supplier_profile
     profile.province, profile.gst_hst_number = "NS", "123456789RT0001"
     profile.save()
-    contract = services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = services.contract_deliver(
-        supplier=contract.supplier, contract=contract, url="https://x.example/pr/1", notes=""
-    )
-    services.contract_certify(buyer=opportunity.buyer, contract=contract, confirmed=True)
+    _opportunity, contract, _payment = certify(opportunity, contract)
     payment = Payment.objects.get(contract=contract)
     assert (payment.tax_label, payment.tax_rate_bp) == ("HST", 1400)
     assert payment.subtotal_cents + payment.tax_cents == payment.total_cents == 200_000
@@ -153,7 +150,7 @@ def test_a_missing_payment_is_disputed_then_corrected(
     assert "Nothing arrived" in mail.outbox[0].body
     payment = _start(card_holder, payment, reference="AUTH-2")  # corrected
     assert payment.status == PStatus.RECORDED and payment.reference == "AUTH-2"
-    paid = services.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
+    paid = recorded.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
     assert paid.status == PStatus.PAID
 
 
@@ -164,7 +161,7 @@ def test_an_unconfirmed_payment_is_flagged_after_the_confirmation_period(
     payment = _start(card_holder, payment)
     recorded = payment.recorded_at
     days = settings.PAYMENT_CONFIRMATION_BUSINESS_DAYS
-    from opportunities.services import add_business_days
+    from marketplace.calendar import add_business_days
 
     deadline = add_business_days(recorded, days)
     assert (
@@ -184,7 +181,7 @@ def test_card_holders_are_reminded_of_a_payment_due_for_two_business_days(
     certified, card_holder, settings
 ):
     _opportunity, _contract, payment = certified
-    from opportunities.services import add_business_days
+    from marketplace.calendar import add_business_days
 
     due_for = add_business_days(payment.due_since, settings.PAYMENT_REMINDER_BUSINESS_DAYS)
     assert tasks.payments_remind(now=(due_for - dt.timedelta(hours=1)).isoformat()) == 0
@@ -329,7 +326,7 @@ def test_awards_over_the_fiscal_year_threshold_are_flagged_to_the_admins(
     ],
 )
 def test_the_fiscal_year_runs_april_to_march(day, start):
-    assert services.fiscal_year_start(day) == start
+    assert fiscal.fiscal_year_start(day) == start
 
 
 # --- Pages, permissions and the ledger -------------------------------------------------------
@@ -368,7 +365,7 @@ def test_a_supplier_cannot_confirm_another_suppliers_payment(certified, card_hol
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.payment_confirm_receipt(supplier=SupplierProfileFactory().user, payment=payment)
+        recorded.payment_confirm_receipt(supplier=SupplierProfileFactory().user, payment=payment)
 
 
 def test_the_invoice_page_and_pdf_in_both_languages(certified, client):

@@ -12,8 +12,7 @@ from django.utils import timezone, translation
 
 from marketplace import audit_verbs
 from marketplace.models import AuditEvent
-from payments import selectors
-from payments import services as payments
+from payments import contracts, paying, recorded, selectors
 from payments.invoice_pdf import tax_line_label
 from payments.models import Contract, Payment, PaymentEvent
 from payments.tax import TaxSplit, tax_name
@@ -33,7 +32,7 @@ def _visible(html: str) -> str:
 
 def _paid(certified, card_holder) -> Payment:
     _opportunity, contract, payment = certified
-    payment = payments.payment_start(
+    payment = paying.payment_start(
         payer=card_holder,
         payment=payment,
         provider=Payment.Provider.RECORDED_CARD,
@@ -42,7 +41,7 @@ def _paid(certified, card_holder) -> Payment:
         reference="AUTH-1",
         method=Payment.Method.CARD_TERMINAL,
     )
-    return payments.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
+    return recorded.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
 
 
 # --- The history ---------------------------------------------------------------------------------
@@ -126,8 +125,8 @@ def test_the_invoice_and_payment_pages_name_the_tax_in_french(client, certified)
 
 def _delivered(awarded) -> Contract:
     _opportunity, contract = awarded
-    contract = payments.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    return payments.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    return contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://x.dev/pull/7", notes=""
     )
 
@@ -142,7 +141,7 @@ def test_the_statement_is_recorded_in_the_language_the_buyer_read_it_in(client, 
     contract.refresh_from_db()
     assert contract.status == Contract.Status.ACCEPTED
     with translation.override("fr"):
-        assert contract.certification_statement == str(payments.CERTIFICATION)
+        assert contract.certification_statement == str(contracts.CERTIFICATION)
     assert selectors.certification_language(contract.certification_statement) == "fr"
 
 
@@ -165,9 +164,9 @@ def test_the_translation_is_not_offered_for_a_statement_of_unknown_wording(db):
         assert selectors.certification_translation("An older wording of the statement.") == ""
         english = translation.override("en")
         with english:
-            certified_in_english = str(payments.CERTIFICATION)
+            certified_in_english = str(contracts.CERTIFICATION)
         assert selectors.certification_translation(certified_in_english) == str(
-            payments.CERTIFICATION
+            contracts.CERTIFICATION
         )
     with translation.override("en"):
         assert selectors.certification_translation(certified_in_english) == ""

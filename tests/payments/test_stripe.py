@@ -13,64 +13,14 @@ from django.utils import timezone
 
 from marketplace.models import Notification
 from opportunities.models import Opportunity
-from payments import services, tasks
+from payments import checkout, paying, tasks
 from payments.models import Payment, StripeAccount, StripeEvent
-from tests.support.fake_stripe import FakeStripe, sign
+from tests.support.fake_stripe import sign
+from tests.support.stripe_webhooks import SECRET, WEBHOOK, post_event, start_checkout
 
 pytestmark = pytest.mark.django_db
 
 PStatus = Payment.Status
-SECRET = "whsec_test_marketplace"
-WEBHOOK = "/stripe/webhook/"
-
-
-@pytest.fixture
-def fake(settings):
-    with FakeStripe() as server:
-        settings.STRIPE_SECRET_KEY = "sk_test_marketplace"
-        settings.STRIPE_WEBHOOK_SECRET = SECRET
-        settings.STRIPE_API_BASE = server.url
-        yield server
-
-
-def _post(client, event, *, secret=SECRET, payload=None, header=None):
-    body = payload if payload is not None else json.dumps(event).encode()
-    signature = header if header is not None else sign(body, secret)
-    return client.post(
-        WEBHOOK, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
-    )
-
-
-@pytest.fixture
-def deliver(client, django_capture_on_commit_callbacks):
-    """Post signed events to the webhook as Stripe would; the stored events are processed."""
-
-    def run(*events):
-        responses = []
-        with django_capture_on_commit_callbacks(execute=True):
-            for event in events:
-                responses.append(_post(client, event))
-        assert [r.status_code for r in responses] == [200] * len(events)
-        return responses
-
-    return run
-
-
-@pytest.fixture
-def ready_supplier(fake, certified):
-    """The awardee has onboarded a Stripe Express account that can be paid."""
-    _opportunity, contract, _payment = certified
-    account = services.stripe_account_ensure(supplier=contract.supplier)
-    fake.complete_onboarding(account.account_id)
-    return services.stripe_account_refresh(account)
-
-
-def _checkout(client, card_holder, payment, django_capture_on_commit_callbacks):
-    client.force_login(card_holder)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("payments:checkout", args=[payment.pk]))
-    payment.refresh_from_db()
-    return response, payment
 
 
 def test_the_supplier_onboards_a_connect_express_account(
@@ -101,7 +51,7 @@ def test_the_supplier_onboards_a_connect_express_account(
     assert refreshed["Location"].startswith(f"{fake.url}/onboarding/")
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert _post(client, fake.complete_onboarding(account.account_id)).status_code == 200
+        assert post_event(client, fake.complete_onboarding(account.account_id)).status_code == 200
     account.refresh_from_db()
     assert account.ready and account.charges_enabled
 
@@ -128,7 +78,9 @@ def test_a_supplier_not_onboarded_cannot_be_paid_through_stripe(
     fake, certified, card_holder, client, django_capture_on_commit_callbacks
 ):
     _opportunity, _contract, payment = certified
-    response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     assert payment.status == PStatus.DUE and fake.count("checkout.session") == 0
     page = client.get(response["Location"]).content.decode()
     assert "has not finished setting up Stripe payouts" in page
@@ -139,7 +91,9 @@ def test_the_card_holder_pays_through_checkout_and_the_webhooks_complete_it(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     opportunity, contract, payment = certified
-    response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     assert payment.status == PStatus.PENDING and payment.provider == Payment.Provider.STRIPE
     session = fake.get("checkout.session", payment.checkout_session_id)
     assert session["amount_total"] == payment.total_cents == 200_000
@@ -183,18 +137,22 @@ def test_a_bad_signature_is_refused_and_changes_nothing(
     fake, ready_supplier, certified, card_holder, client, django_capture_on_commit_callbacks
 ):
     _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     [succeeded, *_rest] = fake.pay(payment.checkout_session_id)
     body = json.dumps(succeeded).encode()
     tampered = body.replace(b'"succeeded"', b'"succeeded" ', 1)
     client.logout()
     with django_capture_on_commit_callbacks(execute=True):
         responses = [
-            _post(client, succeeded, secret="whsec_someone_else"),
-            _post(client, succeeded, payload=tampered, header=sign(body, SECRET)),
-            _post(client, succeeded, header=""),
-            _post(client, succeeded, payload=b"not json", header=sign(b"not json", SECRET)),
-            _post(client, succeeded, header=sign(body, SECRET, timestamp=1_000_000_000)),  # old
+            post_event(client, succeeded, secret="whsec_someone_else"),
+            post_event(client, succeeded, payload=tampered, header=sign(body, SECRET)),
+            post_event(client, succeeded, header=""),
+            post_event(client, succeeded, payload=b"not json", header=sign(b"not json", SECRET)),
+            post_event(
+                client, succeeded, header=sign(body, SECRET, timestamp=1_000_000_000)
+            ),  # old
         ]
     assert [r.status_code for r in responses] == [400] * 5
     assert not StripeEvent.objects.exists()
@@ -207,7 +165,9 @@ def test_a_duplicate_event_is_processed_once(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     succeeded = fake.pay(payment.checkout_session_id)[0]
     deliver(succeeded, succeeded, succeeded)
     assert StripeEvent.objects.count() == 1
@@ -223,7 +183,9 @@ def test_events_out_of_order_end_in_the_right_state(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     [declined] = fake.pay(payment.checkout_session_id, declined=True)  # first card refused
     paid = fake.pay(payment.checkout_session_id)  # second card accepted
     deliver(paid[2], paid[1], paid[0], declined)  # transfer first, the decline last
@@ -249,7 +211,9 @@ def test_a_declined_card_fails_the_payment_and_the_card_holder_tries_again(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     _opportunity, _contract, payment = certified
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     mail.outbox.clear()
     deliver(*fake.pay(payment.checkout_session_id, declined=True))
     payment.refresh_from_db()
@@ -261,7 +225,9 @@ def test_a_declined_card_fails_the_payment_and_the_card_holder_tries_again(
     assert "Your card was declined." in page and "Pay $2,000.00 by card" in page
 
     first_session = payment.checkout_session_id
-    _response, payment = _checkout(client, card_holder, payment, django_capture_on_commit_callbacks)
+    _response, payment = start_checkout(
+        client, card_holder, payment, django_capture_on_commit_callbacks
+    )
     assert payment.status == PStatus.PENDING and payment.attempt == 2
     assert fake.count("checkout.session") == 2  # a new attempt, a new key, a new session
     # The first page is closed at Stripe (test_checkout_expire); a failure on it sent late
@@ -281,10 +247,10 @@ def test_network_errors_are_retried_with_the_same_idempotency_key(
     fake, ready_supplier, certified, card_holder
 ):
     _opportunity, _contract, payment = certified
-    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
     fake.fail_next(1, status="drop")
     fake.fail_next(1, status=500)
-    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    payment = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     assert payment.checkout_session_id and fake.count("checkout.session") == 1
     keys = {r.idempotency_key for r in fake.requests if r.path == "/v1/checkout/sessions"}
     attempts = [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
@@ -296,11 +262,11 @@ def test_an_answer_that_never_arrives_is_retried_and_makes_one_session(
 ):
     settings.STRIPE_TIMEOUT_SECONDS = 0.5
     _opportunity, _contract, payment = certified
-    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
     # Stripe makes the session but its answer comes after the library stopped waiting.
     fake.fail_next(1, status="timeout", stall=10)
     started = time.monotonic()
-    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    payment = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     assert time.monotonic() - started < 8  # it stopped waiting after STRIPE_TIMEOUT_SECONDS
     [session] = fake.objects("checkout.session")
     assert payment.checkout_session_id == session["id"]
@@ -313,15 +279,15 @@ def test_a_longer_outage_leaves_the_payment_pending_for_the_task_to_retry(
     fake, ready_supplier, certified, card_holder, settings
 ):
     _opportunity, _contract, payment = certified
-    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
     # Down for the first call and the library's own retries of it.
     fake.fail_next(1 + settings.STRIPE_MAX_NETWORK_RETRIES, status=503)
     with pytest.raises(stripe.APIError):  # transient: the task's autoretry takes it
-        services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+        checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     payment.refresh_from_db()
     assert payment.status == PStatus.PENDING and not payment.checkout_session_id
     assert fake.count("checkout.session") == 0
-    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    payment = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     assert payment.checkout_session_id and fake.count("checkout.session") == 1
 
 
@@ -330,9 +296,9 @@ def test_a_refusal_fails_the_payment_at_once(
 ):
     _opportunity, _contract, payment = certified
     with django_capture_on_commit_callbacks(execute=False):
-        services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+        paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
     Payment.objects.filter(pk=payment.pk).update(stripe_account="acct_unknown")
-    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    payment = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     assert payment.status == PStatus.FAILED and "acct_unknown" in payment.failure_message
     assert fake.count("checkout.session") == 0
 
@@ -343,10 +309,10 @@ def test_the_same_idempotency_key_twice_gives_one_session(
     """A worker that dies after Stripe made the session but before it was saved: the retry
     gets the same session back."""
     _opportunity, _contract, payment = certified
-    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
-    first = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    first = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     Payment.objects.filter(pk=payment.pk).update(checkout_session_id="", checkout_url="")
-    second = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    second = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     assert second.checkout_session_id == first.checkout_session_id
     assert fake.count("checkout.session") == 1 and fake.count("payment_intent") == 1
 
@@ -368,8 +334,8 @@ def test_reconciliation_settles_payments_whose_webhooks_were_lost(
     fake, ready_supplier, certified, card_holder
 ):
     _opportunity, _contract, payment = certified
-    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
-    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    payment = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     fake.pay(payment.checkout_session_id)  # Stripe's events never arrive
     soon = payment.started_at + dt.timedelta(minutes=1)
     assert tasks.payments_reconcile(now=soon.isoformat()) == 0  # too early to ask
@@ -384,8 +350,8 @@ def test_reconciliation_returns_an_expired_session_to_due(
     fake, ready_supplier, certified, card_holder
 ):
     _opportunity, _contract, payment = certified
-    services.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
-    payment = services.payment_checkout_create(payment_id=payment.pk, attempt=1)
+    paying.payment_start(payer=card_holder, payment=payment, provider=Payment.Provider.STRIPE)
+    payment = checkout.payment_checkout_create(payment_id=payment.pk, attempt=1)
     fake.expire(payment.checkout_session_id)
     tasks.payments_reconcile(now=(timezone.now() + dt.timedelta(hours=25)).isoformat())
     payment.refresh_from_db()

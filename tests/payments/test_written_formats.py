@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from marketplace.models import Role
 from opportunities.models import Opportunity
-from payments import services
+from payments import paying
 from payments.models import Payment
 from tests.factories import OpportunityFactory, StaffFactory
 
@@ -133,7 +133,7 @@ def test_a_notification_email_writes_money_and_dates_in_the_recipients_language(
     monkeypatch.setattr(timezone, "localdate", lambda *args: TWO_PM.date())
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.payment_start(
+        paying.payment_start(
             payer=card_holder,
             payment=payment,
             provider=Payment.Provider.RECORDED_CARD,
@@ -157,7 +157,7 @@ def test_a_notification_email_writes_money_and_dates_in_the_recipients_language(
 def test_a_published_notice_writes_the_deadline_in_the_recipients_language(
     django_capture_on_commit_callbacks, language, closes
 ):
-    from opportunities import services as opportunities
+    from opportunities.publishing import opportunity_publish
 
     admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     opportunity = OpportunityFactory(status=Opportunity.Status.IN_REVIEW, closes_at=TWO_PM)
@@ -165,7 +165,7 @@ def test_a_published_notice_writes_the_deadline_in_the_recipients_language(
     opportunity.buyer.save(update_fields=["preferred_language"])
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        opportunities.opportunity_publish(actor=admin, opportunity=opportunity)
+        opportunity_publish(actor=admin, opportunity=opportunity)
     [message] = [m for m in mail.outbox if m.to == [opportunity.buyer.email]]
     assert closes in _spaces(message.body)
     assert "14:00" not in message.body

@@ -1,4 +1,4 @@
-"""The demo's past year (reports.demo.seed_history): its shape, its consistency with what the
+"""The demo's past year (demo.history.seed_history): its shape, its consistency with what the
 services would have written, and that seeding it is quiet, quick and done once."""
 
 import datetime as dt
@@ -13,15 +13,18 @@ from django.utils import timezone
 
 from bids.models import Answer, Bid, Receipt
 from bids.services import content_digest
+from demo.accounts import STAFF, SUPPLIERS
+from demo.history import CATALOGUE, HISTORY_BUYERS, history_supplier_email, seed_history
+from evaluation.draw import packet_score, selection_ranking
 from evaluation.models import ConsensusMark, Evaluation, Mark, Offer, Packet, PanelMember
-from evaluation.services import packet_score, selection_ranking, verify_draw
-from marketplace.management.commands.seed_demo import STAFF, SUPPLIERS
+from evaluation.verification import verify_draw
 from marketplace.models import AuditEvent, Notification, Role, RoleGrant, SupplierProfile, User
 from opportunities.models import Criterion, Licence, Opportunity, Question
 from payments import tax
+from payments.contracts import contracts_remind_overdue
+from payments.fiscal import fiscal_year_start
+from payments.limits import month_committed
 from payments.models import Contract, Payment, PaymentEvent
-from payments.services import contracts_remind_overdue, fiscal_year_start, month_committed
-from reports.demo import CATALOGUE, HISTORY_BUYERS, history_supplier_email, seed_history
 from reports.models import SelfIdentification
 from tests.factories import SupplierFactory, UserFactory
 
@@ -168,9 +171,18 @@ def test_every_state_change_has_its_audit_event_by_a_plausible_actor(history):
         if awardee is not None:
             _check_contract_events(Contract.objects.get(opportunity=o), o)
         for bid in o.bids.all():
-            verbs = [(e.verb, e.actor) for e in _events(bid)]
+            events = _events(bid)
+            verbs = [(e.verb, e.actor) for e in events[:2]]
             assert verbs == [("bid.started", bid.supplier), ("bid.submitted", bid.supplier)]
-            assert _events(bid)[1].data["digest"] == bid.receipts.get().digest
+            assert events[1].data["digest"] == bid.receipts.get().digest
+            # Then the moves the services make (sealed at the close, qualified or not at the
+            # lock, awarded or not): a chain from "submitted" to the bid's status, by others.
+            status = Bid.Status.SUBMITTED
+            for event in events[2:]:
+                assert event.actor != bid.supplier
+                assert event.data["from"] == status and event.verb == f"bid.{event.data['to']}"
+                status = event.data["to"]
+            assert status == bid.status
 
 
 def _check_evaluation_events(evaluation, o) -> None:

@@ -18,8 +18,9 @@ from django.utils import translation
 
 from bids.models import Bid
 from evaluation import services as evaluation_services
+from lifecycle.award import evaluation_award
 from marketplace.models import AuditEvent, Role
-from payments import services as payment_services
+from payments import contracts
 from payments.models import Contract
 from reports import permissions, services
 from reports.diversity import (
@@ -34,7 +35,7 @@ from reports.diversity import (
     suppress,
 )
 from reports.models import DiversitySnapshot, SelfIdentification
-from tests.evaluation.conftest import labels, run_to_consensus
+from tests.builders import labels, run_to_consensus
 from tests.factories import (
     OpportunityFactory,
     StaffFactory,
@@ -455,7 +456,7 @@ def test_staff_pages_about_a_bid_never_show_self_identification(client, closed, 
     buyer = opportunity.buyer
     evaluation_services.evaluation_lock(chair=evaluators[0], evaluation=evaluation)
     evaluation_services.evaluation_reveal(actor=buyer, evaluation=evaluation)
-    contract = evaluation_services.evaluation_award(actor=buyer, evaluation=evaluation).packet.bid
+    contract = evaluation_award(actor=buyer, evaluation=evaluation).packet.bid
     contract = contract.contract
     client.force_login(buyer)
     for url in (
@@ -466,11 +467,11 @@ def test_staff_pages_about_a_bid_never_show_self_identification(client, closed, 
     ):
         _assert_no_self_identification(client, url)
 
-    contract = payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=contract.supplier, contract=contract, url="https://github.com/x/y/pull/1", notes=""
     )
-    contract = payment_services.contract_certify(buyer=buyer, contract=contract, confirmed=True)
+    contract = contracts.contract_certify(buyer=buyer, contract=contract, confirmed=True)
     _assert_no_self_identification(client, reverse("payments:detail", args=[contract.payment.pk]))
     program_admin = StaffFactory(roles=[Role.PROGRAM_ADMIN])
     client.force_login(program_admin)

@@ -10,64 +10,40 @@ neither the answers nor the snapshots are in the Django admin.
 import csv
 import datetime as dt
 import io
-import re
 
 import pytest
 from django.contrib import admin
 from django.core.management import call_command
 from django.db import IntegrityError
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from marketplace.models import AuditEvent, JobRun, Role, User
 from reports import diversity, services
 from reports.models import DiversitySnapshot, SelfIdentification
 from reports.tasks import diversity_snapshots
 from tests.factories import StaffFactory, SupplierFactory
+from tests.support.diversity import (
+    CURRENT_START,
+    LAST_END,
+    LAST_START,
+    LATER,
+    NEXT_QUARTER,
+    TODAY,
+    answered,
+    diversity_cells,
+    in_quarter,
+)
 
 pytestmark = pytest.mark.django_db
 
 Group = SelfIdentification.Group
-TODAY = timezone.localdate()
-# The last complete quarter, whatever day the tests run.
-LAST_START = diversity.quarter_start(diversity.last_complete_quarter_end(TODAY))
-LAST_END = diversity.quarter_end(LAST_START)
-CURRENT_START = diversity.quarter_start(TODAY)
-# The day after the current quarter ends: the night its figures may be computed.
-NEXT_QUARTER = diversity.next_quarter_start(TODAY) + dt.timedelta(days=1)
-# A period ending in the future, for reading the current quarter once it is published.
-LATER = {"start": CURRENT_START.isoformat(), "end": NEXT_QUARTER.isoformat()}
-
-
-def in_quarter(start: dt.date, day: int = 10) -> dt.datetime:
-    zone = timezone.get_current_timezone()
-    return dt.datetime.combine(start + dt.timedelta(days=day), dt.time(12), tzinfo=zone)
-
-
-def answered(*groups, when: dt.datetime | None = None):
-    """A supplier who self-identified through the service, optionally back in time."""
-    user = SupplierFactory()
-    services.self_identification_save(user=user, groups=list(groups), consent=True)
-    if when is not None:
-        SelfIdentification.objects.filter(user=user).update(consented_at=when)
-    return user
-
-
-def diversity_cells(html: str) -> list[str]:
-    table = html[html.index('id="diversity-table"') :]
-    table = table[: table.index("</table>")] if "</table>" in table else table[:400]
-    return re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", table, re.S)
 
 
 def women_row(html: str) -> list[str]:
     cells = diversity_cells(html)
     index = cells.index(str(Group.WOMEN.label))
     return cells[index : index + 4]
-
-
-@pytest.fixture
-def program_admin():
-    return StaffFactory(roles=[Role.PROGRAM_ADMIN])
 
 
 @pytest.fixture

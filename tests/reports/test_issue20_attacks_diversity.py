@@ -15,12 +15,11 @@ from payments.models import Contract
 from reports import diversity, services
 from reports.models import SelfIdentification
 from tests.factories import OpportunityFactory
-from tests.reports.test_diversity_snapshots import (
+from tests.support.diversity import (
     LAST_START,
     answered,
     diversity_cells,
     in_quarter,
-    program_admin,  # noqa: F401 (a fixture)
 )
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +66,7 @@ def test_the_only_winner_of_a_quarter_is_not_told_apart_by_a_zero():
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_dashboard_says_what_a_small_bid_or_award_figure_stands_for(
     client,
-    program_admin,  # noqa: F811
+    program_admin,
     language,
 ):
     winner = answered(Group.WOMEN, when=in_quarter(LAST_START))

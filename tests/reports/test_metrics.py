@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from marketplace.models import AuditEvent, Role
 from opportunities.models import Opportunity
-from payments import services as payments
+from payments import paying, recorded
 from payments.models import Payment
 from reports.metrics import (
     Action,
@@ -122,7 +122,7 @@ def test_fiscal_quarters_run_from_april_in_eastern_time(moment, quarter):
 def test_a_real_file_is_gathered_from_every_object_of_its_trail(certified, card_holder):
     """Through the services: publish, bid, evaluate, award, deliver, certify, pay, confirm."""
     opportunity, contract, payment = certified
-    payments.payment_start(
+    paying.payment_start(
         payer=card_holder,
         payment=payment,
         provider=Payment.Provider.RECORDED_CARD,
@@ -131,7 +131,7 @@ def test_a_real_file_is_gathered_from_every_object_of_its_trail(certified, card_
         reference="AUTH-1",
         method=Payment.Method.CARD_TERMINAL,
     )
-    payments.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
+    recorded.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
     opportunity.refresh_from_db()
     assert opportunity.status == Opportunity.Status.COMPLETED
 

@@ -12,17 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bids import services as bid_services
+from lifecycle import closing
 from marketplace.models import SupplierProfile
-from opportunities import services as opportunity_services
+from opportunities.addenda import opportunity_amend
+from opportunities.cancellation import opportunity_cancel
 from opportunities.models import Opportunity, OpportunityType
-from payments import services as payment_services
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from payments import contracts, paying, recorded
 from payments.models import Payment
 from reports import ocds, selectors
 from reports.models import SelfIdentification
 from reports.views import PurchaseListView
-from tests.bids.conftest import fill
+from tests.builders import award_first_in_rank, fill
 from tests.factories import OpportunityFactory, SupplierFactory, SupplierProfileFactory
-from tests.payments.conftest import award_first_in_rank
 
 PREFIX = "ocds-xxxxxx-esdc-ma"
 
@@ -148,13 +150,13 @@ class History:
 
 def _publish(program_admin, **fields) -> Opportunity:
     draft = OpportunityFactory(**fields)
-    opportunity_services.opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
-    return opportunity_services.opportunity_publish(actor=program_admin, opportunity=draft)
+    opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+    return opportunity_publish(actor=program_admin, opportunity=draft)
 
 
 def _close(opportunity, capture) -> Opportunity:
     with capture(execute=True):
-        opportunity_services.opportunity_close(
+        closing.opportunity_close(
             opportunity=opportunity, now=opportunity.closes_at + dt.timedelta(seconds=1)
         )
     opportunity.refresh_from_db()
@@ -197,20 +199,18 @@ def history(program_admin, evaluators, card_holder, django_capture_on_commit_cal
         type=OpportunityType.ACCESSIBILITY,
     )  # fmt: skip
     supplier = contract.supplier
-    contract = payment_services.contract_accept_terms(supplier=supplier, contract=contract)
-    contract = payment_services.contract_deliver(
+    contract = contracts.contract_accept_terms(supplier=supplier, contract=contract)
+    contract = contracts.contract_deliver(
         supplier=supplier, contract=contract, url="https://github.com/example/forms/pull/7",
         notes="Private delivery notes for the buyer only.",
     )  # fmt: skip
-    contract = payment_services.contract_certify(
-        buyer=completed.buyer, contract=contract, confirmed=True
-    )
-    payment = payment_services.payment_start(
+    contract = contracts.contract_certify(buyer=completed.buyer, contract=contract, confirmed=True)
+    payment = paying.payment_start(
         payer=card_holder, payment=contract.payment, provider=Payment.Provider.RECORDED_CARD,
         amount_cents=contract.payment.total_cents, paid_on=timezone.localdate(),
         reference="AUTH-SECRET-REF-88231", method=Payment.Method.CARD_TERMINAL,
     )  # fmt: skip
-    payment = payment_services.payment_confirm_receipt(supplier=supplier, payment=payment)
+    payment = recorded.payment_confirm_receipt(supplier=supplier, payment=payment)
     completed.refresh_from_db()
 
     awarded, _contract, awarded_winner, awarded_loser = _awarded(
@@ -226,13 +226,13 @@ def history(program_admin, evaluators, card_holder, django_capture_on_commit_cal
     )
     open_ = _publish(program_admin, title_en="Fix the search box", title_fr="Réparer la recherche")
     cancelled = _publish(program_admin, title_en="Translate the help pages")
-    cancelled = opportunity_services.opportunity_cancel(
+    cancelled = opportunity_cancel(
         actor=cancelled.buyer, opportunity=cancelled, reason="The need went away."
     )
     unsuccessful = _close(_publish(program_admin, title_en="Nobody bid on this"), capture)
     draft = OpportunityFactory(title_en="Secret draft about a reorganization")
     in_review = OpportunityFactory(title_en="Posting still under review")
-    opportunity_services.opportunity_submit_for_review(actor=in_review.buyer, opportunity=in_review)
+    opportunity_submit_for_review(actor=in_review.buyer, opportunity=in_review)
     private = [
         draft.title_en,
         in_review.title_en,
@@ -412,7 +412,7 @@ def test_release_ids_change_when_the_release_shows_something_new(client, history
     before = _releases(_package(client))[_ocid(history.awarded)]
     assert _releases(_package(client))[_ocid(history.awarded)]["id"] == before["id"]
     contract = history.awarded.contracts.get()
-    payment_services.contract_accept_terms(supplier=contract.supplier, contract=contract)
+    contracts.contract_accept_terms(supplier=contract.supplier, contract=contract)
     after = _releases(_package(client))[_ocid(history.awarded)]
     assert after["tag"] == ["contract"] and after["contracts"][0]["status"] == "active"
     assert after["id"] != before["id"] and after["date"] >= before["date"]
@@ -510,7 +510,7 @@ def test_queries_do_not_grow_with_the_number_of_opportunities(
     assert measure() == 5
     for tag in ("koala", "dingo"):
         _awarded(program_admin, evaluators, django_capture_on_commit_callbacks, tag=tag)
-    opportunity_services.opportunity_amend(
+    opportunity_amend(
         actor=history.open.buyer, opportunity=history.open, note_en="More detail.",
         note_fr="Plus de détails.", summary_en="A clearer summary.",
     )  # fmt: skip

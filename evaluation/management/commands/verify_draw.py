@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from evaluation.draw import LABEL_RECORD_HEADER
 from evaluation.models import Evaluation
-from evaluation.services import LABEL_RECORD_HEADER, draw_check
+from evaluation.verification import draw_check
 
 
 class Command(BaseCommand):

@@ -6,10 +6,15 @@ import datetime as dt
 
 from django.utils import timezone
 
+from marketplace import calendar
 from marketplace.models import User
-
-from . import services
-from .models import Alert, Criterion, Opportunity, Skill
+from opportunities.addenda import opportunity_amend
+from opportunities.alerts import alert_save, watch_toggle
+from opportunities.cancellation import opportunity_cancel
+from opportunities.drafting import criterion_save, opportunity_create
+from opportunities.models import Alert, Criterion, Opportunity, Skill
+from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from opportunities.questions import question_answer, question_ask
 
 SKILLS = [
     ("python", "Python", "Python"),
@@ -156,7 +161,7 @@ POSTINGS = [
         "accessibility",
         ["accessibility", "javascript"],
         4500,
-        "closed",  # bids.demo gives it three sealed bids, then closes it
+        "closed",  # demo.bids gives it three sealed bids, then closes it
     ),
     (
         "Translate the open-source forms library's error messages",
@@ -166,7 +171,7 @@ POSTINGS = [
         "feature",
         ["javascript"],
         1500,
-        "awarded",  # evaluation.demo awards it to supplier 4, who has accepted the contract
+        "awarded",  # demo.evaluation awards it to supplier 4, who has accepted the contract
     ),
     (
         "Add a dark theme to the open-source status page",
@@ -176,7 +181,7 @@ POSTINGS = [
         "accessibility",
         ["accessibility"],
         2500,
-        "awarded",  # awarded to supplier 4, who has delivered; payments.demo
+        "awarded",  # awarded to supplier 4, who has delivered; demo.payments
     ),
     (
         "Document the open-source address lookup API",
@@ -186,7 +191,7 @@ POSTINGS = [
         "analysis",
         ["python"],
         3000,
-        "awarded",  # awarded to supplier 4, certified and paid by card; payments.demo
+        "awarded",  # awarded to supplier 4, certified and paid by card; demo.payments
     ),
 ]
 
@@ -198,20 +203,20 @@ def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> No
         Skill.objects.get_or_create(slug=slug, defaults={"name_en": name_en, "name_fr": name_fr})
     asker, watcher = suppliers[1], suppliers[0]
     if not Alert.objects.filter(user=suppliers[2]).exists():
-        services.alert_save(
+        alert_save(
             user=suppliers[2],
             skills=list(Skill.objects.filter(slug="accessibility")),
             types=[],
             frequency=Alert.Frequency.IMMEDIATE,
         )
     if not Alert.objects.filter(user=suppliers[1]).exists():
-        services.alert_save(user=suppliers[1], skills=[], types=[], frequency=Alert.Frequency.DAILY)
+        alert_save(user=suppliers[1], skills=[], types=[], frequency=Alert.Frequency.DAILY)
     now = timezone.now()
     for title_en, title_fr, summary_en, summary_fr, kind, skills, value, final in POSTINGS:
         if Opportunity.objects.filter(title_en=title_en).exists():
             continue
-        closes_at = services.add_business_days(now, 10).replace(hour=14, minute=0, second=0)
-        opportunity = services.opportunity_create(
+        closes_at = calendar.add_business_days(now, 10).replace(hour=14, minute=0, second=0)
+        opportunity = opportunity_create(
             buyer=buyer,
             title_en=title_en,
             title_fr=title_fr,
@@ -240,7 +245,7 @@ def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> No
             skills=list(Skill.objects.filter(slug__in=skills)),
         )
         for criterion in CRITERIA:
-            services.criterion_save(
+            criterion_save(
                 actor=buyer,
                 opportunity=opportunity,
                 kind=criterion.kind,
@@ -252,14 +257,14 @@ def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> No
             )
         if final == "draft":
             continue
-        services.opportunity_submit_for_review(actor=buyer, opportunity=opportunity)
+        opportunity_submit_for_review(actor=buyer, opportunity=opportunity)
         if final == "in_review":
             continue
-        opportunity = services.opportunity_publish(
+        opportunity = opportunity_publish(
             actor=admin, opportunity=opportunity, acknowledge_split=True
         )
         if final == "cancelled":
-            services.opportunity_cancel(
+            opportunity_cancel(
                 actor=buyer,
                 opportunity=opportunity,
                 reason="The framework vendor extended support; the work is no longer needed.",
@@ -273,20 +278,20 @@ def seed_opportunities(*, buyer: User, admin: User, suppliers: list[User]) -> No
                 closes_at=soon,
             )
             opportunity.refresh_from_db()
-            services.watch_toggle(user=watcher, opportunity=opportunity)
-            question = services.question_ask(
+            watch_toggle(user=watcher, opportunity=opportunity)
+            question = question_ask(
                 asker=asker,
                 opportunity=opportunity,
                 text="Which browsers must the fix support?",
             )
-            services.question_answer(
+            question_answer(
                 actor=buyer,
                 question=question,
                 answer_en="The last two versions of Chrome, Firefox, Safari and Edge.",
                 answer_fr="Les deux dernières versions de Chrome, Firefox, Safari et Edge.",
                 as_addendum=True,
             )
-            services.opportunity_amend(
+            opportunity_amend(
                 actor=buyer,
                 opportunity=opportunity,
                 note_en="Added a link to the failing test case.",

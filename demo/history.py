@@ -34,26 +34,23 @@ from django.utils import timezone
 
 from bids.models import Answer, Bid, Receipt
 from bids.services import content_digest
+from evaluation.draw import label_digest, label_record, lock_packet_record, selection_ranking
 from evaluation.models import ConsensusMark, Evaluation, Mark, Offer, Packet, PanelMember
-from evaluation.services import (
-    LABEL_ALPHABET,
-    label_digest,
-    label_record,
-    lock_packet_record,
-    selection_ranking,
-)
+from evaluation.packets import LABEL_ALPHABET
+from marketplace.calendar import add_business_days
 from marketplace.models import AuditEvent, Role, RoleGrant, SupplierProfile, User
 from marketplace.services import SUPPLIER_PROFILE_FIELDS
-from opportunities.demo import CRITERIA, SKILLS
 from opportunities.models import Criterion, Opportunity, OpportunityType, Question, Skill
 from opportunities.models import Licence as L
 from opportunities.models import SelectionMethod as Method
-from opportunities.services import add_business_days
 from payments import tax
+from payments.contracts import CERTIFICATION
 from payments.models import Contract, Payment, PaymentEvent
-from payments.services import CERTIFICATION
+from reports.models import SelfIdentification
 
-from .models import SelfIdentification
+from . import builders
+from .accounts import DEMO_PASSWORD
+from .opportunities import CRITERIA, SKILLS
 
 SECOND, MINUTE = dt.timedelta(seconds=1), dt.timedelta(minutes=1)
 
@@ -429,7 +426,7 @@ def _rationale(language: str, passed: bool | None, score: int | None) -> str:
 
 
 def _supplier_details(supplier, *, at: dt.datetime) -> dict[str, Any]:
-    """The contract's record of the supplier (payments.services._supplier_details_record)."""
+    """The contract's record of the supplier (payments.contracts._supplier_details_record)."""
     profile = supplier.supplier_profile
     return {
         "supplier_legal_name": profile.legal_name,
@@ -468,6 +465,9 @@ class _Event:
     target: models.Model
     status: str = ""  # the target's status as str(target) showed it then
     data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        builders.verb(self.verb)  # a verb the registry lacks stops the seed before any insert
 
 
 @dataclass
@@ -526,8 +526,8 @@ class _History:
         """The history's staff and suppliers; the suppliers join over the year."""
         for email, name, language, role in HISTORY_STAFF:
             joined = _at(_weekday(self.anchor.date() - dt.timedelta(days=400)), 10)
-            user = User(email=email, full_name=name, preferred_language=language,
-                        password=password, date_joined=joined)  # fmt: skip
+            user = builders.user(email=email, full_name=name, language=language, joined=joined,
+                                 password=password)  # fmt: skip
             self.staff.append((self.add(user), role))
         for number, row in enumerate(HISTORY_SUPPLIERS, start=1):
             kind, legal, trading, contact, language, phone, web, github, province, postal, gst = row
@@ -536,9 +536,9 @@ class _History:
                 _weekday(self.anchor.date() - dt.timedelta(days=days_ago)),
                 self.rng.randint(8, 20),
             )
-            user = self.add(User(email=history_supplier_email(number), full_name=contact,
-                                 preferred_language=language, password=password,
-                                 date_joined=joined))  # fmt: skip
+            user = self.add(builders.user(email=history_supplier_email(number), full_name=contact,
+                                          language=language, joined=joined,
+                                          password=password))  # fmt: skip
             size = (
                 SupplierProfile.Size.ONE
                 if kind == SupplierProfile.Kind.INDIVIDUAL
@@ -639,7 +639,7 @@ class _History:
     def move(self, at, verb, actor, target, was: str, to: str, *, shown="", **data) -> None:
         """A transition, recorded as the services do: {"from": …, "to": …, …}. `shown`: the
         status str(target) showed, when the service logged before moving it."""
-        self.event(at, verb, actor, target, shown or to, **{"from": was, "to": to, **data})
+        self.event(at, verb, actor, target, shown or to, **builders.moved(was, to, **data))
 
     # --- One opportunity -----------------------------------------------------------------------
 
@@ -787,6 +787,9 @@ class _History:
         evaluation = self.add(Evaluation(opportunity=opportunity, created_at=closes))
         self._roll(evaluation)
         self.move(closes, "opportunity.closed", None, opportunity, S.PUBLISHED, S.CLOSED)
+        for bid_plan in plans:  # bids.services.bids_seal: the system seals each submitted bid
+            self.move(closes, "bid.sealed", None, bid_plan.bid, Bid.Status.SUBMITTED,
+                      Bid.Status.SEALED)  # fmt: skip
         self.event(closes + SECOND, "evaluation.committed", None, evaluation, E.PREPARING,
                    commitment=_Ref(evaluation, "commitment"))  # fmt: skip
         if plan == NO_BIDS:
@@ -911,9 +914,11 @@ class _History:
         lock = dict(seed=evaluation.seed, eligible=eligible, order=order,
                     selected=evaluation.selected_label, scores=scores,
                     packets=_Ref(evaluation, "_lock_packets"))  # fmt: skip
+        for bid_plan in plans:  # evaluation_lock: each bid qualified or not, by the chair
+            bid_plan.bid.status = B.QUALIFIED if bid_plan.passes else B.DISQUALIFIED
+            self.move(locked, "bid.qualified" if bid_plan.passes else "bid.disqualified", chair,
+                      bid_plan.bid, B.SEALED, bid_plan.bid.status)  # fmt: skip
         if plan == NO_QUALIFIED:
-            for bid_plan in plans:
-                bid_plan.bid.status = B.DISQUALIFIED
             evaluation.status, evaluation.status_changed_at = E.UNSUCCESSFUL, locked
             self.move(locked, "evaluation.unsuccessful", chair, evaluation, E.CONSENSUS,
                       E.UNSUCCESSFUL, **lock)  # fmt: skip
@@ -930,8 +935,13 @@ class _History:
         self.move(awarded, "evaluation.awarded", buyer, evaluation, E.REVEALED, E.AWARDED)
         self.move(awarded, "opportunity.awarded", buyer, opportunity, S.EVALUATING, S.AWARDED)
         winner = next(p for p in plans if p.packet.label == ranking[0])
-        for bid_plan in plans:
-            bid_plan.bid.status = B.AWARDED if bid_plan is winner else B.NOT_AWARDED
+        for bid_plan in [winner] + [p for p in plans if p is not winner]:  # evaluation_award
+            was, bid_plan.bid.status = (
+                bid_plan.bid.status,
+                (B.AWARDED if bid_plan is winner else B.NOT_AWARDED),
+            )
+            self.move(awarded, "bid.awarded" if bid_plan is winner else "bid.not_awarded", buyer,
+                      bid_plan.bid, was, bid_plan.bid.status)  # fmt: skip
         self.add(Offer(evaluation=evaluation, packet=winner.packet, number=1,
                        offered_at=awarded, offered_by=buyer))  # fmt: skip
         self._deliver(m, plan, opportunity, winner.bid, buyer)
@@ -1051,12 +1061,14 @@ class _History:
     def save(self) -> None:
         users = self._bulk(User, check=True)
         EmailAddress.objects.bulk_create(
-            EmailAddress(user=user, email=user.email, primary=True, verified=True) for user in users
+            builders.email_address(user_id=user.pk, email=user.email) for user in users
         )
         RoleGrant.objects.bulk_create(
-            [RoleGrant(user=user, role=role, granted_by=self.admin, granted_at=user.date_joined)
+            [builders.role_grant(user_id=user.pk, role=role, granted_by_id=self.admin.pk,
+                                 granted_at=user.date_joined)
              for user, role in self.staff]
-            + [RoleGrant(user=s.user, role=Role.SUPPLIER, granted_at=s.joined)
+            + [builders.role_grant(user_id=s.user.pk, role=Role.SUPPLIER, granted_by_id=None,
+                                   granted_at=s.joined)
                for s in self.suppliers]
         )  # fmt: skip
         self._bulk(SupplierProfile, check=True)
@@ -1102,14 +1114,14 @@ class _History:
         events = self._people_events() + self.events
         types = ContentType.objects.get_for_models(*{type(event.target) for event in events})
         AuditEvent.objects.bulk_create(
-            AuditEvent(
-                actor=event.actor,
-                verb=event.verb,
-                target_type=types[type(event.target)],
-                target_id=str(event.target.pk),
-                target_repr=self._repr(event)[:255],
+            builders.audit_event(
+                at=event.at,
+                verb_name=event.verb,
+                actor_id=event.actor.pk if event.actor is not None else None,
+                target_type_id=types[type(event.target)].pk,
+                target_id=event.target.pk,
+                target_repr=self._repr(event),
                 data=_resolve(event.data),
-                created_at=event.at,
             )
             for event in sorted(events, key=lambda event: event.at)
         )
@@ -1136,8 +1148,8 @@ class _History:
         events = []
         for user, role in self.staff:
             events.append(_Event(user.date_joined, "user.created", None, user))
-            events.append(_Event(user.date_joined + 5 * MINUTE, "role.granted", self.admin, user,
-                                 data={"role": str(role)}))  # fmt: skip
+            events.append(_Event(user.date_joined + 5 * MINUTE, "role.granted",
+                                 self.admin, user, data={"role": str(role)}))  # fmt: skip
         blank = SupplierProfile()
         for s in self.suppliers:
             # A self-service sign-up, then the profile (field names only, as the service logs).
@@ -1182,8 +1194,6 @@ def seed_history(*, now: dt.datetime | None = None, rng_seed: int = 2026) -> int
     missing = sorted(set(emails) - set(demo))
     if missing:
         raise RuntimeError(f"Run seed_demo first: missing demo accounts {', '.join(missing)}.")
-    from marketplace.management.commands.seed_demo import DEMO_PASSWORD  # it imports this module
-
     rng = random.Random(rng_seed)  # noqa: S311 - demo data, reproducible  # nosec B311
     history = _History(rng=rng, now=now or timezone.now(), demo=demo, password=DEMO_PASSWORD)
     plans = [COMPLETED] * len(CATALOGUE)

@@ -6,12 +6,11 @@ import datetime as dt
 
 from django.utils import timezone
 
+from bids import services
+from bids.models import Bid
+from lifecycle.closing import opportunity_close
 from marketplace.models import User
-from opportunities import services as opportunity_services
 from opportunities.models import Opportunity
-
-from . import services
-from .models import Bid
 
 CLOSED_TITLE = "Add automated accessibility checks to the forms library"
 DRAFT_TITLE = "Make the Employment Insurance estimator accessible"
@@ -68,7 +67,7 @@ def seed_bids() -> None:
             closes_at=now - dt.timedelta(days=1),
         )
         closed.refresh_from_db()
-        opportunity_services.opportunity_close(opportunity=closed)
+        opportunity_close(opportunity=closed)
     draft_on = Opportunity.objects.filter(title_en=DRAFT_TITLE).first()
     supplier1 = User.objects.get(email="supplier1@demo.example")
     if draft_on is not None and not Bid.objects.filter(opportunity=draft_on).exists():

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from evaluation.demo import DELIVERED_TITLE, PAID_TITLE
 from marketplace.models import User
+from payments import contracts, limits, paying, recorded
+from payments.models import CardLimit, Contract, Payment
 
-from . import services
-from .models import CardLimit, Contract, Payment
+from .evaluation import DELIVERED_TITLE, PAID_TITLE
 
 
 def seed_payments() -> None:
@@ -18,7 +18,7 @@ def seed_payments() -> None:
     if not CardLimit.objects.filter(card_holder=card_holder).exists():
         # The system sets the seeded limits, as a command would: a program administrator
         # changes them only with a second one's approval.
-        services.card_limit_set(
+        limits.card_limit_set(
             actor=None, card_holder=card_holder,
             per_transaction_cents=1_000_000, monthly_cents=3_000_000,
         )  # fmt: skip
@@ -28,7 +28,7 @@ def seed_payments() -> None:
         ).first()
         if contract is None:  # already seeded
             continue
-        contract = services.contract_deliver(
+        contract = contracts.contract_deliver(
             supplier=contract.supplier,
             contract=contract,
             url="https://example.org/esdc/demo/pull/42",
@@ -36,10 +36,10 @@ def seed_payments() -> None:
         )
         if title != PAID_TITLE:
             continue
-        contract = services.contract_certify(
+        contract = contracts.contract_certify(
             buyer=contract.opportunity.buyer, contract=contract, confirmed=True
         )
-        payment = services.payment_start(
+        payment = paying.payment_start(
             payer=card_holder,
             payment=contract.payment,
             provider=Payment.Provider.RECORDED_CARD,
@@ -48,4 +48,4 @@ def seed_payments() -> None:
             reference="AUTH-310785",
             method=Payment.Method.CARD_TERMINAL,
         )
-        services.payment_confirm_receipt(supplier=contract.supplier, payment=payment)
+        recorded.payment_confirm_receipt(supplier=contract.supplier, payment=payment)

@@ -1,6 +1,6 @@
 """Demo evaluation (seed_demo): the closed demo opportunity with its packets and a panel of the
 two demo evaluators (evaluator 2 chairs), declarations pending, to walk through from the start;
-and three opportunities already evaluated and awarded to supplier 4 (see payments.demo)."""
+and three opportunities already evaluated and awarded to supplier 4 (see demo.payments)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import datetime as dt
 from django.utils import timezone
 
 from bids import services as bid_services
-from bids.demo import CLOSED_TITLE
+from evaluation import services
+from evaluation.marking import MarkInput, consensus_save, marks_save, marks_submit
+from evaluation.models import Evaluation
+from evaluation.packets import evaluation_build_packets
+from evaluation.panel import panel_appoint, panel_declare
+from lifecycle.award import evaluation_award
+from lifecycle.closing import opportunity_close
 from marketplace.models import User
-from opportunities import services as opportunity_services
 from opportunities.models import Criterion, Opportunity
-from payments import services as payment_services
+from payments import contracts
 
-from . import services
-from .models import Evaluation
+from .bids import CLOSED_TITLE
 
 AWARDED_TITLE = "Translate the open-source forms library's error messages"
 DELIVERED_TITLE = "Add a dark theme to the open-source status page"
@@ -29,13 +33,13 @@ def seed_evaluation() -> None:
         return
     if evaluation.status == Evaluation.Status.PREPARING:
         # With a worker the packets may still be on their way; building them is idempotent.
-        services.evaluation_build_packets(opportunity=evaluation.opportunity)
+        evaluation_build_packets(opportunity=evaluation.opportunity)
         evaluation.refresh_from_db()
     if evaluation.status != Evaluation.Status.PANEL or evaluation.panel.exists():
         return
     buyer = evaluation.opportunity.buyer
     for email, chair in (("evaluator1@demo.gc.ca", False), ("evaluator2@demo.gc.ca", True)):
-        services.panel_appoint(
+        panel_appoint(
             actor=buyer,
             evaluation=evaluation,
             evaluator=User.objects.get(email=email),
@@ -44,7 +48,7 @@ def seed_evaluation() -> None:
 
 
 def seed_awards() -> None:
-    """Three opportunities awarded to supplier 4, whose contracts payments.demo takes on."""
+    """Three opportunities awarded to supplier 4, whose contracts demo.payments takes on."""
     for title in (AWARDED_TITLE, DELIVERED_TITLE, PAID_TITLE):
         seed_award(title)
 
@@ -78,19 +82,19 @@ def seed_award(title: str) -> None:
         closes_at=now - dt.timedelta(days=8),
     )
     opportunity.refresh_from_db()
-    opportunity_services.opportunity_close(opportunity=opportunity)
+    opportunity_close(opportunity=opportunity)
     evaluation = Evaluation.objects.get(opportunity=opportunity)
-    services.evaluation_build_packets(opportunity=opportunity)  # no-op when already built
+    evaluation_build_packets(opportunity=opportunity)  # no-op when already built
     buyer = opportunity.buyer
     panel = [User.objects.get(email=f"evaluator{n}@demo.gc.ca") for n in (2, 1)]
     for evaluator in panel:
-        member = services.panel_appoint(
+        member = panel_appoint(
             actor=buyer, evaluation=evaluation, evaluator=evaluator, is_chair=evaluator == panel[0]
         )
-        services.panel_declare(evaluator=evaluator, member=member, conflict=False)
+        panel_declare(evaluator=evaluator, member=member, conflict=False)
     packet = evaluation.packets.get()
     values = {
-        c.pk: services.MarkInput(
+        c.pk: MarkInput(
             passed=True if c.kind == Criterion.Kind.MANDATORY else None,
             score=8 if c.kind == Criterion.Kind.RATED else None,
             rationale="Relevant, specific experience.",
@@ -98,10 +102,10 @@ def seed_award(title: str) -> None:
         for c in criteria
     }
     for evaluator in panel:
-        services.marks_save(evaluator=evaluator, packet=packet, values=values)
-        services.marks_submit(evaluator=evaluator, evaluation=evaluation)
-    services.consensus_save(chair=panel[0], packet=packet, values=values)
+        marks_save(evaluator=evaluator, packet=packet, values=values)
+        marks_submit(evaluator=evaluator, evaluation=evaluation)
+    consensus_save(chair=panel[0], packet=packet, values=values)
     services.evaluation_lock(chair=panel[0], evaluation=evaluation)
     services.evaluation_reveal(actor=buyer, evaluation=evaluation)
-    offer = services.evaluation_award(actor=buyer, evaluation=evaluation)
-    payment_services.contract_accept_terms(supplier=supplier, contract=offer.packet.bid.contract)
+    offer = evaluation_award(actor=buyer, evaluation=evaluation)
+    contracts.contract_accept_terms(supplier=supplier, contract=offer.packet.bid.contract)

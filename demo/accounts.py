@@ -1,18 +1,12 @@
-"""Create the demo accounts (idempotent: a second run changes nothing)."""
+"""The demo accounts: staff with each role, four suppliers, one published password.
+
+`seed_accounts()` creates them through the services (idempotent); demo/logins.py lists them.
+"""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
-
-from bids.demo import seed_bids
-from evaluation.demo import seed_awards, seed_evaluation
 from marketplace import services
 from marketplace.models import Role, SupplierProfile, User
-from opportunities.demo import seed_opportunities
-from payments.demo import seed_payments
-from reports.demo import HISTORY_BUYERS, seed_history
-from reports.services import diversity_snapshots_take, metrics_snapshot_take
 
 DEMO_PASSWORD = "demo-pass-2026!"  # the demo's published password  # nosec B105
 
@@ -107,57 +101,35 @@ SUPPLIERS = [
 ]
 
 
-class Command(BaseCommand):
-    help = "Create the demo accounts (all with the password demo-pass-2026!). Safe to re-run."
-
-    @transaction.atomic
-    def handle(self, *args, **options):
-        for email, name, language, roles in STAFF:
-            user = self._user(email, name, language)
-            if email == TECHNICAL_ADMIN and not user.is_superuser:
-                User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
-            for role in roles:
-                if role not in user.roles:
-                    services.role_grant(actor=None, user=user, role=role)
-        for email, language, profile_fields in SUPPLIERS:
-            user = self._user(email, profile_fields["contact_name"], language)
-            if Role.SUPPLIER not in user.roles:
-                services.role_grant(actor=None, user=user, role=Role.SUPPLIER)
-                user = User.objects.get(pk=user.pk)
-            profile = SupplierProfile.objects.filter(user=user).first()
-            if profile is None or any(
-                getattr(profile, key) != value for key, value in profile_fields.items()
-            ):
-                services.supplier_profile_save(actor=user, user=user, **profile_fields)
-        seed_opportunities(
-            buyer=User.objects.get(email="buyer@demo.gc.ca"),
-            admin=User.objects.get(email="admin@demo.gc.ca"),
-            suppliers=[User.objects.get(email=email) for email, *_rest in SUPPLIERS],
+def _user(email: str, name: str, language: str) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = services.user_create(
+            email=email,
+            password=DEMO_PASSWORD,
+            full_name=name,
+            preferred_language=language,
+            email_verified=True,
         )
-        seed_bids()
-        seed_evaluation()
-        seed_awards()
-        seed_payments()
-        # After the live demo's payments: the history keeps out of the current month's limits.
-        seed_history()
-        # The dashboard's measures, as the nightly job would have left them (once a day).
-        metrics_snapshot_take()
-        # The diversity figures of the history's past quarters, as the nightly job
-        # would have kept them (each quarter once; a second run adds none).
-        diversity_snapshots_take()
-        self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: demo-pass-2026!):"))
-        for email, *_rest in STAFF + SUPPLIERS:
-            self.stdout.write(f"  {email}")
-        self.stdout.write(f"  {', '.join(HISTORY_BUYERS)} (the past year's buyers)")
+    return user
 
-    def _user(self, email: str, name: str, language: str) -> User:
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            user = services.user_create(
-                email=email,
-                password=DEMO_PASSWORD,
-                full_name=name,
-                preferred_language=language,
-                email_verified=True,
-            )
-        return user
+
+def seed_accounts() -> None:
+    """The staff with their roles, the technical admin, the suppliers with their profiles."""
+    for email, name, language, roles in STAFF:
+        user = _user(email, name, language)
+        if email == TECHNICAL_ADMIN and not user.is_superuser:
+            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+        for role in roles:
+            if role not in user.roles:
+                services.role_grant(actor=None, user=user, role=role)
+    for email, language, profile_fields in SUPPLIERS:
+        user = _user(email, profile_fields["contact_name"], language)
+        if Role.SUPPLIER not in user.roles:
+            services.role_grant(actor=None, user=user, role=Role.SUPPLIER)
+            user = User.objects.get(pk=user.pk)
+        profile = SupplierProfile.objects.filter(user=user).first()
+        if profile is None or any(
+            getattr(profile, key) != value for key, value in profile_fields.items()
+        ):
+            services.supplier_profile_save(actor=user, user=user, **profile_fields)
