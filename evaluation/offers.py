@@ -120,7 +120,9 @@ def offer_close(*, actor: User, offer: Offer, outcome: str, reason: str = "") ->
     """Evaluation's side of the end of an award (lifecycle.award, in its transaction): the
     awardee declines (the supplier) or defaults (the buyer declares it). The offer ends and its
     bid is terminated; `offer_to_next_ranked` then passes the award on."""
-    offer = Offer.objects.select_for_update().select_related("packet__bid").get(pk=offer.pk)
+    offer = (
+        Offer.objects.select_for_update(of=("self",)).select_related("packet__bid").get(pk=offer.pk)
+    )
     evaluation = Evaluation.objects.select_for_update().get(pk=offer.evaluation_id)
     if offer.outcome != Offer.Outcome.OPEN:
         raise ValidationError(_("This award has already ended."))

@@ -17,6 +17,11 @@ offer. Neither imports the other: this module calls both, in one transaction, in
 
 Each step refuses with `ValidationError` or `PermissionDenied`; the transaction then rolls every
 app's rows back together.
+
+Every step that moves or ends an award takes the contract's row lock first (the supplier's
+acceptance and the default do, through the contract's transition), then the offer, the
+evaluation and the bids: a decline at the same moment as a default or an acceptance waits for
+it, then finds the award ended or accepted, instead of the two deadlocking (a 500).
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from payments.models import Contract
 
 def _contract_for(offer: Offer) -> Contract:
     return contracts.contract_create(opportunity=offer.evaluation.opportunity, bid=offer.packet.bid)
+
+
+def _hold_contract(bid_id: int) -> Contract | None:
+    """Lock the contract of the award to `bid_id` before anything else (see above)."""
+    return Contract.objects.select_for_update(of=("self",)).filter(bid_id=bid_id).first()
 
 
 def _pass_on(*, actor: User, evaluation: Evaluation) -> Offer | None:
@@ -57,11 +67,12 @@ def offer_end(*, actor: User, offer: Offer, outcome: str, reason: str = "") -> O
     offer ends, a declined offer's contract with it, and the award passes to the next in rank.
     Returns the new offer, or None when nobody is left. A default declared from the contract
     goes through `contract_default`, which ends the contract first."""
+    contract = _hold_contract(
+        Offer.objects.values_list("packet__bid_id", flat=True).get(pk=offer.pk)
+    )
     ended = offers.offer_close(actor=actor, offer=offer, outcome=outcome, reason=reason)
-    if outcome == Offer.Outcome.DECLINED:
-        contract = Contract.objects.filter(bid_id=ended.packet.bid_id).first()
-        if contract is not None:
-            contracts.contract_decline(supplier=actor, contract=contract)
+    if outcome == Offer.Outcome.DECLINED and contract is not None:
+        contracts.contract_decline(supplier=actor, contract=contract)
     return _pass_on(actor=actor, evaluation=ended.evaluation)
 
 
@@ -75,6 +86,7 @@ def _open_offer(contract: Contract) -> Offer:
 def contract_decline(*, supplier: User, contract: Contract, reason: str = "") -> Contract:
     """The awardee declines the contract before accepting its terms: the offer ends, then the
     contract, and the award passes to the next in rank."""
+    _hold_contract(contract.bid_id)
     offer = Offer.objects.filter(packet__bid_id=contract.bid_id).order_by("-number").first()
     if offer is None:  # no award behind the contract: only the contract ends
         return contracts.contract_decline(supplier=supplier, contract=contract)

@@ -5,9 +5,10 @@ payment. Each declares its graph as `TRANSITIONS` (status → the statuses it ma
 `LifecycleModel`, and every change of status goes through `transition` (one row) or
 `transition_many` (the rows of a queryset), which do the same four things in the same order:
 
-1. **guard**: the row is locked (`SELECT … FOR UPDATE`) and the move checked against the graph on
-   the locked copy; a move the graph does not allow raises `ValidationError` with the model's
-   `transition_refused` sentence and writes nothing;
+1. **guard**: the row is locked (`SELECT … FOR NO KEY UPDATE OF` the row alone: a status is not
+   a key, so rows that merely point at it are not held up) and the move checked against the
+   graph on the locked copy; a move the graph does not allow raises `ValidationError` with the
+   model's `transition_refused` sentence and writes nothing;
 2. **write**: the status and the fields that change with it (a stamp such as `closed_at`) are
    saved in one `UPDATE`;
 3. **who and when**: `status_changed_at` when the model keeps it, and the actor in the event;
@@ -85,7 +86,7 @@ def transition(
     (with `related` selected) and the audit event, whose id keys the notifications."""
     model = type(row)
     locked = (
-        model._default_manager.select_for_update(of=("self",))
+        model._default_manager.select_for_update(of=("self",), no_key=True)
         .select_related(*related)
         .get(pk=row.pk)
     )
@@ -111,7 +112,7 @@ def transition_many(
 ) -> list[M]:
     """Move every row of `rows` to `to`, all or none: one refused row refuses them all. One
     audit event per row; returns the moved rows (an empty queryset moves nothing)."""
-    locked = list(rows.select_for_update(of=("self",)).order_by("pk"))
+    locked = list(rows.select_for_update(of=("self",), no_key=True).order_by("pk"))
     for row in locked:
         if not row.can_transition_to(to):
             raise _refusal(row, to)

@@ -14,6 +14,7 @@ audit event (and its confirmation page would list those alerts' owners).
 from django.contrib import admin
 
 from marketplace.admin import ReadOnlyAdmin, ReadOnlyInline
+from marketplace.caching import public_pages_changed_on_commit
 
 from .models import Criterion, Guardrails, Opportunity, Skill
 
@@ -36,6 +37,10 @@ class OpportunityAdmin(ReadOnlyAdmin):
 class SkillAdmin(admin.ModelAdmin):
     list_display = ("slug", "name_en", "name_fr")
     search_fields = ("slug", "name_en", "name_fr")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        public_pages_changed_on_commit()  # skill names show on the public list, pages and feeds
 
     def has_delete_permission(self, request, obj=None):
         return False
