@@ -126,7 +126,7 @@ class Crawl:
 
 
 class Progress:
-    """One line on the terminal every PROGRESS_EVERY pages ("crawl: 150/960 pages, 3m10s,
+    """One line on the terminal every PROGRESS_EVERY pages ("crawl: 150 pages (at most 960), 3m10s,
     buyer fr"), written past pytest's capture as `capsys.disabled()` does; the total is the
     ceiling (MAX_PAGES per role and language). Nothing when pytest has no terminal."""
 
@@ -139,7 +139,7 @@ class Progress:
     def page(self) -> None:
         self.pages += 1
         if self.pages % PROGRESS_EVERY == 0:
-            self.say(f"{self.pages}/{self.total} pages")
+            self.say(f"{self.pages} pages (at most {self.total})")
 
     def say(self, what: str) -> None:
         if self.terminal is None:
