@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bids.models import Bid, private_storage
 from marketplace.i18n import choice_label
-from marketplace.labels import LABEL_PREFIX, bid_label, bid_labels  # noqa: F401 (evaluation reads them here)
+from marketplace.labels import bid_label
 from marketplace.models import Role
 from marketplace.permissions import has_role
 from marketplace.transitions import LifecycleModel

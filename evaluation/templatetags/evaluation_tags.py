@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from bids.identity import REDACTED
-from evaluation import models
+from marketplace import labels as packet_labels
 
 register = template.Library()
 
@@ -26,10 +26,10 @@ def packet_answer(text: str) -> SafeString:
 @register.filter
 def bid_label(label: str) -> str:
     """A label on record as people read it: "Soumission K7Q" on French pages."""
-    return models.bid_label(label or "")
+    return packet_labels.bid_label(label or "")
 
 
 @register.filter
 def bid_labels(labels: list[str]) -> str:
     """Labels on record as people read them, joined by commas; "—" for none."""
-    return models.bid_labels(list(labels or []))
+    return packet_labels.bid_labels(list(labels or []))

@@ -14,8 +14,9 @@ from evaluation import draw as evaluation_draw
 from evaluation import packets as evaluation_packets
 from evaluation import services as evaluation_services
 from evaluation import verification as evaluation_verification
-from evaluation.models import LABEL_PREFIX, Evaluation, bid_label, bid_labels
+from evaluation.models import Evaluation
 from marketplace import audit_verbs
+from marketplace.labels import LABEL_PREFIX, bid_label, bid_labels
 from marketplace.models import Role
 from tests.builders import (
     IDENTITIES,

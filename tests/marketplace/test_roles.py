@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from marketplace import approvals, services
 from marketplace.models import Approval, AuditEvent, Role, RoleGrant
-from marketplace.permissions import is_staff_email
+from marketplace.staff_domains import is_staff_email
 from tests.factories import StaffFactory, SupplierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
