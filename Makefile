@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketplace
+# The suite's connections do not wait for the disk at each commit (synchronous_commit=off, for
+# these connections only): a crash could lose the last commits of a test database, nothing else.
+TEST_DATABASE_URL ?= postgres://marketplace:marketplace@127.0.0.1:5432/marketplace?options=-c%20synchronous_commit%3Doff
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
@@ -15,7 +17,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
 
-node_modules/.installed: package.json
+node_modules/.installed: package.json scripts/vendor-gcds.mjs
 	npm install --no-package-lock --no-audit --no-fund
 	touch $@
 
