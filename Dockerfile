@@ -5,7 +5,11 @@
 FROM node:20-slim AS assets
 WORKDIR /build
 COPY package.json .npmrc ./
-RUN npm install --no-package-lock --no-audit --no-fund
+# package.json's postinstall builds the self-contained GC Design System assets
+# (node_modules/.gcds-static) with this script.
+COPY scripts/vendor-gcds.mjs ./scripts/
+RUN npm install --no-package-lock --no-audit --no-fund \
+    && test -f node_modules/.gcds-static/components/gcds.css
 
 # --- Stage 2: the Django application ------------------------------------------------------------
 FROM python:3.11-slim AS app
@@ -35,7 +39,8 @@ COPY demo ./demo
 RUN pip install -c requirements.lock . \
     && rm -rf build ./*.egg-info
 
-# settings.STATICFILES_DIRS serves node_modules/bootstrap/dist as static/vendor/bootstrap.
+# settings.STATICFILES_DIRS serves node_modules/bootstrap/dist as static/vendor/bootstrap and
+# node_modules/.gcds-static (the GC Design System) as static/vendor/gcds.
 COPY --from=assets /build/node_modules /app/node_modules
 
 # The rest of the application (templates, static, locale, manage.py, scripts …);

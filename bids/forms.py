@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
@@ -9,10 +11,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from marketplace import formats
 from marketplace.forms import DateField
 from marketplace.once import FormOnce
 
-from .models import Bid
+from .models import Bid, answer_max_length
+from .services import ANSWER_FIELD, answer_too_long
 
 ANSWER_PREFIX = "answer_"
 
@@ -43,11 +47,26 @@ class BidForm(forms.Form):
         label=Bid._meta.get_field("attest_no_conflict").verbose_name, required=False
     )
     accept_terms = forms.BooleanField(required=False)
+    # A file to attach, sent with the whole form (its "Upload" button posts everything to
+    # bids:attachment_add, which saves the typed text first): nothing typed is lost. Rendered
+    # in the attachments section after the form (templates/bids/bid_form.html), tied to the
+    # form by its `form` attribute, so that pressing Enter in a field still saves the draft.
+    attachment = forms.FileField(
+        label=_("Attach a PDF"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "application/pdf,.pdf", "form": "bid-form"}
+        ),
+    )
 
     def __init__(self, *args, bid: Bid, **kwargs):
         super().__init__(*args, **kwargs)
         self.bid = bid
         self.criteria = list(bid.opportunity.criteria.all())
+        if settings.BID_ATTACHMENTS_ENABLED:
+            self.fields["attachment"].help_text = attachment_help()
+        else:
+            del self.fields["attachment"]
         answer_fields = []
         for number, criterion in enumerate(self.criteria, start=1):
             name = f"{ANSWER_PREFIX}{criterion.pk}"
@@ -64,10 +83,26 @@ class BidForm(forms.Form):
                     kind,
                 ),
                 required=False,
-                widget=forms.Textarea(attrs={"rows": 6, "data-word-limit": criterion.word_limit}),
-                help_text=_("At most %(limit)s words.") % {"limit": criterion.word_limit},
+                # The character limit is checked in clean() (and by the service), with a
+                # sentence that names the criterion; `maxlength` stops the typing before it,
+                # and static/js/counter.js counts down to it (data-counter).
+                widget=forms.Textarea(
+                    attrs={
+                        "rows": 6,
+                        "data-word-limit": criterion.word_limit,
+                        "maxlength": answer_max_length(criterion),
+                        "data-counter": "",
+                    }
+                ),
+                help_text=_("At most %(limit)s words and %(characters)s characters.")
+                % {
+                    "limit": formats.number(criterion.word_limit),
+                    "characters": formats.number(answer_max_length(criterion)),
+                },
             )
             answer_fields.append(name)
+        # The answers first, as the page shows them: the error summary follows this order.
+        self.order_fields(answer_fields)
         self.fields["accept_terms"].label = format_html(
             "{} <a href='{}'>{}</a>",
             _(
@@ -116,12 +151,38 @@ class BidForm(forms.Form):
             ),
         )
 
+    def clean(self):
+        cleaned = super().clean()
+        for number, criterion in enumerate(self.criteria, start=1):
+            name = ANSWER_FIELD.format(criterion.pk)
+            too_long = answer_too_long(criterion, number, cleaned.get(name) or "")
+            if too_long:
+                self.add_error(name, too_long)
+        return cleaned
+
     def answers(self) -> dict[int, str]:
         return {c.pk: self.cleaned_data.get(f"{ANSWER_PREFIX}{c.pk}", "") for c in self.criteria}
 
     def add_problems(self, problems: dict[str, list[str]]) -> None:
+        """A submission's problems (bids.services.submission_problems), each at its field: the
+        attachments' at the file box."""
         for field, messages in problems.items():
-            self.add_error(field if field in self.fields else None, messages)
+            name = PROBLEM_FIELDS.get(field, field)
+            self.add_error(name if name in self.fields else None, messages)
+
+    @classmethod
+    def saved_data(cls, bid: Bid) -> dict[str, str]:
+        """The saved working copy as the form would post it: to show a refusal on the form
+        when the request did not carry the form itself."""
+        data = {}
+        for name, value in cls.initial_for(bid).items():
+            if value is True:
+                data[name] = "on"
+            elif isinstance(value, dt.date):
+                data[name] = value.isoformat()
+            elif isinstance(value, str):
+                data[name] = value
+        return data
 
     @classmethod
     def initial_for(cls, bid: Bid) -> dict:
@@ -136,21 +197,13 @@ class BidForm(forms.Form):
         return initial
 
 
-class AttachmentForm(forms.Form):
-    file = forms.FileField(
-        label=_("Attach a PDF"),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
-    )
+# A submission's problem keys that are not the form's field names.
+PROBLEM_FIELDS = {"attachments": "attachment"}
 
-    def __init__(self, *args, bid: Bid, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = _(
-            "PDF only, at most %(size)s MB, %(pages)s pages each and %(count)s files."
-        ) % {
-            "size": settings.BID_ATTACHMENT_MAX_BYTES // (1024 * 1024),
-            "pages": settings.BID_ATTACHMENT_MAX_PAGES,
-            "count": settings.BID_ATTACHMENT_MAX_COUNT,
-        }
-        self.helper = FormHelper()
-        self.helper.form_action = reverse("bids:attachment_add", args=[bid.pk])
-        self.helper.layout = Layout("file", FormOnce(), SecondarySubmit("upload", _("Upload")))
+
+def attachment_help() -> str:
+    return _("PDF only, at most %(size)s MB, %(pages)s pages each and %(count)s files.") % {
+        "size": settings.BID_ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "pages": settings.BID_ATTACHMENT_MAX_PAGES,
+        "count": settings.BID_ATTACHMENT_MAX_COUNT,
+    }

@@ -138,6 +138,17 @@ class Bid(LifecycleModel):
         return self.receipts.order_by("-number").first()
 
 
+# The most characters an answer may hold: room for its word limit in long words (eight
+# characters a word, spaces included), and never less than 5,000. The word limit is checked at
+# submission; this one at every save, so that one answer can never fill a page or an email.
+ANSWER_MIN_CHARACTERS = 5000
+ANSWER_CHARACTERS_PER_WORD = 8
+
+
+def answer_max_length(criterion: Criterion) -> int:
+    return max(ANSWER_MIN_CHARACTERS, criterion.word_limit * ANSWER_CHARACTERS_PER_WORD)
+
+
 class Answer(models.Model):
     bid = models.ForeignKey(Bid, on_delete=models.CASCADE, related_name="answers")
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")

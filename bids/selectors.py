@@ -24,13 +24,3 @@ def opportunity_bid_panel(*, user: User, opportunity: Opportunity, now) -> dict:
         panel["show_count"] = True
         panel["bid_count"] = Bid.objects.filter(opportunity=opportunity).counted().count()
     return panel
-
-
-def supplier_bids_in_progress(*, user: User):
-    """A supplier's bids on opportunities still open, for the dashboard."""
-    return (
-        Bid.objects.of(user)
-        .filter(opportunity__status=Opportunity.Status.PUBLISHED)
-        .select_related("opportunity")
-        .order_by("opportunity__closes_at")
-    )

@@ -13,8 +13,9 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from marketplace import formats
 from marketplace import notifications as notices
@@ -35,7 +36,7 @@ from .identity import (
     identity_tokens,
     strong,
 )
-from .models import Answer, Attachment, Bid, Receipt
+from .models import Answer, Attachment, Bid, Receipt, answer_max_length, private_storage
 from .pdf import CleanPdf, PdfRefused
 from .pdf_worker import PdfCheckFailed, check_pdf
 
@@ -44,6 +45,30 @@ Status = Bid.Status
 
 def word_count(text: str) -> int:
     return len(text.split())
+
+
+ANSWER_FIELD = "answer_{}"
+
+
+def criterion_name(criterion) -> str:
+    """How a problem names a criterion: its short text, in quotes (“Explain your approach…”)."""
+    return _("“%(text)s”") % {"text": Truncator(" ".join(criterion.text.split())).chars(60)}
+
+
+def answer_too_long(criterion, number: int, text: str) -> str | None:
+    """The sentence refusing an answer longer than its character limit; None when it fits."""
+    limit = answer_max_length(criterion)
+    if len(text) <= limit:
+        return None
+    return _(
+        "Shorten your answer to criterion %(number)s, %(criterion)s, to %(limit)s characters "
+        "or fewer (it has %(count)s)."
+    ) % {
+        "number": number,
+        "criterion": criterion_name(criterion),
+        "limit": formats.number(limit),
+        "count": formats.number(len(text)),
+    }
 
 
 def _open_opportunity(
@@ -143,14 +168,22 @@ def bid_save_draft(
     accept_terms: bool = False,
     arrived_at: dt.datetime | None = None,
 ) -> Bid:
-    """Save the working copy as it stands (over-long answers included: nothing typed is lost;
-    the limits apply when submitting)."""
+    """Save the working copy as it stands (answers over their word limit included: nothing
+    typed is lost; the word limits apply when submitting). An answer over its character limit
+    (`answer_max_length`) is refused, naming it, and nothing is saved."""
     bid = _locked_bid(supplier=supplier, bid=bid, arrived_at=arrived_at)
     now = bid.checked_at
     criteria = {c.pk: c for c in bid.opportunity.criteria.all()}
     unknown = set(answers) - set(criteria)
     if unknown:
         raise ValidationError(_("An answer refers to a criterion of another opportunity."))
+    too_long = {
+        ANSWER_FIELD.format(criterion.pk): message
+        for number, criterion in enumerate(criteria.values(), start=1)
+        if (message := answer_too_long(criterion, number, answers.get(criterion.pk, "")))
+    }
+    if too_long:
+        raise ValidationError(too_long)
     existing = {a.criterion_id: a for a in bid.answers.all()}
     for criterion_id, text in answers.items():
         answer = existing.get(criterion_id) or Answer(bid=bid, criterion_id=criterion_id)
@@ -166,6 +199,38 @@ def bid_save_draft(
     bid.full_clean()
     bid.save()
     return bid
+
+
+@transaction.atomic
+def bid_discard(*, supplier: User, bid: Bid) -> None:
+    """The supplier throws away a draft they never submitted: its answers and files go, and
+    the audit trail keeps that it was discarded. Only a draft: a bid submitted once has
+    receipts, which stay provable (withdraw it instead). A draft discarded already (a double
+    click, another tab) is nothing more to do."""
+    if not permissions.is_bidder(supplier, bid):
+        raise PermissionDenied
+    locked = Bid.objects.select_for_update().filter(pk=bid.pk).first()
+    if locked is None:
+        return
+    if locked.status != Status.DRAFT:
+        raise ValidationError(
+            _("Only a draft can be discarded. This bid was submitted: withdraw it instead.")
+        )
+    files = [a.file.name for a in locked.attachments.all() if a.file.name]
+    audit_event_record(
+        actor=supplier,
+        verb="bid.discarded",
+        target=locked,
+        data={"opportunity": locked.opportunity_id},
+    )
+    locked.delete()  # its answers and attachments with it (CASCADE); a draft has no receipt
+    # The files go once the rows are gone for good; a rollback keeps both.
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        private_storage.delete(name)
 
 
 def attachment_problems(bid: Bid) -> dict[str, list[str]]:
@@ -196,31 +261,65 @@ def submission_problems(bid: Bid, *, attachments_checked: bool = False) -> dict[
     `attachments_checked`: the caller has run `attachment_problems` already (outside its lock)."""
     problems: dict[str, list[str]] = {} if attachments_checked else attachment_problems(bid)
     answers = {a.criterion_id: a.text for a in bid.answers.all()}
-    for criterion in bid.opportunity.criteria.all():
-        text = answers.get(criterion.pk, "").strip()
-        field = f"answer_{criterion.pk}"
-        if not text:
-            problems[field] = [_("Answer this criterion.")]
-        elif word_count(text) > criterion.word_limit:
-            over = word_count(text) - criterion.word_limit
+    # Every problem at once, each a sentence that says what to do and where (the error
+    # summary lists them away from their fields).
+    for number, criterion in enumerate(bid.opportunity.criteria.all(), start=1):
+        text = answers.get(criterion.pk, "")
+        field = ANSWER_FIELD.format(criterion.pk)
+        words = word_count(text)
+        names = {"number": number, "criterion": criterion_name(criterion)}
+        too_long = answer_too_long(criterion, number, text)
+        if not text.strip():
+            problems[field] = [
+                _("Enter your answer to criterion %(number)s, %(criterion)s.") % names
+            ]
+        elif too_long:
+            problems[field] = [too_long]
+        elif words > criterion.word_limit:
+            over = words - criterion.word_limit
             problems[field] = [
                 ngettext(
-                    "This answer is %(over)s word over the limit of %(limit)s.",
-                    "This answer is %(over)s words over the limit of %(limit)s.",
+                    "Shorten your answer to criterion %(number)s, %(criterion)s: it is %(over)s "
+                    "word over the limit of %(limit)s.",
+                    "Shorten your answer to criterion %(number)s, %(criterion)s: it is %(over)s "
+                    "words over the limit of %(limit)s.",
                     over,
                 )
-                % {"over": over, "limit": criterion.word_limit}
+                % {
+                    **names,
+                    "over": formats.number(over),
+                    "limit": formats.number(criterion.word_limit),
+                }
             ]
     if bid.proposed_start_date is None:
-        problems["proposed_start_date"] = [_("Give the date you could start.")]
+        problems["proposed_start_date"] = [_("Enter the date you could start the work.")]
     elif bid.proposed_start_date < timezone.localdate():
-        problems["proposed_start_date"] = [_("The start date cannot be in the past.")]
-    for name in Bid.ATTESTATIONS:
+        problems["proposed_start_date"] = [
+            _("Enter a start date that is today or later: %(date)s is in the past.")
+            % {"date": formats.date(bid.proposed_start_date)}
+        ]
+    for name, message in ATTESTATION_PROBLEMS.items():
         if not getattr(bid, name):
-            problems[name] = [_("You must confirm this to bid.")]
+            problems[name] = [str(message)]
     if bid.terms_version != settings.BID_TERMS_VERSION:
-        problems["accept_terms"] = [_("Accept the terms to submit your bid.")]
+        problems["accept_terms"] = [
+            _("Accept the bid terms: a bid cannot be submitted without them.")
+        ]
     return problems
+
+
+# What each unchecked attestation needs, said of that attestation (not "confirm this").
+ATTESTATION_PROBLEMS = {
+    "attest_can_work_in_canada": gettext_lazy(
+        "Confirm that you are legally able to work in Canada (or that your organization is)."
+    ),
+    "attest_can_be_paid_by_card": gettext_lazy(
+        "Confirm that you can be paid by credit card or by an electronic funds transfer."
+    ),
+    "attest_no_conflict": gettext_lazy(
+        "Confirm that you have no conflict of interest with this work or with its evaluators."
+    ),
+}
 
 
 def bid_content(bid: Bid) -> dict[str, Any]:

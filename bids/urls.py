@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/autosave/", views.bid_autosave_view, name="autosave"),
     path("<int:pk>/submit/", views.bid_submit_view, name="submit"),
     path("<int:pk>/withdraw/", views.bid_withdraw_view, name="withdraw"),
+    path("<int:pk>/discard/", views.bid_discard_view, name="discard"),
     path("<int:pk>/confirm/", views.bid_confirm_view, name="confirm"),
     path("<int:pk>/receipts/<int:number>/", views.ReceiptView.as_view(), name="receipt"),
     path("<int:pk>/attachments/", views.attachment_add_view, name="attachment_add"),

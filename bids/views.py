@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -20,12 +20,14 @@ from marketplace.middleware import arrived_at
 from marketplace.mixins import PredicateRequiredMixin
 from marketplace.permissions import is_supplier
 from marketplace.ratelimit import rate_limit_allows
+from marketplace.selectors import discarded_by
 from marketplace.shortcuts import get_visible_or_404
 from marketplace.views_support import message_service_error
 from opportunities.models import Opportunity
+from reports import stages
 
 from . import permissions, services
-from .forms import AttachmentForm, BidForm
+from .forms import BidForm
 from .identity import identity_matches
 from .models import Attachment, Bid, Receipt
 from .pdf_worker import check_admitted
@@ -39,6 +41,13 @@ def _own_bid(request, pk: int) -> Bid:
 
 
 def _refused(request, bid: Bid, error: ValidationError):
+    if hasattr(error, "error_dict"):
+        # Problems with what the bid says (a submission it cannot make yet): on the form,
+        # each at its field, with the error summary; not as messages on another page.
+        form = BidForm(BidForm.saved_data(bid), bid=bid)
+        form.is_valid()
+        form.add_problems(error.message_dict)
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
     message_service_error(request, error)
     return redirect("bids:detail", pk=bid.pk)
 
@@ -63,7 +72,15 @@ class BidListView(PredicateRequiredMixin, ListView):
     paginate_by = 25
 
     def get_queryset(self):
-        return Bid.objects.of(self.request.user).select_related("opportunity")
+        # Every status, a sealed bid under evaluation included (issue 23), with what its stage
+        # and expected decision read.
+        return stages.supplier_bids(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        now = timezone.now()
+        context["rows"] = [(bid, stages.bid_stage(bid, now=now)) for bid in context["bids"]]
+        return context
 
 
 class BidDetailView(DetailView):
@@ -106,43 +123,56 @@ def _edit_context(bid: Bid, form: BidForm, **extra):
         "bid": bid,
         "opportunity": bid.opportunity,
         "form": form,
-        "attachment_form": AttachmentForm(bid=bid),
         "attachments": bid.attachments.filter(removed_at__isnull=True),
         "attachments_enabled": settings.BID_ATTACHMENTS_ENABLED,
         **extra,
     }
 
 
+def _closed(request, bid: Bid):
+    messages.error(request, _("This opportunity is closed: your bid can no longer change."))
+    return redirect("bids:detail", pk=bid.pk)
+
+
 def bid_edit_view(request, pk: int):
     bid = _own_bid(request, pk)
     if not permissions.can_change_bid(request.user, bid, now=arrived_at(request)):
-        messages.error(request, _("This opportunity is closed: your bid can no longer change."))
-        return redirect("bids:detail", pk=bid.pk)
+        return _closed(request, bid)
     if request.method != "POST":
         form = BidForm(bid=bid, initial=BidForm.initial_for(bid))
         return render(request, "bids/bid_form.html", _edit_context(bid, form))
     form = BidForm(request.POST, bid=bid)
-    if not form.is_valid():
-        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
-    try:
-        bid = _save_draft(request, bid, form)
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
+    saved = _form_saved(request, bid, form)
+    if not isinstance(saved, Bid):
+        return saved
+    bid = saved
     if "action_submit" not in request.POST:
         messages.success(request, _("Your draft was saved. It is not submitted yet."))
         return redirect("bids:edit", pk=bid.pk)
     problems = services.submission_problems(bid)
     if problems:
+        # Every problem at once, in the error summary and at its field (bids/forms.py).
         form.add_problems(problems)
-        messages.error(
-            request, _("Your draft was saved, but it cannot be submitted yet: see below.")
+        messages.info(
+            request, _("Your draft was saved. Fix the problems listed below, then submit it.")
         )
         return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
     findings = _identity_findings(bid)
     if findings:
         return render(request, "bids/bid_identity_warning.html", {"bid": bid, "findings": findings})
     return _submit(request, bid)
+
+
+def _form_saved(request, bid: Bid, form: BidForm):
+    """The draft saved from the posted form; or, when it cannot be, the form shown again with
+    its errors (nothing saved, everything typed still in it)."""
+    if not form.is_valid():
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
+    try:
+        return _save_draft(request, bid, form)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
 
 
 def _save_draft(request, bid: Bid, form: BidForm) -> Bid:
@@ -243,6 +273,41 @@ def bid_withdraw_view(request, pk: int):
     return render(request, "bids/bid_withdraw.html", {"bid": bid})
 
 
+def bid_discard_view(request, pk: int):
+    """Discard a draft: a page that says what will go, then one button (POST). Only the
+    supplier's own draft; any other bid of theirs is a 404 here, as is anybody else's."""
+    try:
+        bid = _own_bid(request, pk)
+    except Http404:
+        # Discarded already (a double click, another tab, a replay): said so, not "not found".
+        if request.method == "POST" and discarded_by(request.user, Bid, pk, "bid.discarded"):
+            messages.info(request, _("This draft bid was discarded already."))
+            return redirect("bids:list")
+        raise
+    if bid.status != Bid.Status.DRAFT:
+        raise Http404
+    if request.method == "POST":
+        try:
+            services.bid_discard(supplier=request.user, bid=bid)
+        except ValidationError as error:
+            return _refused(request, bid, error)
+        messages.success(
+            request,
+            _("Your draft bid on “%(title)s” was discarded.") % {"title": bid.opportunity.title},
+        )
+        return redirect("bids:list")
+    return render(
+        request,
+        "bids/bid_discard.html",
+        {
+            "bid": bid,
+            "opportunity": bid.opportunity,
+            "answered": bid.answers.exclude(text="").count(),
+            "attachment_count": bid.attachments.filter(removed_at__isnull=True).count(),
+        },
+    )
+
+
 @require_POST
 def bid_confirm_view(request, pk: int):
     bid = _own_bid(request, pk)
@@ -254,27 +319,51 @@ def bid_confirm_view(request, pk: int):
     return redirect("bids:detail", pk=bid.pk)
 
 
+def _posted_form(request, bid: Bid, button: str):
+    """The bid form of a request sent by one of its buttons (`button`: "Upload", "Remove"):
+    the draft it carries saved first, so nothing typed is lost; the saved bid, or the form
+    shown again with its errors. A request without the form (a script sending only the file)
+    gets the saved working copy, untouched."""
+    if button in request.POST:
+        form = BidForm(request.POST, request.FILES, bid=bid)
+        saved = _form_saved(request, bid, form)
+        return (saved, form) if isinstance(saved, Bid) else (saved, None)
+    form = BidForm(BidForm.saved_data(bid), bid=bid)
+    form.is_valid()
+    return bid, form
+
+
 @require_POST
 def attachment_add_view(request, pk: int):
+    """ "Upload" on the bid form posts the whole form here: the draft is saved, then the file
+    is checked and attached. A refused file is said at the file box, in the error summary."""
     bid = _own_bid(request, pk)
-    form = AttachmentForm(request.POST, request.FILES, bid=bid)
-    if not form.is_valid():
-        for message in form.errors.get("file", []):
-            messages.error(request, message)
-        return redirect("bids:edit", pk=bid.pk)
+    if not settings.BID_ATTACHMENTS_ENABLED:
+        raise PermissionDenied
+    if not permissions.can_change_bid(request.user, bid, now=arrived_at(request)):
+        return _closed(request, bid)
+    whole = "action_upload" in request.POST
+    saved, form = _posted_form(request, bid, "action_upload")
+    if form is None:
+        return saved
+    bid = saved
+    upload = request.FILES.get("attachment") or request.FILES.get("file")
+    if upload is None:
+        form.add_error("attachment", _("Choose a PDF file to upload."))
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
     try:
         # Counted and one at a time per person before the file is read (bids/pdf_worker.py).
         with check_admitted(who=request.user.pk):
             services.attachment_add(
-                supplier=request.user,
-                bid=bid,
-                upload=form.cleaned_data["file"],
-                arrived_at=arrived_at(request),
+                supplier=request.user, bid=bid, upload=upload, arrived_at=arrived_at(request)
             )
     except ValidationError as error:
-        message_service_error(request, error)
-    else:
-        messages.success(request, _("The file was attached."))
+        form.add_error("attachment", error.messages)
+        return render(request, "bids/bid_form.html", _edit_context(bid, form), status=400)
+    messages.success(
+        request,
+        _("Your draft was saved. The file was attached.") if whole else _("The file was attached."),
+    )
     return redirect("bids:edit", pk=bid.pk)
 
 
@@ -283,6 +372,10 @@ def attachment_remove_view(request, pk: int, attachment_pk: int):
     bid = _own_bid(request, pk)
     # One removed already (a double click, another tab) lands where its removal did.
     attachment = get_object_or_404(Attachment, pk=attachment_pk, bid=bid)
+    saved, form = _posted_form(request, bid, "action_remove")
+    if form is None:
+        return saved
+    bid = saved
     try:
         services.attachment_remove(
             supplier=request.user, bid=bid, attachment=attachment, arrived_at=arrived_at(request)

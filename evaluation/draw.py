@@ -11,6 +11,7 @@ order of the draw (`draw_key`, `draw_order`), a packet's result from its consens
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -173,3 +174,50 @@ def unscorable(criteria: list[Criterion]) -> list[str]:
         for number, criterion in enumerate(criteria, start=1)
         if criterion.kind == Criterion.Kind.RATED and not criterion.max_score
     ]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A run of places in the ranking the lock will make, known before the seed is out: one
+    label at its place, or several whose order (and, at the top, who is selected) only the
+    draw settles. `score` is their common score, or None for a draw among different scores
+    (a draw among all who pass, or within the margin)."""
+
+    first: int
+    last: int
+    labels: tuple[str, ...]
+    score: Decimal | None
+
+    @property
+    def by_draw(self) -> bool:
+        return len(self.labels) > 1
+
+
+def selection_preview(
+    *, method: str, scores: dict[str, Decimal], margin: int | None
+) -> list[Place]:
+    """The ranking `selection_ranking` will make from `scores` (the qualified labels), as far
+    as it is known without the seed: what the chair reviews before locking. Whatever the seed,
+    the ranking puts exactly the labels of each place in positions first..last."""
+    qualified = sorted(scores)
+    if method in (SelectionMethod.HIGHEST_SCORE, SelectionMethod.DRAW_AMONG_PASSING):
+        eligible = qualified
+    else:
+        top = max(scores.values(), default=Decimal("0"))
+        eligible = [label for label in qualified if scores[label] >= top - (margin or 0)]
+    places: list[Place] = []
+    rest = qualified
+    if method != SelectionMethod.HIGHEST_SCORE and eligible:
+        common = {scores[label] for label in eligible}
+        places.append(
+            Place(1, len(eligible), tuple(eligible), common.pop() if len(common) == 1 else None)
+        )
+        rest = [label for label in qualified if label not in eligible]
+    by_score: dict[Decimal, list[str]] = {}
+    for label in rest:
+        by_score.setdefault(scores[label], []).append(label)
+    for score in sorted(by_score, reverse=True):
+        first = places[-1].last + 1 if places else 1
+        tied = tuple(by_score[score])
+        places.append(Place(first, first + len(tied) - 1, tied, score))
+    return places

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -108,11 +111,32 @@ def missing_marks(member: PanelMember) -> list[tuple[Packet, Criterion]]:
     return missing
 
 
+def marks_digest(marks: Iterable[Mark | ConsensusMark]) -> str:
+    """SHA-256 of a set of marks as a confirmation page shows them (bid, criterion, pass or
+    score, rationale): the page carries it, and the step it confirms refuses if the marks it
+    would act on are no longer those (changed in another tab meanwhile)."""
+    rows = sorted(
+        (mark.packet_id, mark.criterion_id, mark.passed, mark.score, mark.rationale)
+        for mark in marks
+    )
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
 @transaction.atomic
-def marks_submit(*, evaluator: User, evaluation: Evaluation) -> PanelMember:
+def marks_submit(*, evaluator: User, evaluation: Evaluation, reviewed: str = "") -> PanelMember:
+    """The evaluator's marks become final. `reviewed`: the digest (`marks_digest`) of the
+    marks the confirmation page showed; when given, the marks must still be those."""
     member = _own_active_seat(evaluator, evaluation)
     if member.marks_submitted_at:
         raise ValidationError(_("Your marks are already submitted."))
+    if reviewed and reviewed != marks_digest(member.marks.all()):
+        raise ValidationError(
+            _(
+                "Your marks changed after you reviewed them (in another tab?). Review them "
+                "again, as they are now."
+            ),
+            code="reviewed_changed",
+        )
     missing = missing_marks(member)
     if missing:
         raise ValidationError(

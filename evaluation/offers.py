@@ -116,17 +116,25 @@ def _send_debriefs(evaluation: Evaluation, packets) -> None:
     notification_send_each(kind="bid.not_awarded", event_key=str(evaluation.pk), messages=messages)
 
 
-def offer_close(*, actor: User, offer: Offer, outcome: str, reason: str = "") -> Offer:
+def offer_close(
+    *, actor: User | None, offer: Offer, outcome: str, reason: str = "", lapsed: bool = False
+) -> Offer:
     """Evaluation's side of the end of an award (lifecycle.award, in its transaction): the
-    awardee declines (the supplier) or defaults (the buyer declares it). The offer ends and its
-    bid is terminated; `offer_to_next_ranked` then passes the award on."""
+    awardee declines (the supplier) or defaults (the buyer declares it), or, `lapsed`, left it
+    unanswered past its deadline (the system: no actor; it counts as declined). The offer ends
+    and its bid is terminated; `offer_to_next_ranked` then passes the award on."""
     offer = (
         Offer.objects.select_for_update(of=("self",)).select_related("packet__bid").get(pk=offer.pk)
     )
     evaluation = Evaluation.objects.select_for_update().get(pk=offer.evaluation_id)
     if offer.outcome != Offer.Outcome.OPEN:
         raise ValidationError(_("This award has already ended."))
-    if outcome == Offer.Outcome.DECLINED:
+    if lapsed:
+        if actor is not None or outcome != Offer.Outcome.DECLINED:
+            raise ValueError(outcome)
+    elif actor is None:
+        raise PermissionDenied
+    elif outcome == Offer.Outcome.DECLINED:
         if offer.packet.bid.supplier_id != actor.pk:
             raise PermissionDenied
     elif outcome == Offer.Outcome.DEFAULTED:
@@ -141,17 +149,18 @@ def offer_close(*, actor: User, offer: Offer, outcome: str, reason: str = "") ->
     offer.reason = reason.strip()
     offer.save()
     transition(offer.packet.bid, Bid.Status.TERMINATED, actor=actor, verb="bid.terminated")
-    audit_event_record(
-        actor=actor,
-        verb=f"evaluation.offer_{outcome}",
-        target=evaluation,
-        data={"offer": offer.number, "packet": offer.packet.label},
-    )
+    data = {"offer": offer.number, "packet": offer.packet.label}
+    if lapsed:  # unanswered by the deadline: nobody acted
+        audit_event_record(actor=None, verb="evaluation.offer_lapsed", target=evaluation, data=data)
+    else:
+        audit_event_record(
+            actor=actor, verb=f"evaluation.offer_{outcome}", target=evaluation, data=data
+        )
     public_pages_changed_on_commit()  # the award notice is withdrawn
     return offer
 
 
-def offer_to_next_ranked(*, actor: User, evaluation: Evaluation) -> Offer | None:
+def offer_to_next_ranked(*, actor: User | None, evaluation: Evaluation) -> Offer | None:
     """After an offer ended: the award is offered to the next in rank not offered it yet, or,
     nobody left, the evaluation and the opportunity end without an award and every bidder is
     told. Returns the new offer, or None."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from marketplace.models import User
-from opportunities.models import Opportunity
+from opportunities.models import Criterion, Opportunity
 
 from . import permissions
-from .models import Evaluation, Offer, Packet, PanelMember
+from .draw import Place, packet_score, selection_preview, unscorable
+from .marking import marks_digest
+from .models import ConsensusMark, Evaluation, Mark, Offer, Packet, PanelMember
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,123 @@ def bid_debrief(*, bid) -> dict:
         "open_offer": open_offer,
         "contract": getattr(bid, "contract", None) if open_offer else None,
     }
+
+
+# --- What a confirmation page shows before an irreversible step ------------------------------
+
+
+@dataclass(frozen=True)
+class PacketMarks:
+    """One bid's marks as a confirmation page lists them: each criterion with its mark (None:
+    not marked yet)."""
+
+    packet: Packet
+    lines: list[tuple[Criterion, Mark | ConsensusMark | None]]
+
+
+def _packet_marks(
+    packets: list[Packet], criteria: list[Criterion], marks: list
+) -> list[PacketMarks]:
+    by_key = {(m.packet_id, m.criterion_id): m for m in marks}
+    return [
+        PacketMarks(packet, [(c, by_key.get((packet.pk, c.pk))) for c in criteria])
+        for packet in packets
+    ]
+
+
+@dataclass(frozen=True)
+class MarksReview:
+    packets: list[PacketMarks]
+    digest: str  # of the marks shown (marking.marks_digest): the final POST carries it
+
+
+def marks_review(member: PanelMember) -> MarksReview:
+    """An evaluator's own marks on every bid, before they submit them as final."""
+    evaluation = member.evaluation
+    marks = list(member.marks.all())
+    return MarksReview(
+        packets=_packet_marks(
+            list(evaluation.packets.all()), list(evaluation.opportunity.criteria.all()), marks
+        ),
+        digest=marks_digest(marks),
+    )
+
+
+@dataclass(frozen=True)
+class RankedPacket:
+    packet: Packet
+    qualified: bool | None  # None: the consensus on it is not complete
+    score: Decimal | None
+    place: Place | None  # None: not qualified (or not complete)
+
+
+@dataclass(frozen=True)
+class LockReview:
+    """What locking the consensus will do, as far as it is known before the seed is out: each
+    bid's result, the ranking, and which places only the draw settles."""
+
+    rows: list[RankedPacket]
+    places: list[Place]
+    missing: int  # consensus marks still to record
+    problems: list[str]  # what makes a score impossible (unscorable criteria)
+    method: str
+    margin: int | None
+    top: Decimal | None  # the highest score of a qualified bid
+    digest: str  # of the consensus shown (marking.marks_digest): the final POST carries it
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing and not self.problems
+
+    @property
+    def unqualified(self) -> list[RankedPacket]:
+        return [row for row in self.rows if row.qualified is False]
+
+
+def lock_review(evaluation: Evaluation) -> LockReview:
+    """The chair's review before the lock: the same arithmetic as the lock
+    (`draw.packet_score`, and `draw.selection_preview`, which `selection_ranking` follows)."""
+    opportunity = evaluation.opportunity
+    criteria = list(opportunity.criteria.all())
+    packets = list(
+        evaluation.packets.prefetch_related(
+            Prefetch("consensus", queryset=ConsensusMark.objects.order_by("criterion_id"))
+        )
+    )
+    problems = unscorable(criteria)
+    wanted = {c.pk for c in criteria}
+    results: dict[int, tuple[bool | None, Decimal | None]] = {}
+    missing = 0
+    for packet in packets:
+        recorded = {m.criterion_id for m in packet.consensus.all()} & wanted
+        missing += len(wanted - recorded)
+        if recorded == wanted and not problems:
+            results[packet.pk] = packet_score(packet, criteria)
+        else:
+            results[packet.pk] = (None, None)
+    scores = {
+        p.label: score
+        for p in packets
+        for qualified, score in [results[p.pk]]
+        if qualified and score is not None
+    }
+    places = selection_preview(
+        method=opportunity.selection_method, scores=scores, margin=opportunity.draw_margin_points
+    )
+    place_of = {label: place for place in places for label in place.labels}
+    rows = [
+        RankedPacket(p, results[p.pk][0], results[p.pk][1], place_of.get(p.label)) for p in packets
+    ]
+    rows.sort(
+        key=lambda row: (row.place.first if row.place else len(packets) + 1, row.packet.label)
+    )
+    return LockReview(
+        rows=rows,
+        places=places,
+        missing=missing,
+        problems=problems,
+        method=opportunity.selection_method,
+        margin=opportunity.draw_margin_points,
+        top=max(scores.values(), default=None),
+        digest=marks_digest(m for p in packets for m in p.consensus.all()),
+    )

@@ -27,7 +27,8 @@ from opportunities.progress import opportunity_mark_unsuccessful
 
 from . import permissions
 from .draw import lock_packet_record, packet_score, selection_ranking, unscorable
-from .models import Evaluation
+from .marking import marks_digest
+from .models import ConsensusMark, Evaluation
 from .notices import notice_context, tell_bidders_unsuccessful
 
 Status = Evaluation.Status
@@ -43,13 +44,26 @@ def _refuse_if_cancelled(opportunity_id: int) -> None:
 
 
 @transaction.atomic
-def evaluation_lock(*, chair: User, evaluation: Evaluation) -> Evaluation:
-    """The chair locks the consensus; the selection follows at once and reveals the seed."""
+def evaluation_lock(*, chair: User, evaluation: Evaluation, reviewed: str = "") -> Evaluation:
+    """The chair locks the consensus; the selection follows at once and reveals the seed.
+    `reviewed`: the digest (`marking.marks_digest`) of the consensus the confirmation page
+    ranked; when given, the consensus must still be that one (the row lock above is the one
+    `consensus_save` takes, so none can change it between this check and the lock)."""
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     if not permissions.is_chair(chair, evaluation):
         raise PermissionDenied
     if evaluation.status != Status.CONSENSUS:
         raise ValidationError(_("Consensus is not open."))
+    if reviewed and reviewed != marks_digest(
+        ConsensusMark.objects.filter(packet__evaluation=evaluation)
+    ):
+        raise ValidationError(
+            _(
+                "The consensus changed after you reviewed the ranking (in another tab?). "
+                "Review it again, as it is now."
+            ),
+            code="reviewed_changed",
+        )
     opportunity = evaluation.opportunity
     _refuse_if_cancelled(opportunity.pk)
     criteria = list(opportunity.criteria.all())

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from lifecycle import award
 from marketplace.files import private_file_response
@@ -26,7 +26,7 @@ from marketplace.shortcuts import get_visible_or_404
 from marketplace.views_support import message_service_error
 from opportunities.models import Opportunity
 
-from . import draw, marking, panel, permissions, services, verification
+from . import draw, marking, panel, permissions, selectors, services, verification
 from .forms import AppointForm, DeclarationForm, MarksForm
 from .models import (
     ConsensusMark,
@@ -267,14 +267,48 @@ def packet_attachment_view(request, pk: int, packet_pk: int, number: int):
     return private_file_response(attachment.file, filename=attachment.name)
 
 
-@require_POST
+# Each irreversible step answers a GET with its confirmation page (what will happen, then one
+# button that posts back here) and does the step on the POST. The page carries the digest of
+# what it showed where the step acts on marks: a change in another tab since is refused.
+CONFIRMS = require_http_methods(["GET", "HEAD", "POST"])
+
+
+def _reviewed(request) -> str:
+    return str(request.POST.get("reviewed", ""))
+
+
+def _changed_since_review(error: ValidationError) -> bool:
+    return getattr(error, "code", None) == "reviewed_changed"
+
+
+@CONFIRMS
 def marks_submit_view(request, pk: int):
     evaluation = _evaluation(request, pk)
-    _member_with_packets(request, evaluation)
+    member = _member_with_packets(request, evaluation)
+    if request.method != "POST":
+        scoring = evaluation.status in (Status.PANEL, Status.SCORING)
+        context = {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "member": member,
+            "scoring": scoring,
+            "review": selectors.marks_review(member),
+            "missing": (
+                len(marking.missing_marks(member))
+                if scoring and not member.marks_submitted_at
+                else 0
+            ),
+            "others": sum(1 for m in evaluation.panel.all() if m.active and m.pk != member.pk),
+        }
+        return render(request, "evaluation/confirm_marks.html", context)
     try:
-        marking.marks_submit(evaluator=request.user, evaluation=evaluation)
+        marking.marks_submit(
+            evaluator=request.user, evaluation=evaluation, reviewed=_reviewed(request)
+        )
     except ValidationError as error:
         message_service_error(request, error)
+        if _changed_since_review(error):
+            return redirect("evaluation:submit", pk=pk)
     else:
         messages.success(request, _("Your marks are submitted. They are final."))
     return redirect("evaluation:packets", pk=pk)
@@ -364,18 +398,31 @@ def consensus_packet_view(request, pk: int, packet_pk: int):
     )
 
 
-@require_POST
+@CONFIRMS
 def lock_view(request, pk: int):
     evaluation = _evaluation(request, pk)
     _chair(request, evaluation)
+    if request.method != "POST":
+        context = {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "review": (
+                selectors.lock_review(evaluation) if evaluation.status == Status.CONSENSUS else None
+            ),
+        }
+        return render(request, "evaluation/confirm_lock.html", context)
     try:
-        evaluation = services.evaluation_lock(chair=request.user, evaluation=evaluation)
+        evaluation = services.evaluation_lock(
+            chair=request.user, evaluation=evaluation, reviewed=_reviewed(request)
+        )
     except ValidationError as error:
         if Evaluation.objects.filter(pk=evaluation.pk, locked_at__isnull=False).exists():
             # Locked already (a double click, another tab): where the lock lands.
             messages.info(request, _("The consensus is already locked."))
             return _back(evaluation)
         message_service_error(request, error)
+        if _changed_since_review(error):
+            return redirect("evaluation:lock", pk=pk)
         return redirect("evaluation:consensus", pk=pk)
     messages.success(request, _("The consensus is locked and the selection is made."))
     return _back(evaluation)
@@ -400,9 +447,41 @@ def _buyer_step(request, pk: int, step, success: str, *, done: Q, already: str):
     return _back(evaluation)
 
 
-@reauthentication_required(back="evaluation:overview")
-@require_POST
+def _buyer_confirmation(request, pk: int, template: str, **context):
+    """The buyer's confirmation page of a step (the reveal, the award): the same who as the
+    step itself."""
+    evaluation = _evaluation(request, pk)
+    if not permissions.can_manage_panel(request.user, evaluation):
+        raise Http404
+    ranked = list(
+        evaluation.packets.filter(rank__isnull=False)
+        .select_related("bid__supplier__supplier_profile")
+        .order_by("rank")
+    )
+    return render(
+        request,
+        template,
+        {
+            "evaluation": evaluation,
+            "opportunity": evaluation.opportunity,
+            "ranked": ranked,
+            "unranked": evaluation.packets.filter(rank__isnull=True).count(),
+            "awarded": evaluation.offers.exists(),
+            **context,
+        },
+    )
+
+
+@CONFIRMS
 def reveal_view(request, pk: int):
+    if request.method == "POST":
+        return _reveal(request, pk)
+    return _buyer_confirmation(request, pk, "evaluation/confirm_reveal.html")
+
+
+@reauthentication_required(back="evaluation:reveal")
+@require_POST
+def _reveal(request, pk: int):
     return _buyer_step(
         request,
         pk,
@@ -413,9 +492,16 @@ def reveal_view(request, pk: int):
     )
 
 
-@reauthentication_required(back="evaluation:overview")
-@require_POST
+@CONFIRMS
 def award_view(request, pk: int):
+    if request.method == "POST":
+        return _award(request, pk)
+    return _buyer_confirmation(request, pk, "evaluation/confirm_award.html")
+
+
+@reauthentication_required(back="evaluation:award")
+@require_POST
+def _award(request, pk: int):
     return _buyer_step(
         request,
         pk,

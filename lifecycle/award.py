@@ -7,8 +7,12 @@ offer. Neither imports the other: this module calls both, in one transaction, in
   evaluation and the opportunity become awarded, the other bidders get their debrief), then
   payments draws up the contract with the awardee.
 - **Decline** (`contract_decline`, or `offer_end` from the offer): the awardee declines before
-  accepting the terms. Evaluation ends the offer (checked first, so a repeated click reads
-  "This award has already ended."), payments ends the contract, then the award passes on.
+  accepting the terms and before the deadline to answer (`Contract.accept_by`). Evaluation
+  ends the offer (checked first, so a repeated click reads "This award has already ended."),
+  payments ends the contract (and tells the buyer), then the award passes on.
+- **Lapse** (`contract_lapse`, run by the beat through `contracts_lapse_unaccepted`): the
+  deadline passed unanswered. It counts as a decline made by nobody: the contract, then the
+  offer, and the award passes on.
 - **Default** (`contract_default`): the buyer declares the awardee in default. Payments ends the
   contract (after the cure period, with a reason), evaluation ends the offer, then the award
   passes on.
@@ -26,7 +30,11 @@ it, then finds the award ended or accepted, instead of the two deadlocking (a 50
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from evaluation import offers
 from evaluation.models import Evaluation, Offer
@@ -44,7 +52,7 @@ def _hold_contract(bid_id: int) -> Contract | None:
     return Contract.objects.select_for_update(of=("self",)).filter(bid_id=bid_id).first()
 
 
-def _pass_on(*, actor: User, evaluation: Evaluation) -> Offer | None:
+def _pass_on(*, actor: User | None, evaluation: Evaluation) -> Offer | None:
     """The award to the next in rank, with its contract; None when nobody is left (the
     evaluation and the opportunity are then unsuccessful)."""
     offer = offers.offer_to_next_ranked(actor=actor, evaluation=evaluation)
@@ -72,7 +80,7 @@ def offer_end(*, actor: User, offer: Offer, outcome: str, reason: str = "") -> O
     )
     ended = offers.offer_close(actor=actor, offer=offer, outcome=outcome, reason=reason)
     if outcome == Offer.Outcome.DECLINED and contract is not None:
-        contracts.contract_decline(supplier=actor, contract=contract)
+        contracts.contract_decline(supplier=actor, contract=contract, reason=reason)
     return _pass_on(actor=actor, evaluation=ended.evaluation)
 
 
@@ -91,9 +99,45 @@ def contract_decline(*, supplier: User, contract: Contract, reason: str = "") ->
     if offer is None:  # no award behind the contract: only the contract ends
         return contracts.contract_decline(supplier=supplier, contract=contract)
     offers.offer_close(actor=supplier, offer=offer, outcome=Offer.Outcome.DECLINED, reason=reason)
-    contract = contracts.contract_decline(supplier=supplier, contract=contract)
+    contract = contracts.contract_decline(supplier=supplier, contract=contract, reason=reason)
     _pass_on(actor=supplier, evaluation=offer.evaluation)
     return contract
+
+
+@transaction.atomic
+def contract_lapse(*, contract: Contract, now: dt.datetime | None = None) -> Contract | None:
+    """The awardee did not answer by the deadline: the contract ends as declined (the buyer and
+    the supplier are told), then the offer, and the award passes to the next in rank. None when
+    the contract was accepted or declined meanwhile, or is not due."""
+    if _hold_contract(contract.bid_id) is None:
+        return None
+    ended = contracts.contract_lapse(contract=contract, now=now)
+    if ended is None:
+        return None
+    offer = Offer.objects.filter(packet__bid_id=contract.bid_id, outcome=Offer.Outcome.OPEN).first()
+    if offer is not None:
+        closed = offers.offer_close(
+            actor=None, offer=offer, outcome=Offer.Outcome.DECLINED, lapsed=True
+        )
+        _pass_on(actor=None, evaluation=closed.evaluation)
+    return ended
+
+
+def contracts_lapse_unaccepted(*, now: dt.datetime | None = None) -> int:
+    """The beat's sweep: every award left unanswered past its deadline ends and passes on, each
+    in its own transaction (one that was accepted meanwhile is left alone). Returns how many
+    ended."""
+    now = now or timezone.now()
+    due = Contract.objects.filter(
+        status=Contract.Status.AWAITING_ACCEPTANCE, accept_by__lte=now
+    ).order_by("accept_by", "pk")
+    ended = 0
+    for contract in due:
+        try:
+            ended += contract_lapse(contract=contract, now=now) is not None
+        except ValidationError:  # ended another way at the same moment: nothing left to do
+            continue
+    return ended
 
 
 @transaction.atomic

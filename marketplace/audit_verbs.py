@@ -84,6 +84,8 @@ VERBS: dict[str, Promise] = {
     "opportunity.edited": _("The opportunity was edited."),
     "opportunity.submitted": _("The opportunity was submitted for review."),
     "opportunity.changes_requested": _("Changes to the opportunity were asked for."),
+    "opportunity.recalled": _("The buyer took the opportunity back from review to the drafts."),
+    "opportunity.discarded": _("The buyer discarded the draft opportunity."),
     "opportunity.published": _("The opportunity was published."),
     "opportunity.amended": _("Addendum %(number)s was published."),
     "opportunity.closed": _("The opportunity closed for bids."),
@@ -95,6 +97,7 @@ VERBS: dict[str, Promise] = {
     "opportunity.unsuccessful": _("The opportunity ended without an award."),
     "question.asked": _("A supplier asked a question."),
     "question.answered": _("A question was answered."),
+    "question.dismissed": _("A question was dismissed, and the reason told to its asker."),
     "alert.created": _("An alert was created."),
     "alert.updated": _("An alert was changed."),
     "alert.deleted": _("An alert was deleted."),
@@ -105,6 +108,7 @@ VERBS: dict[str, Promise] = {
     "bid.resubmitted": _("The bid was submitted again (receipt %(number)s)."),
     "bid.confirmed": _("The bid was confirmed as it is after addendum %(number)s."),
     "bid.withdrawn": _("The bid was withdrawn."),
+    "bid.discarded": _("The draft bid was discarded."),
     "bid.sealed": _("The bid was sealed at the close."),
     "bid.attachment_added": _("An attachment was added to the bid."),
     "bid.attachment_removed": _("An attachment was removed from the bid."),
@@ -129,6 +133,9 @@ VERBS: dict[str, Promise] = {
     "evaluation.offered": _("The award was offered to “%(label)s”."),
     "evaluation.offer_declined": _("The supplier of “%(label)s” declined the award."),
     "evaluation.offer_defaulted": _("The award to “%(label)s” ended for default."),
+    "evaluation.offer_lapsed": _(
+        "The supplier of “%(label)s” did not accept the award in time: it ended as declined."
+    ),
     "evaluation.awarded": _("The work was awarded."),
     "panel.appointed": _("An evaluator was appointed to the panel."),
     "panel.chair_named": _("The panel's chair was named."),
@@ -145,6 +152,9 @@ VERBS: dict[str, Promise] = {
     "contract.created": _("The contract was drawn up."),
     "contract.accepted": _("The supplier accepted the contract."),
     "contract.declined": _("The supplier declined the contract."),
+    "contract.lapsed": _(
+        "The supplier did not accept the contract by its deadline: it ended as declined."
+    ),
     "contract.delivered": _("The supplier delivered the work."),
     "contract.file_delivered": _("A file was delivered."),
     "contract.changes_requested": _("The buyer asked for changes to the delivery."),

@@ -341,6 +341,8 @@ class SupplierProfileForm(forms.ModelForm):
                 "kind",
                 "legal_name",
                 "trading_name",
+                # What an award publishes of these names, to whom and for how long.
+                HTML('{% include "includes/supplier_privacy_notice.html" %}'),
                 "size",
                 "contact_name",
             ),

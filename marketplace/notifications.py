@@ -144,6 +144,17 @@ CATALOGUE: dict[str, Kind] = {
             action=_("Review it"),
         ),
         Kind(
+            code="opportunity.recalled",
+            label=_("An opportunity is taken back from review"),
+            subject=_("No longer waiting for review: %(title)s"),
+            body=_(
+                "The buyer took “%(title)s” back to their drafts before it was reviewed. It is "
+                "no longer in the review queue: there is nothing to do until they submit it again."
+            ),
+            roles=_ADMIN,
+            action=_("Open the review queue"),
+        ),
+        Kind(
             code="opportunity.changes_requested",
             label=_("Changes are requested to your opportunity"),
             subject=_("Changes requested: %(title)s"),
@@ -218,6 +229,18 @@ CATALOGUE: dict[str, Kind] = {
             roles=_SUPPLIER,
             quote="answer",
             action=_("Read all questions and answers"),
+        ),
+        Kind(
+            code="question.dismissed",
+            label=_("The buyer does not publish a question you asked, and says why"),
+            subject=_("Your question was not published: %(title)s"),
+            body=_(
+                "The buyer of “%(title)s” will not answer or publish your question "
+                "“%(question)s”. %(dismissed_as)s. The reason given:"
+            ),
+            roles=_SUPPLIER,
+            quote="reason",
+            action=_("Read the opportunity"),
         ),
         Kind(
             code="opportunity.closing_soon",
@@ -398,6 +421,33 @@ CATALOGUE: dict[str, Kind] = {
             subject=_("Contract accepted: %(title)s"),
             body=_("The supplier accepted the terms for “%(title)s”: the work is in progress."),
             roles=_BUYER,
+            action=_("See the contract"),
+        ),
+        Kind(
+            code="contract.declined",
+            label=_("The supplier declines the contract"),
+            subject=_("Contract declined: %(title)s"),
+            body=_(
+                "The supplier declined the contract for “%(title)s” before accepting it. The "
+                "award passes to the next qualified bid in rank; if none is left, the "
+                "opportunity ends without an award. Their reason:"
+            ),
+            roles=_BUYER,
+            mandatory=True,
+            quote="reason",
+            action=_("See the contract"),
+        ),
+        Kind(
+            code="contract.lapsed",
+            label=_("An award is not accepted by its deadline"),
+            subject=_("Award not accepted in time: %(title)s"),
+            body=_(
+                "The contract for “%(title)s” was not accepted by %(due)s, so it ended as "
+                "declined. The award passes to the next qualified bid in rank; if none is left, "
+                "the opportunity ends without an award."
+            ),
+            roles=frozenset({Role.SUPPLIER, Role.BUYER}),
+            mandatory=True,
             action=_("See the contract"),
         ),
         Kind(

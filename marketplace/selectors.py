@@ -9,6 +9,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from . import formats
 from .caching import unread_count_cached
 from .models import (
     STAFF_ROLES,
+    AuditEvent,
     JobRun,
     Notification,
     Role,
@@ -139,3 +141,14 @@ def unread_notification_count(*, user: User) -> int:
         user.pk,
         lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
     )
+
+
+def discarded_by(user: User, model: type, pk: int, verb: str) -> bool:
+    """Whether `user` deleted row `pk` of `model` (audited with `verb`): a repeat of their
+    discard, from another tab or a replay, lands where the first did rather than on a 404."""
+    return AuditEvent.objects.filter(
+        actor=user,
+        verb=verb,
+        target_type=ContentType.objects.get_for_model(model),
+        target_id=str(pk),
+    ).exists()

@@ -334,6 +334,8 @@ ALLAUTH_TRUSTED_PROXY_COUNT = int(env_str("ALLAUTH_TRUSTED_PROXY_COUNT", "0"))
 # Floods refused per person (marketplace/ratelimit.py): (how many, in how many seconds). Far
 # above what one person does by hand; a bid refused this way stays saved as a draft.
 QUESTION_RATE_LIMIT = (10, 3600)
+# Taking a posting back from review (each notifies every program administrator).
+RECALL_RATE_LIMIT = (5, 3600)
 BID_SUBMISSION_RATE_LIMIT = (20, 600)
 # PDF files sent to be checked (bid attachments and delivery files together), refused ones too;
 # beyond it nothing is read. One check per person runs at a time (bids/pdf_worker.py).
@@ -384,6 +386,9 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages come from npm at build time (`npm install`), never from the repository.
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    # The GC Design System (components, fonts, signature), made self-contained after
+    # `npm install` by scripts/vendor-gcds.mjs (its gcds.css loads nothing from another origin).
+    ("vendor/gcds", BASE_DIR / "node_modules" / ".gcds-static"),
 ]
 # Bid attachments (bids.models.PrivateStorage): never under MEDIA_URL, never served by the web
 # server; a view checks who asks before it streams a file.
@@ -411,6 +416,8 @@ DEFAULT_FROM_EMAIL = env_str(
     "DEFAULT_FROM_EMAIL", "Micro-acquisitions <no-reply@micro-acquisitions.example>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people write about the service (the Contact page, the footer's "Report a problem").
+SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@micro-acquisitions.example")
 # Absolute links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Open data (reports/ocds.py): each contracting process's OCDS id is "<prefix>-<opportunity id>".
@@ -463,6 +470,10 @@ NOTIFICATIONS_SWEEP_GRACE_SECONDS = 120  # the sweeper leaves a fresh notificati
 ALERTS_CHUNK_SIZE = 1000  # alert subscriptions per fan-out task
 ALERT_DIGEST_HOUR = 7  # Eastern time, daily
 CURE_PERIOD_BUSINESS_DAYS = 5  # to make requested changes, before a default can be declared
+# The awardee accepts the contract within this long after the award (the moment of the award,
+# that many business days later); left unanswered, the award passes to the next bid in rank
+# (payments.tasks.contracts_lapse_unaccepted).
+OFFER_ACCEPT_BUSINESS_DAYS = 5
 EVALUATION_REMINDER_DAYS = 2  # an evaluation step waiting this long sends a daily reminder
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -518,6 +529,11 @@ CELERY_BEAT_SCHEDULE = {
     "evaluation-reminders": {
         "task": "evaluation.tasks.evaluations_remind",
         "schedule": crontab(hour=9, minute=0),
+    },
+    # An award not accepted by its deadline passes to the next bid in rank.
+    "lapse-unaccepted-contracts": {
+        "task": "payments.tasks.contracts_lapse_unaccepted",
+        "schedule": 60 * 10,
     },
     "overdue-deliveries": {
         "task": "payments.tasks.contracts_remind_overdue",

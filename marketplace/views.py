@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import sys
+import unicodedata
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,8 +14,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -20,10 +25,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from bids.selectors import supplier_bids_in_progress
 from evaluation.selectors import panel_seats
 from opportunities.models import Opportunity
 from payments.selectors import payments_due, supplier_contracts
+from reports import stages, waiting
 
 from . import approvals, permissions, selectors, services
 from .forms import (
@@ -42,6 +47,7 @@ from .models import Approval, AuditEvent, Notification, Role, RoleGrant, Supplie
 from .notifications import CATALOGUE, kinds_for, render_link, unsubscribe_read
 from .sessions import reauthentication_required
 from .shortcuts import get_visible_or_404
+from .templatetags.page_frame import holds_secret
 from .views_support import message_service_error
 
 # While the database restarts or fails over, every request that needs it fails alike: a short,
@@ -154,6 +160,81 @@ class HelpGuideView(TemplateView):
         return context
 
 
+class PageFrameView(TemplateView):
+    """A page about the service itself (privacy, terms, contact): its text in one template per
+    language, marketplace/pages/<name>.<language>.html, like the help guides; only its title goes
+    through gettext. Anyone may read it, signed in or not."""
+
+    name = ""
+
+    @method_decorator(login_not_required)
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        language = "fr" if (get_language() or "").startswith("fr") else "en"
+        return {
+            **super().get_context_data(**kwargs),
+            "body_template": f"marketplace/pages/{self.name}.{language}.html",
+            "support_email": settings.SUPPORT_EMAIL,
+        }
+
+
+class PrivacyView(PageFrameView):
+    template_name = "marketplace/privacy.html"
+    name = "privacy"
+
+
+class TermsView(PageFrameView):
+    template_name = "marketplace/terms.html"
+    name = "terms"
+
+
+# The longest page address the contact page repeats back (a real one is far shorter).
+REPORTED_PAGE_MAX_LENGTH = 500
+# Control, format (zero-width, direction marks), private-use, unassigned and line or paragraph
+# separator characters.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+
+def reported_page(request) -> str:
+    """The page a person came from by "Report a problem" (?page=), if it is an address of this
+    site (a path, no scheme or host, nothing to smuggle in a mailto: link); "" otherwise."""
+    page = request.GET.get("page", "")
+    if (
+        not page.startswith("/")
+        or len(page) > REPORTED_PAGE_MAX_LENGTH
+        or not url_has_allowed_host_and_scheme(page, allowed_hosts=None)
+        or any(ch in page for ch in "\\\r\n\t\x00")
+        # Invisible or direction-changing characters: the address would read other than it is.
+        or any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in page)
+        or holds_secret(page)
+    ):
+        return ""
+    return page
+
+
+class ContactView(PageFrameView):
+    template_name = "marketplace/contact.html"
+    name = "contact"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        page = reported_page(self.request)
+        mailto = f"mailto:{settings.SUPPORT_EMAIL}"
+        if page:
+            # The email starts with the page's address, so nobody has to copy it.
+            mailto += "?" + urlencode(
+                {
+                    "subject": _("Problem on a page of the marketplace"),
+                    "body": _("Page: %(address)s") % {"address": settings.SITE_URL + page},
+                },
+                quote_via=quote,
+            )
+        context.update(reported_page=page, mailto=mailto)
+        return context
+
+
 class DashboardView(TemplateView):
     template_name = "marketplace/dashboard.html"
 
@@ -161,20 +242,38 @@ class DashboardView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         profile = SupplierProfile.objects.filter(user=user).first()
+        now = timezone.now()
+        # Task first (issue 23): what the person must do now, then where their things stand.
+        context["waiting"] = waiting.waiting_for(user, now=now)
+        context["show_roles"] = len(user.roles) > 1
         if Role.SUPPLIER in user.roles:
-            context["watched"] = user.watches.select_related("opportunity").order_by("-created_at")[
-                :20
+            context["watched"] = [
+                (watch, stages.public_opportunity_stage(watch.opportunity, now=now))
+                for watch in stages.watched(user)[:20]
             ]
-            context["open_bids"] = supplier_bids_in_progress(user=user)[:20]
-            context["contracts"] = supplier_contracts(user=user)[:20]
+            context["bid_rows"] = [
+                (bid, stages.bid_stage(bid, now=now)) for bid in stages.supplier_bids(user)[:20]
+            ]
+            context["contracts"] = [
+                (contract, stages.contract_stage(contract))
+                for contract in supplier_contracts(user=user)[:20]
+            ]
         if Role.EVALUATOR in user.roles:
-            context["panel_seats"] = panel_seats(user=user)
+            context["panel_seats"] = [
+                (seat, stages.seat_stage(seat)) for seat in panel_seats(user=user)
+            ]
         if Role.BUYER in user.roles:
-            context["buyer_opportunities"] = Opportunity.objects.filter(buyer=user).order_by(
-                "-created_at"
-            )[:20]
+            context["buyer_opportunities"] = [
+                (opportunity, stages.opportunity_stage(opportunity, now=now))
+                for opportunity in stages.buyer_opportunities(user)[:20]
+            ]
         if Role.CARD_HOLDER in user.roles:
-            context["payments_due"] = payments_due()[:10]
+            due = payments_due()
+            if settings.PAYMENTS_SEPARATE_CERTIFIER_AND_PAYER:
+                # Not the work they certified: another card holder pays it (as in "Waiting for
+                # you", payments.paying.card_holders_for).
+                due = due.exclude(contract__certified_by=user)
+            context["payments_due"] = due[:10]
         if Role.PROGRAM_ADMIN in user.roles:
             context["review_count"] = Opportunity.objects.filter(
                 status=Opportunity.Status.IN_REVIEW

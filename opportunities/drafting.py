@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from marketplace.models import User
 from marketplace.services import audit_event_record
@@ -150,3 +151,25 @@ def criterion_delete(*, actor: User, criterion: Criterion) -> None:
     if not permissions.can_edit_draft(actor, opportunity):
         raise PermissionDenied
     criterion.delete()
+
+
+@transaction.atomic
+def opportunity_discard(*, actor: User, opportunity: Opportunity) -> None:
+    """The buyer throws a draft away. It is deleted, not kept under a status: a draft was
+    never public, has no bid, question, evaluation or contract, and a "discarded" status would
+    have to be left out of every list, count and export by hand. What remains is the audit
+    trail: who discarded which draft (its titles in both languages) and when."""
+    locked = Opportunity.objects.select_for_update().filter(pk=opportunity.pk).first()
+    if locked is None:
+        # Discarded in another tab while this one waited for the row.
+        raise ValidationError(_("This draft was discarded already."), code="discarded")
+    opportunity = locked
+    if not permissions.can_discard(actor, opportunity):
+        raise PermissionDenied
+    audit_event_record(
+        actor=actor,
+        verb="opportunity.discarded",
+        target=opportunity,
+        data={"title_en": opportunity.title_en, "title_fr": opportunity.title_fr},
+    )
+    opportunity.delete()

@@ -7,6 +7,8 @@ from crispy_forms.layout import Field, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.forms.widgets import ChoiceWidget
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import formats
@@ -21,10 +23,11 @@ from marketplace.forms import (
     https_url_fields,
 )
 from marketplace.once import FormOnce
+from marketplace.public_text import length_hint, public_text_clean, too_long
 
 from .addenda import AMENDABLE_FIELDS
 from .drafting import EDITABLE_FIELDS
-from .models import Alert, Criterion, Opportunity, OpportunityType, Skill
+from .models import Alert, Criterion, Opportunity, OpportunityType, Question, Skill
 from .selectors import SORTS, OpportunityFilters
 
 
@@ -213,9 +216,49 @@ class CriterionForm(forms.ModelForm):
         return cleaned
 
 
+class BaseCriterionFormSet(forms.BaseInlineFormSet):
+    def add_problems(self, messages: list[str]) -> None:
+        """Problems of the criteria as a whole (none is mandatory): at the empty row's kind,
+        where one is added, or, without an empty row, of the formset itself."""
+        blank = next((f for f in self.forms if not f.instance.pk and "kind" in f.fields), None)
+        if blank is not None:
+            blank.add_error("kind", messages)
+        else:
+            self.non_form_errors().extend(messages)
+
+
 CriterionFormSet = forms.inlineformset_factory(
-    Opportunity, Criterion, form=CriterionForm, extra=1, can_delete=True
+    Opportunity,
+    Criterion,
+    form=CriterionForm,
+    formset=BaseCriterionFormSet,
+    extra=1,
+    can_delete=True,
 )
+
+
+def as_posted(*forms_: forms.BaseForm | forms.BaseFormSet) -> dict[str, str | list[str]]:
+    """The data these unbound forms (and formsets) would post as they stand, their initial
+    values in their boxes: to show what is saved again as a bound form, with errors at its
+    fields (a refusal of what was saved, when the request did not carry the form)."""
+    data: dict[str, str | list[str]] = {}
+    for item in forms_:
+        if isinstance(item, forms.BaseFormSet):
+            data.update(as_posted(item.management_form, *item.forms))
+            continue
+        for bound in item:
+            widget, value = bound.field.widget, bound.value()
+            if isinstance(widget, forms.CheckboxInput):
+                if value:
+                    data[bound.html_name] = "on"
+            elif getattr(widget, "allow_multiple_selected", False):
+                data[bound.html_name] = [str(v) for v in value or []]
+            elif isinstance(widget, ChoiceWidget):
+                data[bound.html_name] = "" if value is None else str(value)
+            else:
+                shown = widget.format_value(value)
+                data[bound.html_name] = "" if shown is None else str(shown)
+    return data
 
 
 class RequestChangesForm(forms.Form):
@@ -247,23 +290,68 @@ class CancelForm(forms.Form):
         )
 
 
+class PublicTextField(forms.CharField):
+    """Text others read (marketplace.public_text): cleaned as the service cleans it before its
+    length is checked, a line break counting one character as in the browser; the limit in
+    the hint, and a live counter (static/js/counter.js: any field with `data-counter` and a
+    `maxlength`)."""
+
+    def __init__(self, *, max_length: int, help_text="", rows: int = 3, **kwargs):
+        hint = length_hint(max_length)
+        super().__init__(
+            widget=forms.Textarea(
+                attrs={"rows": rows, "maxlength": str(max_length), "data-counter": ""}
+            ),
+            help_text=format_lazy("{} {}", help_text, hint) if help_text else hint,
+            **kwargs,
+        )
+        self.max_length = max_length  # checked in `validate`, saying by how much
+
+    def to_python(self, value):
+        return public_text_clean(super().to_python(value))
+
+    def validate(self, value):
+        super().validate(value)
+        if error := too_long(value, self.max_length):
+            raise error
+
+
 class QuestionForm(forms.Form):
-    text = forms.CharField(
+    text = PublicTextField(
         label=_("Your question"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=Question.TEXT_MAX_LENGTH,
         help_text=_("Questions and answers are public; your name is never shown."),
+        error_messages={"required": _("Write your question.")},
     )
 
 
 class AnswerForm(forms.Form):
-    answer_en = forms.CharField(
-        label=_("Answer (English)"), widget=forms.Textarea(attrs={"rows": 3})
+    answer_en = PublicTextField(
+        label=_("Answer (English)"),
+        max_length=Question.ANSWER_MAX_LENGTH,
+        error_messages={"required": _("Write the answer in English.")},
     )
-    answer_fr = forms.CharField(
-        label=_("Answer (French)"), widget=forms.Textarea(attrs={"rows": 3})
+    answer_fr = PublicTextField(
+        label=_("Answer (French)"),
+        max_length=Question.ANSWER_MAX_LENGTH,
+        error_messages={"required": _("Write the answer in French.")},
     )
     as_addendum = forms.BooleanField(label=_("Also publish it as an addendum"), required=False)
+
+
+class DismissForm(forms.Form):
+    dismissed_as = forms.ChoiceField(
+        label=_("Why it will not be answered"),
+        choices=Question.Dismissal.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Say whether it repeats another question or is off topic.")},
+    )
+    reason = PublicTextField(
+        label=_("Your reason, for the supplier who asked"),
+        max_length=Question.REASON_MAX_LENGTH,
+        help_text=_("Only the supplier who asked reads it; the question is not published."),
+        error_messages={"required": _("Explain to the supplier why it is not answered.")},
+    )
 
 
 class AmendForm(OpportunityForm):

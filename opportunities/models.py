@@ -6,7 +6,12 @@ import datetime as dt
 from typing import ClassVar
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -141,6 +146,7 @@ class Opportunity(LifecycleModel):
     # lifecycle/closing.py).
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.DRAFT: frozenset({Status.IN_REVIEW}),
+        # Back to draft: changes requested by the reviewer, or recalled by the buyer first.
         Status.IN_REVIEW: frozenset({Status.DRAFT, Status.PUBLISHED}),
         Status.PUBLISHED: frozenset({Status.CLOSED, Status.CANCELLED, Status.UNSUCCESSFUL}),
         Status.CLOSED: frozenset({Status.EVALUATING, Status.CANCELLED, Status.UNSUCCESSFUL}),
@@ -384,14 +390,48 @@ class Addendum(models.Model):
         return in_current_language(self.note_en, self.note_fr)
 
 
+class QuestionQuerySet(models.QuerySet):
+    def published(self):
+        """Answered: public, to anyone who may see the opportunity."""
+        return self.filter(answered_at__isnull=False)
+
+    def awaiting_answer(self):
+        """Neither answered nor dismissed: the buyer's to do."""
+        return self.filter(answered_at__isnull=True, dismissed_at__isnull=True)
+
+
 class Question(models.Model):
-    """A supplier's question. The asker is never shown publicly."""
+    """A supplier's question. The asker is never shown publicly. The buyer answers it (in both
+    languages; then it is public) or dismisses it (never public; the reason is for the asker)."""
+
+    TEXT_MAX_LENGTH = 2000
+    ANSWER_MAX_LENGTH = 5000
+    REASON_MAX_LENGTH = 1000
+
+    class Dismissal(models.TextChoices):
+        DUPLICATE = "duplicate", _("It repeats a question already asked or answered")
+        OUT_OF_SCOPE = "out_of_scope", _("It is not about this opportunity")
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="questions")
     asker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField(_("your question"), max_length=2000)
-    answer_en = models.TextField(_("answer (English)"), blank=True)
-    answer_fr = models.TextField(_("answer (French)"), blank=True)
+    # A TextField's max_length only reaches its form field: the validator holds it everywhere.
+    text = models.TextField(
+        _("your question"),
+        max_length=TEXT_MAX_LENGTH,
+        validators=[MaxLengthValidator(TEXT_MAX_LENGTH), ProhibitNullCharactersValidator()],
+    )
+    answer_en = models.TextField(
+        _("answer (English)"),
+        blank=True,
+        max_length=ANSWER_MAX_LENGTH,
+        validators=[MaxLengthValidator(ANSWER_MAX_LENGTH), ProhibitNullCharactersValidator()],
+    )
+    answer_fr = models.TextField(
+        _("answer (French)"),
+        blank=True,
+        max_length=ANSWER_MAX_LENGTH,
+        validators=[MaxLengthValidator(ANSWER_MAX_LENGTH), ProhibitNullCharactersValidator()],
+    )
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -400,12 +440,47 @@ class Question(models.Model):
         related_name="+",
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults too: rows written outside the ORM (bench/data.py copies questions in
+    # bulk) name only the columns they fill.
+    dismissed_as = models.CharField(
+        _("why it is dismissed"),
+        max_length=20,
+        choices=Dismissal.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    dismiss_reason = models.TextField(
+        _("reason given to the supplier who asked"),
+        blank=True,
+        default="",
+        db_default="",
+        max_length=REASON_MAX_LENGTH,
+        validators=[MaxLengthValidator(REASON_MAX_LENGTH), ProhibitNullCharactersValidator()],
+    )
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = QuestionQuerySet.as_manager()
 
     class Meta:
         ordering = ["opportunity_id", "created_at", "id"]
         verbose_name = _("question")
         verbose_name_plural = _("questions")
+        constraints = [
+            # Answered (public) or dismissed (never public), not both.
+            models.CheckConstraint(
+                condition=models.Q(answered_at__isnull=True) | models.Q(dismissed_at__isnull=True),
+                name="question_answered_or_dismissed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text[:60]

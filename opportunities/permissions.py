@@ -22,6 +22,16 @@ def can_edit_draft(user: User, opportunity: Opportunity) -> bool:
     return is_owning_buyer(user, opportunity) and opportunity.status == Opportunity.Status.DRAFT
 
 
+def can_recall(user: User, opportunity: Opportunity) -> bool:
+    """The buyer takes their posting back from review, until a program admin acts on it."""
+    return is_owning_buyer(user, opportunity) and opportunity.status == Opportunity.Status.IN_REVIEW
+
+
+def can_discard(user: User, opportunity: Opportunity) -> bool:
+    """Only a draft is discarded: it never left its buyer (or came back to them)."""
+    return can_edit_draft(user, opportunity)
+
+
 def can_review(user: User) -> bool:
     return has_role(user, Role.PROGRAM_ADMIN)
 
@@ -58,6 +68,11 @@ def can_ask_question(user: User, opportunity: Opportunity, *, now) -> bool:
 
 def can_answer_questions(user: User, opportunity: Opportunity) -> bool:
     return is_owning_buyer(user, opportunity)
+
+
+def can_moderate_questions(user: User, opportunity: Opportunity) -> bool:
+    """Dismissing a question is the decision of whoever answers them."""
+    return can_answer_questions(user, opportunity)
 
 
 def can_watch(user: User, opportunity: Opportunity) -> bool:

@@ -1,6 +1,11 @@
-"""Suppliers' questions and the buyer's answers (public once answered), and the shared hold
-on the opportunity's row that keeps a deadline checked under it the deadline (questions and
-bids take it; the close waits for it)."""
+"""Suppliers' questions and the buyer's answers (public once answered) or dismissals (never
+public: the reason is for the asker alone), and the shared hold on the opportunity's row that
+keeps a deadline checked under it the deadline (questions and bids take it; the close waits for
+it).
+
+Questions and answers are public text (marketplace.public_text): cleaned of control and
+direction-override characters and held to their limits here, whatever sent them, so that a
+20,000-character answer is refused before anything is published or emailed."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from django.utils.translation import gettext as _
 from marketplace import notifications as notices
 from marketplace.caching import public_pages_changed_on_commit
 from marketplace.models import User
+from marketplace.public_text import public_text_clean, too_long
 from marketplace.services import audit_event_record, notification_send
 
 from . import permissions
@@ -48,6 +54,11 @@ def question_ask(
     *, asker: User, opportunity: Opportunity, text: str, arrived_at: dt.datetime | None = None
 ) -> Question:
     """A supplier's question, judged by when it arrived (`arrived_at`, as bids are)."""
+    text = public_text_clean(text)
+    if not text:
+        raise ValidationError(_("Write your question."), code="required")
+    if error := too_long(text, Question.TEXT_MAX_LENGTH):
+        raise ValidationError({"text": error})
     opportunity_hold_shared(opportunity.pk)
     opportunity = Opportunity.objects.get(pk=opportunity.pk)
     now = timezone.now()
@@ -56,11 +67,11 @@ def question_ask(
     # One question at a time per asker, so that the same one sent twice at once is asked once.
     User.objects.select_for_update(no_key=True).filter(pk=asker.pk).first()
     repeated = opportunity.questions.filter(
-        asker=asker, text=text.strip(), created_at__gte=now - dt.timedelta(seconds=REPEAT_SECONDS)
+        asker=asker, text=text, created_at__gte=now - dt.timedelta(seconds=REPEAT_SECONDS)
     ).first()
     if repeated is not None:
         return repeated
-    question = Question(opportunity=opportunity, asker=asker, text=text.strip())
+    question = Question(opportunity=opportunity, asker=asker, text=text)
     question.full_clean()
     question.save()
     # The asker stays out of the public record; the audit trail knows who asked.
@@ -81,19 +92,29 @@ def question_ask(
 def question_answer(
     *, actor: User, question: Question, answer_en: str, answer_fr: str, as_addendum: bool = False
 ) -> Question:
+    answer_en, answer_fr = public_text_clean(answer_en), public_text_clean(answer_fr)
     question = (
         Question.objects.select_for_update().select_related("opportunity").get(pk=question.pk)
     )
     if not permissions.can_answer_questions(actor, question.opportunity):
         raise PermissionDenied
-    if not answer_en.strip() or not answer_fr.strip():
+    if not answer_en or not answer_fr:
         raise ValidationError(_("Answer in English and in French."))
+    too_long_errors = {
+        field: error
+        for field, value in (("answer_en", answer_en), ("answer_fr", answer_fr))
+        if (error := too_long(value, Question.ANSWER_MAX_LENGTH))
+    }
+    if too_long_errors:
+        raise ValidationError(too_long_errors)
+    if question.dismissed_at is not None:
+        raise ValidationError(_("This question was dismissed: it cannot be answered."))
     if question.answered_at is not None:
-        if (question.answer_en, question.answer_fr) == (answer_en.strip(), answer_fr.strip()):
+        if (question.answer_en, question.answer_fr) == (answer_en, answer_fr):
             return question  # the same answer sent twice: published once
         raise ValidationError(_("This question is already answered."))
-    question.answer_en = answer_en.strip()
-    question.answer_fr = answer_fr.strip()
+    question.answer_en = answer_en
+    question.answer_fr = answer_fr
     question.answered_by = actor
     question.answered_at = timezone.now()
     question.full_clean()
@@ -122,4 +143,57 @@ def question_answer(
             note_fr=f"Q : {question.text}\n\nR : {question.answer_fr}",
             changed=[],
         )
+    return question
+
+
+@transaction.atomic
+def question_dismiss(
+    *, actor: User, question: Question, dismissed_as: str, reason: str
+) -> Question:
+    """The buyer sets a question aside as a duplicate or out of scope: it is never published,
+    and the reason is told to the asker alone (on the page, signed in, and by a notification)."""
+    reason = public_text_clean(reason)
+    question = (
+        Question.objects.select_for_update().select_related("opportunity").get(pk=question.pk)
+    )
+    if not permissions.can_moderate_questions(actor, question.opportunity):
+        raise PermissionDenied
+    if dismissed_as not in Question.Dismissal.values:
+        raise ValidationError(
+            {"dismissed_as": _("Say whether it repeats another question or is off topic.")}
+        )
+    if not reason:
+        raise ValidationError({"reason": _("Explain to the supplier why it is not answered.")})
+    if error := too_long(reason, Question.REASON_MAX_LENGTH):
+        raise ValidationError({"reason": error})
+    if question.answered_at is not None:
+        raise ValidationError(_("This question is already answered: it cannot be dismissed."))
+    if question.dismissed_at is not None:
+        raise ValidationError(_("This question is already dismissed."))
+    question.dismissed_as = dismissed_as
+    question.dismiss_reason = reason
+    question.dismissed_by = actor
+    question.dismissed_at = timezone.now()
+    question.full_clean()
+    question.save(update_fields=["dismissed_as", "dismiss_reason", "dismissed_by", "dismissed_at"])
+    event = audit_event_record(
+        actor=actor,
+        verb="question.dismissed",
+        target=question.opportunity,
+        data={"question": question.pk, "as": dismissed_as},
+    )
+    # Nothing public shows a question before its answer; invalidated as every write to the
+    # questions is, so that no cached page ever depends on that staying so.
+    public_pages_changed_on_commit()
+    notification_send(
+        kind="question.dismissed",
+        recipients=User.objects.filter(pk=question.asker_id),
+        event_key=str(event.pk),
+        context=notice_context(
+            question.opportunity,
+            question=question.text,
+            dismissed_as=notices.translated(Question.Dismissal(dismissed_as).label),
+            reason=question.dismiss_reason,
+        ),
+    )
     return question

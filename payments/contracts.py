@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from bids.pdf import CleanPdf
 from bids.services import checked_pdf
+from marketplace import formats
 from marketplace import notifications as notices
 from marketplace.caching import public_pages_changed_on_commit
 from marketplace.calendar import add_business_days
@@ -64,11 +65,14 @@ def contract_create(*, opportunity: Opportunity, bid) -> Contract:
     """When a bid is offered the award (lifecycle.award); inside that transaction. The
     supplier's details are recorded as they are at the award (see contract_certify): the
     public award notice names the supplier from them."""
+    now = timezone.now()
     contract = Contract(
         opportunity=opportunity,
         bid=bid,
         supplier_id=bid.supplier_id,
         value_cents=opportunity.value_cents,
+        created_at=now,
+        accept_by=add_business_days(now, settings.OFFER_ACCEPT_BUSINESS_DAYS),
     )
     _supplier_details_record(contract)
     contract.save()
@@ -112,27 +116,86 @@ def _fiscal_year_check(contract: Contract) -> None:
     )
 
 
+def answer_deadline_passed(contract: Contract, *, now: dt.datetime | None = None) -> bool:
+    """The time to accept or decline the award is over (a contract without a deadline, drawn
+    up before there was one, never lapses)."""
+    return contract.accept_by is not None and (now or timezone.now()) >= contract.accept_by
+
+
+def can_decline(user: User, contract: Contract, *, now: dt.datetime | None = None) -> bool:
+    """The awardee, while the offer is open: before accepting the terms and the deadline."""
+    return (
+        permissions.is_contract_supplier(user, contract)
+        and contract.status == Status.AWAITING_ACCEPTANCE
+        and not answer_deadline_passed(contract, now=now)
+    )
+
+
+def _deadline_refused(contract: Contract) -> ValidationError:
+    assert contract.accept_by is not None
+    return ValidationError(
+        _("The time to answer this award ended on %(deadline)s: it passes to the next bid in rank.")
+        % {"deadline": formats.datetime(contract.accept_by)}
+    )
+
+
 @transaction.atomic
-def contract_decline(*, supplier: User, contract: Contract) -> Contract:
-    """The awardee declines before accepting (lifecycle.award.contract_decline, which then
-    passes the award on). Once the terms are accepted, only a default ends the contract."""
+def contract_decline(*, supplier: User, contract: Contract, reason: str = "") -> Contract:
+    """The awardee declines before accepting and before the deadline
+    (lifecycle.award.contract_decline, which then passes the award on); the buyer is told, in
+    their language, with the reason if one is given. Once the terms are accepted, only a
+    default ends the contract."""
     if not permissions.is_contract_supplier(supplier, contract):
         raise PermissionDenied
-    status = (
-        Contract.objects.select_for_update().values_list("status", flat=True).get(pk=contract.pk)
-    )
-    if status == Status.DECLINED:
+    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    if locked.status == Status.DECLINED:
         raise ValidationError(_("This award has already ended."))
-    if status != Status.AWAITING_ACCEPTANCE:
+    if locked.status != Status.AWAITING_ACCEPTANCE:
         raise ValidationError(
             _("You accepted this contract: to stop, contact the buyer, who can end it.")
         )
+    if answer_deadline_passed(locked):
+        raise _deadline_refused(locked)
+    reason = reason.strip()
     contract = contract_transition(
         contract, Status.DECLINED, actor=supplier, verb="contract.declined"
     )
     contract.ended_at = timezone.now()
     contract.save()
     public_pages_changed_on_commit()  # the award notice is withdrawn
+    notification_send(
+        kind="contract.declined",
+        recipients=[contract.opportunity.buyer],
+        event_key=str(contract.pk),
+        context=contract_context(
+            contract, reason=reason or notices.translated(gettext_lazy("No reason given."))
+        ),
+    )
+    return contract
+
+
+@transaction.atomic
+def contract_lapse(*, contract: Contract, now: dt.datetime | None = None) -> Contract | None:
+    """The system ends an award its awardee did not answer by the deadline, as a decline
+    (lifecycle.award.contract_lapse then passes the award on). The buyer and the supplier are
+    told. None when there is nothing to end: accepted or declined meanwhile, or not due yet."""
+    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    if locked.status != Status.AWAITING_ACCEPTANCE or not answer_deadline_passed(locked, now=now):
+        return None
+    assert locked.accept_by is not None
+    contract = contract_transition(
+        contract, Status.DECLINED, actor=None, verb="contract.lapsed",
+        accept_by=locked.accept_by.isoformat(),
+    )  # fmt: skip
+    contract.ended_at = timezone.now()
+    contract.save()
+    public_pages_changed_on_commit()  # the award notice is withdrawn
+    notification_send(
+        kind="contract.lapsed",
+        recipients=[contract.opportunity.buyer, contract.supplier],
+        event_key=str(contract.pk),
+        context=contract_context(contract, due=notices.moment(locked.accept_by)),
+    )
     return contract
 
 
@@ -140,6 +203,9 @@ def contract_decline(*, supplier: User, contract: Contract) -> Contract:
 def contract_accept_terms(*, supplier: User, contract: Contract) -> Contract:
     if not permissions.is_contract_supplier(supplier, contract):
         raise PermissionDenied
+    locked = Contract.objects.select_for_update().get(pk=contract.pk)
+    if locked.status == Status.AWAITING_ACCEPTANCE and answer_deadline_passed(locked):
+        raise _deadline_refused(locked)
     contract = contract_transition(
         contract, Status.IN_PROGRESS, actor=supplier, verb="contract.accepted",
         terms=settings.BID_TERMS_VERSION,

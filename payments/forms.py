@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout, Submit
 from django import forms
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.forms import DateField, MoneyField
@@ -111,14 +113,48 @@ class RecordPaymentForm(forms.Form):
         help_text=_("The authorization number on the card slip, or the transfer's reference."),
     )
 
-    def __init__(self, *args, action: str, **kwargs):
+    FIELDS = ("amount", "paid_on", "method", "reference")
+    REVIEWED = "reviewed"
+
+    def __init__(self, *args, action: str, reviewer: str = "", **kwargs):
+        """On the payment's page the form asks for the details and sends them, by GET, to the
+        confirmation page (`action`), which shows them and posts them back (hidden) with the
+        `reviewed` digest of what it showed. `reviewer` ("<payment>:<card holder>") keys that
+        digest: when a post carries one, the details must be the ones shown."""
         super().__init__(*args, **kwargs)
-        self.helper = _helper(
-            action, "amount", "paid_on", "method", "reference", label=_("Record the payment")
-        )
+        self.reviewer = reviewer
+        self.helper = FormHelper()
+        self.helper.form_action = action
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(*self.FIELDS, Submit("review", _("Review the payment")))
 
     def clean_amount(self) -> int:
         return _cents(self.cleaned_data["amount"])
+
+    def review_digest(self) -> str:
+        """HMAC (the site's secret) of the cleaned details, for this payment and card holder."""
+        data = self.cleaned_data
+        shown = [
+            self.reviewer,
+            data["amount"],
+            data["paid_on"].isoformat(),
+            data["method"],
+            data["reference"].strip(),
+        ]
+        return salted_hmac("payments.record.review", json.dumps(shown)).hexdigest()
+
+    def clean(self):
+        cleaned = super().clean()
+        posted = str(self.data.get(self.REVIEWED, "")) if self.is_bound else ""
+        if posted and not self.errors and not constant_time_compare(posted, self.review_digest()):
+            raise forms.ValidationError(
+                _(
+                    "These details are not the ones you reviewed. Check them, then review the "
+                    "payment again: nothing was recorded."
+                ),
+                code="reviewed_changed",
+            )
+        return cleaned
 
 
 class MissingPaymentForm(forms.Form):
@@ -147,3 +183,15 @@ class CardLimitForm(forms.Form):
 
     def clean_monthly(self) -> int:
         return _cents(self.cleaned_data["monthly"])
+
+
+class DeclineForm(forms.Form):
+    """The awardee's decline: the reason is optional (rendered by the confirmation page)."""
+
+    reason = forms.CharField(
+        label=_("Why you decline (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+        help_text=_("The buyer reads it. 2,000 characters at most."),
+    )

@@ -81,6 +81,10 @@ class Contract(LifecycleModel):
     )
     value_cents = models.PositiveIntegerField(_("value including tax (cents)"))
     created_at = models.DateTimeField(default=timezone.now)
+    # The awardee accepts or declines by this moment (OFFER_ACCEPT_BUSINESS_DAYS after the
+    # award); unanswered, the award passes on (lifecycle.award.contracts_lapse_unaccepted).
+    # Empty for contracts drawn up before the deadline existed: they have none.
+    accept_by = models.DateTimeField(_("accept by"), null=True, blank=True)
     terms_version = models.CharField(_("terms accepted"), max_length=20, blank=True)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
     delivery_url = models.URLField(_("pull request or repository"), max_length=500, blank=True)

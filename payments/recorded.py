@@ -29,11 +29,11 @@ from .outcomes import payment_paid
 PStatus = Payment.Status
 
 
-def payment_record(
-    *, payer: User, payment: Payment, amount_cents: int, paid_on: dt.date, reference: str,
-    method: str,
-) -> Payment:  # fmt: skip
-    """Recorded acquisition card: called by the provider inside payment_start."""
+def payment_record_problems(
+    payment: Payment, *, amount_cents: int, paid_on: dt.date, reference: str
+) -> dict[str, str]:
+    """What is wrong with a payment to record, by field: the confirmation page asks before it
+    shows anything to confirm, and `payment_record` refuses the same."""
     errors = {}
     if amount_cents != payment.total_cents:
         errors["amount"] = _("Record the invoice total, %(total)s.") % {
@@ -45,6 +45,17 @@ def payment_record(
         errors["paid_on"] = _("The date cannot be before the work was certified.")
     if not reference.strip():
         errors["reference"] = _("Give the reference of the card payment or transfer.")
+    return errors
+
+
+def payment_record(
+    *, payer: User, payment: Payment, amount_cents: int, paid_on: dt.date, reference: str,
+    method: str,
+) -> Payment:  # fmt: skip
+    """Recorded acquisition card: called by the provider inside payment_start."""
+    errors = payment_record_problems(
+        payment, amount_cents=amount_cents, paid_on=paid_on, reference=reference
+    )
     if errors:
         raise ValidationError(errors)
     # A correction of a disputed record keeps the month the money was first committed in.

@@ -9,6 +9,7 @@ from typing import TypedDict
 from celery import shared_task
 from django.utils import timezone
 
+from lifecycle import award
 from marketplace.tasks import scheduled_job
 
 from . import checkout, contracts, gateway, paying, reconciliation, recorded, webhooks
@@ -74,6 +75,13 @@ def payments_flag_unconfirmed(now: str | None = None) -> int:
 @scheduled_job
 def contracts_remind_overdue(now: str | None = None) -> int:
     return contracts.contracts_remind_overdue(now=_moment(now))
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+@scheduled_job
+def contracts_lapse_unaccepted(now: str | None = None) -> int:
+    """Awards not accepted by their deadline pass to the next bid in rank."""
+    return award.contracts_lapse_unaccepted(now=_moment(now))
 
 
 def _moment(now: str | None) -> dt.datetime:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("stripe/return/", views.stripe_return_view, name="stripe_return"),
     path("contracts/<int:pk>/", views.contract_view, name="contract"),
     path("contracts/<int:pk>/accept/", views.accept_terms_view, name="accept_terms"),
+    path("contracts/<int:pk>/decline/", views.decline_view, name="decline"),
     path("contracts/<int:pk>/deliver/", views.deliver_view, name="deliver"),
     path("contracts/<int:pk>/files/<int:file_pk>/", views.delivery_file_view, name="file"),
     path("contracts/<int:pk>/changes/", views.request_changes_view, name="request_changes"),

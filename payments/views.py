@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bids.pdf_worker import check_admitted
 from lifecycle import award
@@ -46,6 +46,7 @@ from .forms import (
     CardLimitForm,
     CertifyForm,
     ChangesForm,
+    DeclineForm,
     DefaultForm,
     DeliveryForm,
     MissingPaymentForm,
@@ -63,7 +64,7 @@ Status = Contract.Status
 def _contract(request, pk: int) -> Contract:
     """The contract, for its parties (`ContractQuerySet.visible_to`); a 404 for anyone else."""
     return get_visible_or_404(
-        Contract.objects.select_related("opportunity", "supplier__supplier_profile"),
+        Contract.objects.select_related("opportunity__buyer", "supplier__supplier_profile"),
         request.user,
         pk=pk,
     )
@@ -81,9 +82,8 @@ def _forms(request, contract: Contract, bound: dict | None = None) -> dict:
     if permissions.is_contract_buyer(user, contract):
         if contract.status == Status.DELIVERED:
             forms["changes_form"] = ChangesForm(action=url("request_changes"))
-            forms["certify_form"] = CertifyForm(
-                action=url("certify"), statement=str(contracts.CERTIFICATION)
-            )
+            # Certifying starts from its confirmation page (certify_view), where the form is.
+            forms["can_certify"] = True
         if contracts.can_declare_default(contract):
             forms["default_form"] = DefaultForm(action=url("default"))
     forms.update(bound or {})
@@ -99,6 +99,11 @@ def contract_view(request, pk: int, bound: dict | None = None, status: int = 200
         "opportunity": contract.opportunity,
         "is_supplier": permissions.is_contract_supplier(request.user, contract),
         "is_buyer": permissions.is_contract_buyer(request.user, contract),
+        # Every one who may see the contract is its awardee or staff working on it
+        # (permissions.can_view_contract): they see whom to ask about it.
+        "buyer_contact": contract.opportunity.buyer,
+        "answer_deadline_passed": contracts.answer_deadline_passed(contract),
+        "can_decline": contracts.can_decline(request.user, contract),
         "certification_language": selectors.certification_language(
             contract.certification_statement, contract.certification_language
         ),
@@ -144,6 +149,42 @@ def accept_terms_view(request, pk: int):
     return _act(request, pk, act)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+def decline_view(request, pk: int):
+    """The awardee declines the award, from a page that says what happens next; the reason is
+    optional. Anybody else: 404 (the buyer and the admins included). No longer open (accepted,
+    ended, past the deadline): back to the contract, which says why."""
+    contract = _contract(request, pk)
+    if not permissions.is_contract_supplier(request.user, contract):
+        raise Http404
+    form = DeclineForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            award.contract_decline(
+                supplier=request.user, contract=contract, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            message_service_error(request, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "You declined the contract. The buyer is told, and the award passes to the "
+                    "next qualified bid in rank."
+                ),
+            )
+        return redirect("payments:contract", pk=pk)
+    if not form.is_bound and not contracts.can_decline(request.user, contract):
+        messages.info(request, _("This award can no longer be declined."))
+        return redirect("payments:contract", pk=pk)
+    return render(
+        request,
+        "payments/contract_decline.html",
+        {"contract": contract, "opportunity": contract.opportunity, "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
 @require_POST
 def deliver_view(request, pk: int):
     def act(contract, data):
@@ -173,10 +214,56 @@ def request_changes_view(request, pk: int):
     return _act(request, pk, act, ChangesForm, "changes_form")
 
 
-@reauthentication_required(back="payments:contract")
-@require_POST
+# Each irreversible step answers a GET with its confirmation page (what will happen, then one
+# button that posts back here) and does the step on the POST.
+CONFIRMS = require_http_methods(["GET", "HEAD", "POST"])
+SUBMIT_ONCE = {"data-submit-once": ""}  # static/js/site.js: the button is pressed once
+
+
+def _certify_form(contract: Contract, data=None) -> CertifyForm:
+    form = CertifyForm(
+        data,
+        action=reverse("payments:certify", args=[contract.pk]),
+        statement=str(contracts.CERTIFICATION),
+    )
+    form.helper.attrs = SUBMIT_ONCE
+    return form
+
+
+def _certify_page(request, contract: Contract, form: CertifyForm | None, status: int = 200):
+    return render(
+        request,
+        "payments/confirm_certify.html",
+        {
+            "contract": contract,
+            "opportunity": contract.opportunity,
+            "files": contract.files.all(),
+            "payment": getattr(contract, "payment", None),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@CONFIRMS
 def certify_view(request, pk: int):
-    def act(contract, data):
+    if request.method == "POST":
+        return _certify(request, pk)
+    contract = _contract(request, pk)
+    if not permissions.is_contract_buyer(request.user, contract):
+        raise PermissionDenied
+    form = _certify_form(contract) if contract.status == Status.DELIVERED else None
+    return _certify_page(request, contract, form)
+
+
+@reauthentication_required(back="payments:certify")
+@require_POST
+def _certify(request, pk: int):
+    contract = _contract(request, pk)
+    form = _certify_form(contract, request.POST)
+    if not form.is_valid():
+        return _certify_page(request, contract, form, status=400)
+    try:
         # Recorded in the language of the page the buyer read the statement on.
         contracts.contract_certify(
             buyer=request.user,
@@ -184,11 +271,11 @@ def certify_view(request, pk: int):
             confirmed=True,
             language=translation.get_language(),
         )
-        messages.success(request, _("The work is accepted and certified."))
-
-    return _act(
-        request, pk, act, CertifyForm, "certify_form", statement=str(contracts.CERTIFICATION)
-    )
+    except ValidationError as error:
+        message_service_error(request, error)
+        return redirect("payments:contract", pk=pk)
+    messages.success(request, _("The work is accepted and certified."))
+    return redirect("payments:contract", pk=pk)
 
 
 @require_POST
@@ -268,6 +355,12 @@ def _payment_forms(request, payment: Payment, bound: dict | None = None) -> dict
                 initial={
                     "amount": Decimal(payment.total_cents) / 100,
                     "paid_on": timezone.localdate(),
+                    # Back from the confirmation page ("Go back"): what was typed.
+                    **{
+                        name: request.GET[name]
+                        for name in RecordPaymentForm.FIELDS
+                        if request.GET.get(name)
+                    },
                 },
             )
             stripe_provider = PROVIDERS[Payment.Provider.STRIPE]
@@ -299,11 +392,64 @@ def payment_view(request, pk: int, bound: dict | None = None, status: int = 200)
     return render(request, "payments/payment_detail.html", context, status=status)
 
 
+def _record_form(request, payment: Payment, data=None) -> RecordPaymentForm:
+    return RecordPaymentForm(
+        data,
+        action=reverse("payments:record", args=[payment.pk]),
+        reviewer=f"{payment.pk}:{request.user.pk}",
+    )
+
+
+@CONFIRMS
+def record_view(request, pk: int):
+    """GET (the payment page's form): the details typed, checked, shown to confirm; POST (the
+    confirmation's button): recorded."""
+    if request.method == "POST":
+        return _record(request, pk)
+    payment = _payment(request, pk)
+    if not permissions.is_card_holder(request.user):
+        raise PermissionDenied
+    context = {
+        "payment": payment,
+        "contract": payment.contract,
+        "opportunity": payment.contract.opportunity,
+        "open": payment.status in (*Payment.OPEN, PStatus.DISPUTED),
+    }
+    if not context["open"]:
+        return render(request, "payments/confirm_record.html", context)
+    if limits.payment_problems(payment, request.user) or not any(
+        name in request.GET for name in RecordPaymentForm.FIELDS
+    ):
+        return redirect("payments:detail", pk=pk)  # the page says why, or asks for the details
+    form = _record_form(request, payment, request.GET)
+    form.is_valid()
+    typed = dict(form.cleaned_data)
+    # What the service would refuse, said now, with the form's own errors (all at once).
+    for field, problem in recorded.payment_record_problems(
+        payment,
+        amount_cents=typed.get("amount", payment.total_cents),
+        paid_on=typed.get("paid_on", timezone.localdate()),
+        reference=typed.get("reference", "-"),
+    ).items():
+        if field in typed:
+            form.add_error(field, problem)
+    if form.errors:
+        return payment_view(request, pk, bound={"record_form": form}, status=400)
+    context.update(
+        form=form,
+        details=form.cleaned_data,
+        method=Payment.Method(form.cleaned_data["method"]).label,
+        reviewed=form.review_digest(),
+        limit=CardLimit.objects.filter(card_holder=request.user).first(),
+    )
+    return render(request, "payments/confirm_record.html", context)
+
+
 @reauthentication_required(back="payments:detail")
 @require_POST
-def record_view(request, pk: int):
+def _record(request, pk: int):
     payment = _payment(request, pk)
-    form = RecordPaymentForm(request.POST, action=reverse("payments:record", args=[pk]))
+    form = _record_form(request, payment, request.POST)
     if not form.is_valid():
         return payment_view(request, pk, bound={"record_form": form}, status=400)
     try:

@@ -34,9 +34,11 @@ from evaluation.marking import MarkInput
 from evaluation.models import Evaluation, PanelMember
 from lifecycle.award import evaluation_award
 from lifecycle.closing import opportunity_close
-from marketplace.models import Role, User
+from marketplace import approvals
+from marketplace.models import Approval, Role, User
 from opportunities.models import Criterion, Opportunity
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
+from opportunities.questions import question_ask
 from payments import contracts
 from payments.models import CardLimit, Contract, Payment
 from tests.factories import OpportunityFactory, StaffFactory, SupplierProfileFactory
@@ -372,3 +374,30 @@ def payment_due(
     `awarded`: an (opportunity, contract) already awarded (`awarded_contract()`)."""
     opportunity, contract = awarded or awarded_contract(**fields)
     return certify(opportunity, contract)
+
+
+# --- Dashboards ----------------------------------------------------------------------------------
+
+
+def staff_with_everything_waiting(size: int) -> User:
+    """A buyer, evaluator, card holder and program administrator with `size` steps of each
+    kind waiting (questions, a review, a declaration, a payment, a two-person request)."""
+    staff = StaffFactory(roles=[Role.BUYER, Role.EVALUATOR, Role.CARD_HOLDER, Role.PROGRAM_ADMIN])
+    other_admin = program_admin()
+    for _ in range(size):
+        mine = published_opportunity(buyer=staff, admin=other_admin)
+        question_ask(asker=SupplierProfileFactory().user, opportunity=mine, text="Which browsers?")
+        draft = OpportunityFactory()
+        opportunity_submit_for_review(actor=draft.buyer, opportunity=draft)
+        opportunity, _bids = sealed_bids(count=1, admin=other_admin)
+        panel_services.panel_appoint(
+            actor=opportunity.buyer, evaluation=opportunity.evaluation, evaluator=staff,
+            is_chair=True,
+        )  # fmt: skip
+        payment_due(marks=[(True, 9)], admin=other_admin)
+        approvals.approval_request(
+            actor=other_admin,
+            kind=Approval.Kind.ROLE_GRANT,
+            payload={"user": StaffFactory().pk, "role": Role.EVALUATOR},
+        )
+    return staff

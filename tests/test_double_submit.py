@@ -30,6 +30,7 @@ from django.http import HttpRequest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from bids import services as bid_services
 from bids.models import Answer, Attachment, Bid, Receipt
@@ -533,6 +534,33 @@ def _opportunity_submit(ctx) -> Case:
     )
 
 
+def _opportunity_recall(ctx) -> Case:
+    _admin()  # told of the submission, then of the recall
+    opportunity = _in_review()
+    return Case(
+        opportunity.buyer,
+        reverse("opportunities:recall", args=[opportunity.pk]),
+        page=reverse("opportunities:recall", args=[opportunity.pk]),  # its confirmation
+        effects={
+            "recalled": audit("opportunity.recalled"),
+            "admins told": notifications("opportunity.recalled"),
+        },
+    )
+
+
+def _opportunity_discard(ctx) -> Case:
+    draft = OpportunityFactory()
+    return Case(
+        draft.buyer,
+        reverse("opportunities:discard", args=[draft.pk]),
+        page=reverse("opportunities:discard", args=[draft.pk]),  # its confirmation
+        effects={
+            "discarded": audit("opportunity.discarded"),
+            "draft gone": rows(Opportunity, -1, pk=draft.pk),
+        },
+    )
+
+
 def _opportunity_amend(ctx) -> Case:
     opportunity = _published()
     return Case(
@@ -574,6 +602,21 @@ def _question_answer(ctx) -> Case:
         effects={
             "answered": audit("question.answered"),
             "told": notifications("question.answered"),
+        },
+    )
+
+
+def _question_dismiss(ctx) -> Case:
+    opportunity = _published()
+    question = question_ask(asker=_supplier(), opportunity=opportunity, text="Any jobs?")
+    return Case(
+        opportunity.buyer,
+        reverse("opportunities:dismiss_question", args=[opportunity.pk, question.pk]),
+        {"dismissed_as": "out_of_scope", "reason": "This page is about one piece of work."},
+        page=reverse("opportunities:detail", args=[opportunity.pk]),
+        effects={
+            "dismissed": audit("question.dismissed"),
+            "told": notifications("question.dismissed"),
         },
     )
 
@@ -730,6 +773,20 @@ def _bid_withdraw(ctx) -> Case:
     )
 
 
+def _bid_discard(ctx) -> Case:
+    bid, supplier = _draft_bid()
+    return Case(
+        supplier,
+        reverse("bids:discard", args=[bid.pk]),
+        page=reverse("bids:discard", args=[bid.pk]),  # its confirmation
+        effects={
+            "discarded": audit("bid.discarded"),
+            "draft gone": rows(Bid, -1, pk=bid.pk),
+            "answers gone": rows(Answer, -bid.answers.count(), bid_id=bid.pk),
+        },
+    )
+
+
 def _bid_confirm(ctx) -> Case:
     bid, supplier = _submitted_bid()
     opportunity = bid.opportunity
@@ -756,6 +813,8 @@ def _attachment_add(ctx) -> Case:
         page=reverse("bids:edit", args=[bid.pk]),
         files=lambda: {"file": upload(make_pdf())},
         effects={"attachment": rows(Attachment), "added": audit("bid.attachment_added")},
+        may_differ_unkeyed="the second is refused while the first file is checked (one at a "
+        "time per person), on the form with the refusal at the file box",
     )
 
 
@@ -859,7 +918,7 @@ def _marks_submit(ctx) -> Case:
     return Case(
         evaluators[1],
         reverse("evaluation:submit", args=[opportunity.pk]),
-        page=reverse("evaluation:packets", args=[opportunity.pk]),
+        page=reverse("evaluation:submit", args=[opportunity.pk]),  # its confirmation
         effects={"submitted": audit("marks.submitted")},
     )
 
@@ -886,7 +945,7 @@ def _lock(ctx) -> Case:
     return Case(
         evaluators[0],
         reverse("evaluation:lock", args=[opportunity.pk]),
-        page=reverse("evaluation:consensus", args=[opportunity.pk]),
+        page=reverse("evaluation:lock", args=[opportunity.pk]),  # its confirmation
         effects={"selected": audit("evaluation.selected")},
     )
 
@@ -896,7 +955,7 @@ def _reveal(ctx) -> Case:
     return Case(
         opportunity.buyer,
         reverse("evaluation:reveal", args=[opportunity.pk]),
-        page=reverse("evaluation:overview", args=[opportunity.pk]),
+        page=reverse("evaluation:reveal", args=[opportunity.pk]),  # its confirmation
         effects={"revealed": audit("evaluation.revealed")},
     )
 
@@ -906,7 +965,7 @@ def _award(ctx) -> Case:
     return Case(
         opportunity.buyer,
         reverse("evaluation:award", args=[opportunity.pk]),
-        page=reverse("evaluation:overview", args=[opportunity.pk]),
+        page=reverse("evaluation:award", args=[opportunity.pk]),  # its confirmation
         effects={
             "awarded": audit("evaluation.awarded"),
             "offer": rows(Offer),
@@ -918,17 +977,36 @@ def _award(ctx) -> Case:
 
 
 def _offer_decline(ctx) -> Case:
+    """The decline by the offer's address: no page posts to it since the contract page's
+    confirmation (payments:decline) took over; posted with its data alone."""
     _opportunity, contract = _contract(bids=2)
     offer = Offer.objects.get(packet__bid=contract.bid, outcome=Offer.Outcome.OPEN)
     return Case(
         contract.supplier,
         reverse("evaluation:offer_decline", args=[offer.pk]),
         {"reason": "Booked elsewhere."},
-        page=reverse("bids:detail", args=[contract.bid_id]),
         effects={
             "declined": audit("evaluation.offer_declined"),
             "next offer": rows(Offer),
             "next told": notifications("bid.awarded"),
+            "buyer told": notifications("contract.declined"),
+        },
+    )
+
+
+def _contract_decline(ctx) -> Case:
+    _opportunity, contract = _contract(bids=2)
+    return Case(
+        contract.supplier,
+        reverse("payments:decline", args=[contract.pk]),
+        {"reason": "Booked elsewhere."},
+        page=reverse("payments:decline", args=[contract.pk]),  # its confirmation
+        effects={
+            "declined": audit("contract.declined"),
+            "offer ended": audit("evaluation.offer_declined"),
+            "next offer": rows(Offer),
+            "next told": notifications("bid.awarded"),
+            "buyer told": notifications("contract.declined"),
         },
     )
 
@@ -980,7 +1058,7 @@ def _certify(ctx) -> Case:
         opportunity.buyer,
         reverse("payments:certify", args=[contract.pk]),
         {"confirmed": "on"},
-        page=reverse("payments:contract", args=[contract.pk]),
+        page=reverse("payments:certify", args=[contract.pk]),  # its confirmation
         effects={
             "certified": audit("contract.certified"),
             "payment": rows(Payment),
@@ -1009,8 +1087,17 @@ def _record(ctx) -> Case:
     return Case(
         _card_holder(),
         reverse("payments:record", args=[payment.pk]),
-        {"reference": "AUTH-123456", "method": Payment.Method.CARD_TERMINAL},
-        page=reverse("payments:detail", args=[payment.pk]),
+        # The confirmation of what the payment page's form sends (its values, hidden).
+        page=reverse("payments:record", args=[payment.pk])
+        + "?"
+        + urlencode(
+            {
+                "amount": f"{payment.total_cents / 100:.2f}",
+                "paid_on": timezone.localdate().isoformat(),
+                "reference": "AUTH-123456",
+                "method": Payment.Method.CARD_TERMINAL,
+            }
+        ),
         effects={
             "recorded": audit("payment.recorded"),
             "event": rows(PaymentEvent, kind="recorded"),
@@ -1139,9 +1226,12 @@ ACTIONS = [
     Action("create a draft", "opportunities:create", _opportunity_create),
     Action("save a draft", "opportunities:edit", _opportunity_edit),
     Action("submit for review", "opportunities:submit", _opportunity_submit),
+    Action("take back from review", "opportunities:recall", _opportunity_recall),
+    Action("discard a draft", "opportunities:discard", _opportunity_discard),
     Action("addendum", "opportunities:amend", _opportunity_amend),
     Action("ask a question", "opportunities:ask", _question_ask),
     Action("answer a question", "opportunities:answer", _question_answer),
+    Action("dismiss a question", "opportunities:dismiss_question", _question_dismiss),
     Action("watch", "opportunities:watch", _watch),
     Action("cancel", "opportunities:cancel", _opportunity_cancel),
     Action("publish", "opportunities:publish", _opportunity_publish),
@@ -1154,6 +1244,7 @@ ACTIONS = [
     Action("submit a bid", "bids:edit", _bid_edit_submit),
     Action("submit anyway", "bids:submit", _bid_submit),
     Action("withdraw", "bids:withdraw", _bid_withdraw),
+    Action("discard a draft bid", "bids:discard", _bid_discard),
     Action("confirm a bid", "bids:confirm", _bid_confirm),
     Action("attach a file", "bids:attachment_add", _attachment_add),
     Action("remove a file", "bids:attachment_remove", _attachment_remove),
@@ -1167,6 +1258,7 @@ ACTIONS = [
     Action("reveal", "evaluation:reveal", _reveal),
     Action("award", "evaluation:award", _award),
     Action("decline the award", "evaluation:offer_decline", _offer_decline),
+    Action("decline the contract", "payments:decline", _contract_decline),
     Action("accept the contract", "payments:accept_terms", _accept_terms),
     Action("deliver", "payments:deliver", _deliver),
     Action("ask for changes", "payments:request_changes", _contract_request_changes),
@@ -1201,11 +1293,25 @@ class _Forms(HTMLParser):
         self._select: tuple[str, bool, list[tuple[str, bool]]] | None = None
         self._textarea: tuple[str, list[str]] | None = None
         self._submitted = False
+        # Buttons that send their form elsewhere (`formaction`, maybe outside it: `form="…"`),
+        # as (form id or index, button name, value); the bid form's "Upload" and "Remove".
+        self.form_ids: dict[str, int] = {}
+        self.formactions: dict[str, tuple[str | int, str, str]] = {}
 
     def handle_starttag(self, tag, attrs):
         attr = dict(attrs)
+        if tag in ("button", "input") and attr.get("formaction"):
+            owner = attr.get("form") or len(self.forms) - 1
+            self.formactions[attr["formaction"]] = (
+                owner,
+                attr.get("name", ""),
+                attr.get("value", ""),
+            )
+            return
         if tag == "form" and attr.get("method", "get").lower() == "post":
             self.forms.append((attr.get("action", ""), []))
+            if attr.get("id"):
+                self.form_ids[attr["id"]] = len(self.forms) - 1
             self._fields, self._submitted = self.forms[-1][1], False
         elif self._fields is None or attr.get("disabled") is not None:
             return
@@ -1263,6 +1369,13 @@ def _form_on_page(client: Client, page: str, url: str) -> dict[str, list[str]]:
             for name, value in fields:
                 data.setdefault(name, []).append(value)
             return data
+    if url in parser.formactions:
+        owner, button, value = parser.formactions[url]
+        index = parser.form_ids[owner] if isinstance(owner, str) else owner
+        data = {}
+        for name, field_value in [*parser.forms[index][1], (button, value)]:
+            data.setdefault(name, []).append(field_value)
+        return data
     raise AssertionError(f"no form posting to {url} on {page}")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,7 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from bids import services as bid_services
-from bids.forms import AttachmentForm, BidForm
+from bids.forms import BidForm
 from evaluation import marking as evaluation_marking
 from evaluation.forms import AppointForm, DeclarationForm, MarksForm
 from evaluation.marking import MarkInput
@@ -63,6 +64,7 @@ from opportunities.forms import (
     AnswerForm,
     CancelForm,
     CriterionForm,
+    DismissForm,
     GuardrailsForm,
     OpportunityFilterForm,
     OpportunityForm,
@@ -77,6 +79,7 @@ from payments.forms import (
     CardLimitForm,
     CertifyForm,
     ChangesForm,
+    DeclineForm,
     DefaultForm,
     DeliveryForm,
     MissingPaymentForm,
@@ -128,6 +131,9 @@ class Scene:
     outcome: str = "saved"
     refusal: str = ""
     reopens: bool = True  # False: the form is gone after it is sent (`check` says what holds)
+    # A form sent (GET) to a page that shows its values to check: that page's form holds them
+    # all, hidden, with this signature field, and it is the one posted ("saved" is its outcome).
+    reviewed_by: str | None = None
     check: Callable[[dict[str, list[str]]], None] | None = None
 
 
@@ -522,6 +528,7 @@ def record_payment(language: str, capture) -> Scene:
         typed={"reference": "Autorisation 004512 – l’été"},
         reopens=False,
         check=check,
+        reviewed_by="reviewed",
     )
 
 
@@ -662,7 +669,8 @@ ROUND_TRIPS = [
         "record a card payment",
         (RecordPaymentForm,),
         "/<lang>/payments/<pk>/",
-        "a certified contract's payment with cents, a card holder; the reference typed",
+        "a certified contract's payment with cents, a card holder; the reference typed, the "
+        "details checked on their confirmation page (and “Go back”), then recorded",
         record_payment,
     ),
     RoundTrip(
@@ -706,12 +714,13 @@ ONE_SHOT = {
     CancelForm: "cancels an opportunity",
     QuestionForm: "sends a question (published with its answer)",
     AnswerForm: "publishes an answer",
-    AttachmentForm: "uploads a file: a browser never sends a file back from a page",
+    DismissForm: "dismisses a question (it leaves the list, never to be answered)",
     AppointForm: "appoints an evaluator, who leaves the list",
     DeclarationForm: "an evaluator's declaration of interests, final once made",
     DeliveryForm: "delivers the work (link, notes, file) once",
     ChangesForm: "asks for changes to delivered work",
     CertifyForm: "certifies delivered work",
+    DeclineForm: "the awardee declines the award, final once made",
     DefaultForm: "declares a default",
     MissingPaymentForm: "reports a problem with a recorded payment",
 }
@@ -738,6 +747,10 @@ def _shown(client, address: str, field_name: str) -> PageForm:
     return form
 
 
+def _links(page: str) -> list[str]:
+    return [html.unescape(href) for href in re.findall(r'<a [^>]*href="([^"]*)"', page)]
+
+
 def _errors(response) -> list[str]:
     return [
         str(message)
@@ -760,7 +773,34 @@ def test_a_form_sent_back_as_shown_changes_nothing(
     sent = shown.submission(button=scene.button, typed=scene.typed)
     target = shown.action or page
 
-    if shown.method == "get":
+    if shown.method == "get" and scene.reviewed_by:
+        # Sent to the page that shows the values to check: its form holds every one of them as
+        # sent (the typed ones too), hidden, with the signature of what it showed.
+        response = client.get(urlsplit(target).path, sent)
+        assert response.status_code == 200, (
+            f"{response.status_code}: {form_on(response.content.decode(), scene.field).invalid}"
+        )
+        review_page = response.content.decode()
+        review = form_on(review_page, scene.field)
+        assert review.method == "post"
+        assert not review.dropped, f"a browser would drop these values: {review.dropped}"
+        assert not review.invalid, f"fields shown in error: {review.invalid}"
+        held = review.values()
+        assert held.pop(scene.reviewed_by, [""]) != [""], "the values shown are not signed"
+        as_sent = {**shown.values(), **{k: [v] for k, v in scene.typed.items()}}
+        assert held == as_sent
+        # "Go back" opens the form again with the values as they were sent.
+        (back,) = {
+            link
+            for link in _links(review_page)
+            if urlsplit(link).path == urlsplit(page).path and urlsplit(link).query
+        }
+        again = _shown(client, back, scene.field)
+        assert again.values() == as_sent
+        # The values checked are the ones recorded.
+        shown, sent, target = review, review.submission(), review.action or page
+
+    elif shown.method == "get":
         # A search: the browser asks for the form's address with the values as its query.
         response = client.get(urlsplit(target).path, sent)
         assert response.status_code == 200

@@ -417,6 +417,17 @@ def delivered(closed, evaluators):
     return opportunity, contract
 
 
+def _certification_page(client, contract_url: str) -> str:
+    """The page the buyer certifies on: the contract page's "Review and certify the work" link
+    opens it (the confirmation page of issue 23, which holds the statement's tick box)."""
+    contract_page = client.get(contract_url).content.decode()
+    certify_url = f"{contract_url}certify/"
+    assert f'href="{certify_url}"' in contract_page, "the contract page leads to certifying"
+    response = client.get(certify_url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def _statement_offered(page: str) -> str:
     """The statement as the certification form shows it: the label of its checkbox."""
     tree = lxml.html.fromstring(page)
@@ -443,7 +454,7 @@ def test_the_statement_recorded_is_exactly_the_one_shown_whatever_is_forged(
     opportunity, contract = delivered
     client.force_login(opportunity.buyer)
     url = f"/{language}/payments/contracts/{contract.pk}/"
-    page = client.get(url).content.decode()
+    page = _certification_page(client, url)
     shown = _statement_offered(page)
     other = "en" if language == "fr" else "fr"
     response = client.post(
@@ -477,7 +488,7 @@ def test_a_statement_changed_between_reading_and_certifying_is_not_recorded_unre
     opportunity, contract = delivered
     client.force_login(opportunity.buyer)
     url = f"/fr/payments/contracts/{contract.pk}/"
-    page = client.get(url).content.decode()
+    page = _certification_page(client, url)
     shown = _statement_offered(page)
     reworded = "En vertu de l’article 34, j’atteste la réception du travail (nouvelle version)."
     monkeypatch.setattr(contracts, "CERTIFICATION", lazy(lambda: reworded, str)())
@@ -496,7 +507,7 @@ def test_a_french_form_posted_to_the_english_address_records_nothing_unread(clie
     shown, so it is shown now, to read, and nothing is certified until it is ticked there."""
     opportunity, contract = delivered
     client.force_login(opportunity.buyer)
-    french = client.get(f"/fr/payments/contracts/{contract.pk}/").content.decode()
+    french = _certification_page(client, f"/fr/payments/contracts/{contract.pk}/")
     response = client.post(
         f"/en/payments/contracts/{contract.pk}/certify/",
         {**_form_fields(french), "confirmed": "on"},

@@ -43,6 +43,7 @@
   var timer = null;
   function save() {
     var data = new FormData(form);
+    data.delete("attachment");  // a chosen file goes with "Upload", not with every keystroke
     status.textContent = text.saving;
     fetch(url, {
       method: "POST",

@@ -76,3 +76,64 @@
   document.querySelectorAll("[data-deadline]").forEach(countdown);
   document.querySelectorAll("time[data-local-time]").forEach(localTime);
 })();
+
+// --- Error summary (templates/includes/error_summary.html) -------------------------------------
+// On a page shown again with errors, focus goes to the summary, so a screen reader reads it
+// first and the keyboard starts there. Following one of its links moves focus to the field
+// itself (not only the scroll), with its label in view. Without JavaScript the links still
+// scroll to the fields.
+(function () {
+  "use strict";
+  var summary = document.querySelector("[data-error-summary]");
+  if (!summary) { return; }
+  summary.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-error-target]");
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("data-error-target"));
+    if (!field) { return; }
+    event.preventDefault();
+    var label = document.querySelector("label[for='" + field.id + "']");
+    var legend = field.closest("fieldset") && field.closest("fieldset").querySelector("legend");
+    (label || legend || field).scrollIntoView();
+    field.focus({ preventScroll: true });
+  });
+  summary.focus();
+})();
+
+// --- Submit once (helper C, issue 23: "Check before you commit") --------------------------------
+// A form marked `data-submit-once` (the confirmation pages of irreversible steps) sends once:
+// after the first submit its buttons are disabled and say so with aria-disabled. The server
+// already does the step once whatever is sent (marketplace/once.py); this only spares a second
+// click. Progressive enhancement: without this script the form works the same.
+(function () {
+  "use strict";
+  function submitOnce(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-submitting") === "true") {
+        event.preventDefault();  // a second press: the first is on its way
+        return;
+      }
+      form.setAttribute("data-submitting", "true");
+      // Disabled after this turn, so that the pressed button's name and value are still sent.
+      window.setTimeout(function () {
+        form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]")
+          .forEach(function (button) {
+            button.disabled = true;
+            button.setAttribute("aria-disabled", "true");
+          });
+      }, 0);
+    });
+  }
+  document.querySelectorAll("form[data-submit-once]").forEach(submitOnce);
+  // Back to a page the browser kept as it was left: its buttons work again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      form.removeAttribute("data-submitting");
+      form.querySelectorAll("[aria-disabled=true]").forEach(function (button) {
+        button.disabled = false;
+        button.removeAttribute("aria-disabled");
+      });
+    });
+  });
+})();

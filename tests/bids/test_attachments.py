@@ -360,7 +360,7 @@ def test_the_refusal_through_the_page_names_the_words_in_french(draft_bid, suppl
         follow=True,
     )
     page = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Ce PDF vous nomme" in page and "«\u00a0Aurelie Tremblay\u00a0»" in page
     assert not Attachment.objects.exists()
 

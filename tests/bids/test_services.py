@@ -45,13 +45,18 @@ def test_a_draft_keeps_over_long_answers_and_submission_names_each_problem(oppor
         services.bid_submit(supplier=supplier, bid=bid)
     problems = refused.value.message_dict
     assert problems[f"answer_{rated.pk}"] == [
-        f"This answer is 3 words over the limit of {rated.word_limit}."
+        f"Shorten your answer to criterion 2, {services.criterion_name(rated)}: it is 3 words "
+        f"over the limit of {rated.word_limit}."
     ]
-    assert problems[f"answer_{mandatory.pk}"] == ["Answer this criterion."]
-    assert problems["proposed_start_date"] == ["Give the date you could start."]
+    assert problems[f"answer_{mandatory.pk}"] == [
+        f"Enter your answer to criterion 1, {services.criterion_name(mandatory)}."
+    ]
+    assert problems["proposed_start_date"] == ["Enter the date you could start the work."]
     for name in Bid.ATTESTATIONS:
-        assert problems[name] == ["You must confirm this to bid."]
-    assert problems["accept_terms"] == ["Accept the terms to submit your bid."]
+        assert problems[name] == [str(services.ATTESTATION_PROBLEMS[name])]
+    assert problems["accept_terms"] == [
+        "Accept the bid terms: a bid cannot be submitted without them."
+    ]
     bid.refresh_from_db()
     assert bid.status == Status.DRAFT
     assert bid.answers.get(criterion=rated).text == too_long  # nothing typed is lost
@@ -60,7 +65,7 @@ def test_a_draft_keeps_over_long_answers_and_submission_names_each_problem(oppor
 
 def test_a_start_date_in_the_past_is_refused(draft_bid, supplier):
     fill(draft_bid, supplier, proposed_start_date=timezone.localdate() - dt.timedelta(days=1))
-    with pytest.raises(ValidationError, match="cannot be in the past"):
+    with pytest.raises(ValidationError, match=r"today or later: .* is in the past"):
         services.bid_submit(supplier=supplier, bid=draft_bid)
 
 

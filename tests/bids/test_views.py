@@ -67,8 +67,8 @@ def test_submitting_an_incomplete_bid_keeps_the_draft_and_marks_each_field(
     response = client.post(reverse("bids:edit", args=[bid.pk]), data)
     assert response.status_code == 400
     content = response.content.decode()
-    assert "1 word over the limit" in content
-    assert "You must confirm this to bid." in content
+    assert "it is 1 word over the limit" in content
+    assert "Confirm that you have no conflict of interest" in content
     assert (
         bid.answers.get(criterion=rated).text == long_answer.strip()
         or bid.answers.get(criterion=rated).text == long_answer
@@ -204,7 +204,7 @@ OWNER_PAGES = [
     ("bids:autosave", "post", 200),
     ("bids:confirm", "post", 302),
     ("bids:submit", "post", 302),
-    ("bids:attachment_add", "post", 302),
+    ("bids:attachment_add", "post", 400),  # no file chosen: said at the file box
 ]
 
 
@@ -258,7 +258,7 @@ def test_the_save_and_upload_buttons_can_be_read(client, opportunity, supplier):
     client.force_login(supplier)
     bid = services.bid_start(supplier=supplier, opportunity=opportunity)
     page = client.get(reverse("bids:edit", args=[bid.pk])).content.decode()
-    for name in ("action_save", "upload"):
-        button = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group()
+    for name in ("action_save", "action_upload"):
+        button = re.search(rf'<(?:input|button)[^>]*name="{name}"[^>]*>', page).group()
         classes = re.search(r'class="([^"]*)"', button).group(1).split()
         assert "btn-outline-primary" in classes and "btn-primary" not in classes

@@ -42,7 +42,9 @@ def axe_violations():
     """Run axe-core (from npm) on the page; return its violations at WCAG 2.1 A/AA."""
 
     def run(page):
-        page.add_script_tag(path=str(AXE))
+        # Once per loaded page: the crawl runs it again on the same page at another width.
+        if not page.evaluate("() => typeof axe !== 'undefined'"):
+            page.add_script_tag(path=str(AXE))
         result = page.evaluate(
             """async () => await axe.run(document, {
                 runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},

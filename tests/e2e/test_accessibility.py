@@ -1,7 +1,7 @@
 """axe-core finds no WCAG 2.1 AA violation on the foundation's pages, in English and French."""
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD, SupplierFactory, SupplierProfileFactory
 from tests.support.browser import sign_in
@@ -45,8 +45,9 @@ def test_signed_in_pages_have_no_accessibility_violations(
 @pytest.mark.django_db(transaction=True)
 def test_skip_link_moves_focus_to_main_content(live_server, page: Page):
     page.goto(f"{live_server.url}/en/")
+    # The skip link is the GC Design System header's (in its shadow root) once it has rendered.
+    expect(page.locator("gcds-header.hydrated")).to_be_attached()
     page.keyboard.press("Tab")
-    focused = page.evaluate("document.activeElement.textContent.trim()")
-    assert focused == "Skip to main content"
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main-content"

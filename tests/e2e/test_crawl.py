@@ -1,8 +1,11 @@
-"""Crawl gates: every page each demo role can reach, in English and French, answers, passes
-axe-core at WCAG 2.1 AA, has one h1, a unique non-empty title and the right <html lang>, and
-shows people no raw code and nothing in the other language: no English interface string on a
-French page, no French one on an English page (the text gate: tests/support/page_text.py says
-what is read, what is exempt, and what is flagged). And a supplier bids with the keyboard alone.
+"""Crawl gates: every page each demo role can reach, in English and French, answers, has one
+h1, a unique non-empty title and the right <html lang>, and shows people no raw code and nothing
+in the other language: no English interface string on a French page, no French one on an English
+page (the text gate: tests/support/page_text.py says what is read, what is exempt, and what is
+flagged). At 1280 and at 390 px wide (the same loaded page, resized: each page is requested
+once), it passes axe-core at WCAG 2.1 AA and, separately, every visible button and link has text
+that contrasts with its own background; at 390 px, nothing scrolls sideways
+(tests/support/page_checks.py). And a supplier bids with the keyboard alone.
 
 That every msgid has a French msgstr is checked once, on the catalogue itself:
 tests/marketplace/test_i18n.py::test_every_interface_string_has_a_french_translation.
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -26,6 +30,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from bids.models import Receipt
@@ -38,6 +43,14 @@ from opportunities.publishing import opportunity_publish, opportunity_submit_for
 from payments.models import PaymentEvent
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
 from tests.support.browser import sign_in
+from tests.support.page_checks import (
+    NARROW,
+    WIDE,
+    control_problems,
+    next_frame,
+    overflow_problem,
+    settle,
+)
 from tests.support.page_text import RawCodes, Shown, TextGate, catalogue, raw_codes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +110,59 @@ PROGRESS_EVERY = 25
 
 LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href'))"
 
+# axe-core runs at both widths (a narrow layout has its own hidden, reflowed and collapsed
+# parts); it is most of the crawl's time per page (the timings are on the terminal at the end).
+AXE_AT_NARROW = True
+
+
+T = TypeVar("T")
+
+
+class Timings(Counter):
+    """Seconds spent per check, over the whole crawl (said on the terminal at the end)."""
+
+    def time(self, what: str, check: Callable[[], T]) -> T:
+        start = time.monotonic()
+        try:
+            return check()
+        finally:
+            self[what] += time.monotonic() - start
+
+    def __str__(self) -> str:
+        return ", ".join(f"{what} {seconds:.0f}s" for what, seconds in self.most_common())
+
+
+def _at_widths(wide: list[str], narrow: list[str]) -> list[str]:
+    """One line per problem, saying at which width(s) it shows."""
+    widths = {problem: [] for problem in [*wide, *narrow]}
+    for width, problems in ((WIDE["width"], wide), (NARROW["width"], narrow)):
+        for problem in problems:
+            if width not in widths[problem]:
+                widths[problem].append(width)
+    return [f"at {' and '.join(map(str, at))} px: {problem}" for problem, at in widths.items()]
+
+
+def _page_checks(page: Page, axe_violations, timings: Timings) -> list[str]:
+    """The checks of a loaded page at both widths: at 1280 px (the crawl's window) axe-core and
+    the buttons' and links' text; then at 390 px on the same page, resized (no second request),
+    the same and the sideways scroll. The window is wide again afterwards."""
+    settled = timings.time("custom elements", lambda: settle(page))
+    found: dict[int, list[str]] = {}
+    for size in (WIDE, NARROW):
+        problems = found[size["width"]] = [settled] if settled else []
+        if size is NARROW:
+            page.set_viewport_size(NARROW)
+            next_frame(page)
+        if size is WIDE or AXE_AT_NARROW:
+            violations = timings.time(f"axe {size['width']}", lambda: axe_violations(page))
+            problems += [f"axe-core {violation}" for violation in violations]
+        problems += timings.time(f"controls {size['width']}", lambda: control_problems(page))
+        if size is NARROW:
+            overflow = timings.time("overflow", lambda: overflow_problem(page))
+            problems += [overflow] if overflow else []
+    page.set_viewport_size(WIDE)
+    return _at_widths(found[WIDE["width"]], found[NARROW["width"]])
+
 
 @dataclass
 class Crawl:
@@ -104,7 +170,9 @@ class Crawl:
     titles: dict[str, str] = field(default_factory=dict)  # path -> <title>
     found_on: dict[str, str] = field(default_factory=dict)  # link -> the page showing it
     problems: list[str] = field(default_factory=list)
-    text_problems: dict[str, list[str]] = field(default_factory=dict)  # page -> what it shows
+    # page -> what it shows wrongly (text, axe-core, controls, width): reported once per page and
+    # problem, with the roles that saw it
+    page_problems: dict[str, list[str]] = field(default_factory=dict)
     views: set[str] = field(default_factory=set)  # the view names of the pages rendered
     visited: int = 0
     capped: bool = False
@@ -135,11 +203,12 @@ class Progress:
         self.terminal = plugins.get_plugin("terminalreporter")
         self.capture = plugins.get_plugin("capturemanager")
         self.total, self.pages, self.start, self.where = total, 0, time.monotonic(), ""
+        self.timings = Timings()
 
     def page(self) -> None:
         self.pages += 1
         if self.pages % PROGRESS_EVERY == 0:
-            self.say(f"{self.pages} pages (at most {self.total})")
+            self.say(f"{self.pages} pages (at most {self.total}; {self.timings})")
 
     def say(self, what: str) -> None:
         if self.terminal is None:
@@ -184,11 +253,13 @@ def crawl(
     gate: TextGate | None = None,
     starts: tuple[str, ...] = (),
     progress: Callable[[], None] | None = None,
+    timings: Timings | None = None,
 ) -> Crawl:
     """Breadth-first over the links the pages show, from the home page, the dashboard and any
     other `starts` (paths after the language prefix). GET only: forms are never submitted, and
     every action that changes something is a POST."""
     result = Crawl(language=language)
+    timings = Timings() if timings is None else timings
     queue = deque(f"/{language}/{path}" for path in ("", "dashboard/", *starts))
     seen = set(queue)
     rendered: Counter[str] = Counter()  # per route
@@ -201,7 +272,13 @@ def crawl(
             result.capped = True
             to_check.append(url)
             continue
-        response = page.goto(base + url)
+        try:
+            response = timings.time("load", lambda url=url: page.goto(base + url))
+        except PlaywrightError as error:  # Chromium gives up on an error with no body
+            status = page.request.get(base + url).status
+            first_line = error.message.splitlines()[0]
+            result.problems.append(f"{result.where(url)} answered {status} ({first_line})")
+            continue
         result.visited += 1
         if progress is not None:
             progress()
@@ -225,16 +302,15 @@ def crawl(
         h1s = page.locator("h1").count()
         if h1s != 1:
             result.problems.append(f"{url}: {h1s} h1 elements")
-        violations = axe_violations(page)
-        if violations:
-            result.problems.append(f"{url}: axe-core {violations}")
         here = _route(urlsplit(final).path)
         if here:
             result.views.add(here[1])
+        shown = []
         if gate is not None:
-            shown = gate.problems(Shown.from_page(page))
-            if shown:
-                result.text_problems[url] = shown
+            shown = timings.time("text", lambda: gate.problems(Shown.from_page(page)))
+        shown += _page_checks(page, axe_violations, timings)
+        if shown:
+            result.page_problems[url] = shown
         for href in page.evaluate(LINKS_JS):
             link = _same_site_link(href, page.url, base, language)
             if link is None or link in seen:
@@ -342,6 +418,7 @@ def test_every_page_each_role_reaches_passes_the_gates(
     browser context (no cookies) per role. What a page shows wrongly is reported once per page
     and problem, with the roles that saw it."""
     progress = Progress(pytestconfig, MAX_PAGES * len(ROLES) * len(LANGUAGES))
+    timings = progress.timings
     progress.say("seeding the demo")
     call_command("seed_demo", stdout=StringIO())
     starts = _states_to_crawl()
@@ -362,7 +439,7 @@ def test_every_page_each_role_reaches_passes_the_gates(
     shown_by: dict[tuple[str, str], list[str]] = defaultdict(list)  # (page, problem) -> roles
     reached = {}  # role -> the view names of the pages rendered
     for role, email in ROLES.items():
-        context = browser.new_context(**browser_context_args)
+        context = browser.new_context(**{**browser_context_args, "viewport": WIDE})
         try:
             page = context.new_page()
             if email:
@@ -378,9 +455,10 @@ def test_every_page_each_role_reaches_passes_the_gates(
                     gates[language],
                     starts.get(role, ()),
                     progress=progress.page,
+                    timings=timings,
                 )
                 report += [f"[{role} {language}] {problem}" for problem in result.report()]
-                for url, problems in result.text_problems.items():
+                for url, problems in result.page_problems.items():
                     for problem in problems:
                         shown_by[(url, problem)].append(role)
                 views |= result.views
@@ -392,7 +470,7 @@ def test_every_page_each_role_reaches_passes_the_gates(
         finally:
             context.close()
     progress.where = ""
-    progress.say(f"done, {progress.pages} pages")
+    progress.say(f"done, {progress.pages} pages ({timings})")
     report += [
         f"{url} [{', '.join(roles)}]: {problem}"
         for (url, problem), roles in sorted(shown_by.items())

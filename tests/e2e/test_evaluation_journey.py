@@ -99,7 +99,9 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
             assert identity["github_handle"] not in html
         _score_every_packet(page, base, opportunity)
         page.goto(f"{base}/en/evaluation/{opportunity.pk}/packets/")
-        page.get_by_role("button", name="Submit my marks").click()
+        page.get_by_role("link", name="Submit my marks").click()  # to its confirmation
+        expect(page.locator("h1")).to_contain_text("Check before you submit your marks")
+        page.get_by_role("button", name="Submit my marks as final").click()
         expect(page.locator(".alert-success").first).to_contain_text("Your marks are submitted")
         if evaluator == chair:
             chair_page = page
@@ -112,6 +114,9 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
     assert axe_violations(chair_page) == []
     _score_every_packet(chair_page, base, opportunity, consensus=True)
     chair_page.goto(f"{base}/en/evaluation/{opportunity.pk}/consensus/")
+    chair_page.get_by_role("link", name="Review the ranking, then lock").click()
+    expect(chair_page.locator("h1")).to_contain_text("Check before you lock the consensus")
+    assert axe_violations(chair_page) == []
     chair_page.get_by_role("button", name="Lock the consensus and select").click()
     expect(chair_page.locator(".alert-success")).to_contain_text("the selection is made")
 
@@ -125,9 +130,11 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
 
     # The buyer reveals and awards.
     buyer.goto(f"{base}/en/evaluation/{opportunity.pk}/")
+    buyer.get_by_role("link", name="Reveal who bid").click()
     buyer.get_by_role("button", name="Reveal who bid").click()
     expect(buyer.locator("main")).to_contain_text("Who bid")
     mail.outbox.clear()
+    buyer.get_by_role("link", name="Award to the first in rank").click()
     buyer.get_by_role("button", name="Award to the first in rank").click()
     expect(buyer.locator(".alert-success")).to_contain_text("Awarded")
     assert axe_violations(buyer) == []

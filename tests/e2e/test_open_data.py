@@ -36,9 +36,10 @@ def test_what_we_bought_filters_and_empty_state_have_no_accessibility_violations
 
 def test_footer_leads_to_the_open_data(live_server, page: Page):
     page.goto(f"{live_server.url}/en/")
-    page.get_by_role("navigation", name="Transparency").get_by_role(
-        "link", name="Open data"
-    ).click()
+    # The GC Design System footer's contextual links, under the marketplace's name.
+    page.get_by_role("contentinfo").get_by_role(
+        "navigation", name="Micro-acquisitions marketplace"
+    ).get_by_role("link", name="Open data").click()
     page.wait_for_url("**/en/reports/open-data/")
     page.get_by_role("link", name="What we bought, as a web page").click()
     page.wait_for_url("**/en/reports/what-we-bought/")

@@ -26,7 +26,11 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_text("Enter your full name.")).to_be_visible()
+    # Listed in the error summary, as a link to its field, and said again at the field.
+    expect(
+        page.locator(".gc-error-summary").get_by_role("link", name="Enter your full name.")
+    ).to_be_visible()
+    expect(page.locator(".invalid-feedback", has_text="Enter your full name.")).to_be_visible()
     assert not mail.outbox
     page.get_by_label("Full name").fill(" Priya  Raman ")
     page.locator("#id_password1").fill(PASSWORD)
@@ -91,5 +95,15 @@ def test_bad_profile_input_is_explained_in_the_browser(live_server, page: Page):
         province_or_territory="ON",
         postal_code="99999",
     )
-    expect(page.get_by_text("Enter a Canadian postal code, for example K1A 0B1.")).to_be_visible()
+    # Listed in the error summary, as a link to its field, and said again at the field.
+    expect(
+        page.locator(".gc-error-summary").get_by_role(
+            "link", name="Enter a Canadian postal code, for example K1A 0B1."
+        )
+    ).to_be_visible()
+    expect(
+        page.locator(
+            ".invalid-feedback", has_text="Enter a Canadian postal code, for example K1A 0B1."
+        )
+    ).to_be_visible()
     expect(page.get_by_label("Legal name")).to_have_value("Acme")

@@ -41,8 +41,9 @@ def _send(recipients, capture, key="event-1"):
 
 def _badge(client) -> str:
     html = client.get(reverse("marketplace:dashboard")).content.decode()
-    start = html.find('badge text-bg-danger">')
-    return "" if start < 0 else html[start + 22 : html.index("<", start + 22)]
+    marker = '<span class="gc-badge">'
+    start = html.find(marker)
+    return "" if start < 0 else html[start + len(marker) : html.index("<", start + len(marker))]
 
 
 def test_cached_in_computes_once_per_version():

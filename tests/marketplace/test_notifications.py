@@ -356,7 +356,7 @@ def test_inbox_lists_own_notifications_in_the_page_language_with_unread_count(
     page = client.get("/fr/notifications/")
     content = page.content.decode()
     assert "Publiée\u00a0: Corriger le sélecteur de date" in content
-    assert 'badge text-bg-danger">1' in content
+    assert '<span class="gc-badge">1<' in content
     assert content.count("notification-unread") == 1
 
 

@@ -65,7 +65,8 @@ def test_bad_profile_input_gives_clear_error_and_keeps_what_was_typed(
     assert response.status_code == 200
     body = response.content.decode()
     assert message in body
-    assert "Please correct the errors below." in body
+    assert "There is a problem on this page" in body  # the error summary, linked to the field
+    assert f'href="#id_{field}"' in body
     assert "Maple Leaf Code Works Inc." in body or field == "legal_name"
     assert not SupplierProfile.objects.filter(user=supplier).exists()
 

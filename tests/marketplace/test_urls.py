@@ -15,6 +15,10 @@ PUBLIC = {
     # The help guides: suppliers read them before signing up.
     "marketplace:help",
     "marketplace:help_guide",
+    # The pages about the service, linked from every page's footer.
+    "marketplace:privacy",
+    "marketplace:terms",
+    "marketplace:contact",
     # Reached from an email without signing in; the signed token is the authorization.
     "marketplace:unsubscribe",
     "opportunities:list",

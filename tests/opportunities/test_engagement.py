@@ -213,7 +213,9 @@ def test_answer_needs_both_languages(client, published):
 def test_empty_question_is_a_clear_error(client, published):
     client.force_login(SupplierFactory())
     response = client.post(f"/en/opportunities/{published.pk}/questions/", {"text": ""})
-    assert "Write your question" in client.get(response["Location"]).content.decode()
+    # The page again, the error at the field (not a flash on the next page).
+    assert response.status_code == 400
+    assert "Write your question" in response.content.decode()
     assert not Question.objects.exists()
 
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from lifecycle import closing
-from marketplace import calendar
+from marketplace import calendar, formats
 from marketplace.models import AuditEvent
 from marketplace.transitions import transition
 from opportunities.cancellation import opportunity_cancel
@@ -96,12 +96,12 @@ def test_only_the_owning_buyer_submits_and_only_admins_publish(draft, program_ad
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"title_fr": ""}, "title is missing in French"),
-        ({"description_en": ""}, "description is missing in English"),
-        ({"attest_not_split": False}, "Every buyer attestation"),
-        ({"value_cents": 1_000_001}, "exceeds the cap of $10,000.00"),
-        ({"closes_at": None}, "closing date and time is required"),
-        ({"question_deadline": None}, "deadline for questions is required"),
+        ({"title_fr": ""}, "Enter the title in French."),
+        ({"description_en": ""}, "Enter the description in English."),
+        ({"attest_not_split": False}, "Confirm that this work is not split"),
+        ({"value_cents": 1_000_001}, "Enter a value of $10,000.00 or less"),
+        ({"closes_at": None}, "Enter the closing date and time."),
+        ({"question_deadline": None}, "Enter the deadline for questions."),
     ],
 )
 def test_publish_gate_explains_each_missing_condition(buyer, change, message):
@@ -118,14 +118,18 @@ def test_publish_gate_needs_five_business_days(buyer):
     opportunity = OpportunityFactory(
         buyer=buyer, closes_at=soon, question_deadline=soon - dt.timedelta(days=1)
     )
-    problems = publication_problems(opportunity)
-    assert problems == ["The closing date must be at least 5 business days from now."]
+    now = timezone.now()
+    problems = publication_problems(opportunity, now=now)
+    earliest = formats.datetime(calendar.add_business_days(now, 5))
+    assert problems == [
+        f"Enter a closing date at least 5 business days from now: {earliest} or later."
+    ]
 
 
 def test_question_deadline_must_come_before_closing(buyer):
     opportunity = OpportunityFactory(buyer=buyer)
     opportunity.question_deadline = opportunity.closes_at
-    assert "The question deadline must come before the closing date." in (
+    assert "Enter a deadline for questions before the closing date." in (
         publication_problems(opportunity)
     )
 
@@ -134,7 +138,7 @@ def test_publish_gate_needs_criteria(buyer):
     opportunity = OpportunityFactory(buyer=buyer, criteria=[])
     problems = publication_problems(opportunity)
     assert "Add at least one mandatory criterion." in problems
-    assert "Selection by score needs at least one rated criterion." in problems
+    assert "Add at least one rated criterion: selection by score needs one." in problems
 
 
 def test_draw_among_passing_needs_no_rated_criterion(buyer):
@@ -153,8 +157,13 @@ def test_value_cap_and_types_come_from_guardrails(buyer):
     guardrails.save()
     opportunity = OpportunityFactory(buyer=buyer, value_cents=600_000, type="bug_fix")
     problems = publication_problems(opportunity)
-    assert "The value exceeds the cap of $5,000.00 including tax." in problems
-    assert "This type of work is not allowed in the program at the moment." in problems
+    assert "Enter a value of $5,000.00 or less, tax included: that is the program cap." in (
+        problems
+    )
+    assert (
+        "Choose another type of work: the program does not accept \u201cBug fix\u201d at the "
+        "moment." in problems
+    )
 
 
 def test_split_warning_must_be_acknowledged(buyer, program_admin):
@@ -178,8 +187,21 @@ def test_no_split_warning_for_unrelated_work_or_under_the_cap(buyer, program_adm
     opportunity_submit_for_review(actor=buyer, opportunity=earlier)
     similar_small = OpportunityFactory(buyer=buyer, value_cents=300_000)
     assert possible_splits(similar_small) == []  # similar title, total under the cap
+    # Unrelated in every text and both languages (the similarity reads them all).
     unrelated = OpportunityFactory(
-        buyer=buyer, value_cents=900_000, title_en="Accessibility audit", skills=[SkillFactory()]
+        buyer=buyer,
+        value_cents=900_000,
+        title_en="Accessibility audit",
+        title_fr="Audit d\u2019accessibilité",
+        summary_en="Audit the forms of the benefits portal.",
+        summary_fr="Auditer les formulaires du portail des prestations.",
+        description_en="Check the portal against WCAG 2.1 AA.",
+        description_fr="Vérifier le portail selon les WCAG 2.1 AA.",
+        deliverables_en="An audit report.",
+        deliverables_fr="Un rapport d\u2019audit.",
+        acceptance_criteria_en="Every finding has a WCAG reference.",
+        acceptance_criteria_fr="Chaque constat renvoie aux WCAG.",
+        skills=[SkillFactory()],
     )
     assert possible_splits(unrelated) == []
 

@@ -3,41 +3,10 @@ import pytest
 from marketplace.models import Role
 from opportunities.models import Criterion, Opportunity
 from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, SupplierFactory
-from tests.support.forms import _draft_form
+from tests.support.forms import MANDATORY, RATED, _criteria, _draft_form
 
 pytestmark = pytest.mark.django_db
 Status = Opportunity.Status
-
-
-def _criteria(rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        "criteria-TOTAL_FORMS": str(len(rows)),
-        "criteria-INITIAL_FORMS": str(initial),
-        "criteria-MIN_NUM_FORMS": "0",
-        "criteria-MAX_NUM_FORMS": "1000",
-    }
-    for index, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"criteria-{index}-{key}"] = value
-    return data
-
-
-MANDATORY = {
-    "kind": "mandatory",
-    "text_en": "Knows WCAG.",
-    "text_fr": "Connaît les WCAG.",
-    "weight": "",
-    "max_score": "",
-    "word_limit": "200",
-}
-RATED = {
-    "kind": "rated",
-    "text_en": "Past work.",
-    "text_fr": "Travaux passés.",
-    "weight": "2",
-    "max_score": "10",
-    "word_limit": "300",
-}
 
 
 def test_buyer_drafts_adds_criteria_and_submits(client, buyer):
@@ -119,8 +88,11 @@ def test_submit_with_problems_explains_them(client, buyer):
     opportunity = OpportunityFactory(buyer=buyer, title_fr="")
     client.force_login(buyer)
     response = client.post(f"/en/opportunities/{opportunity.pk}/submit/")
-    assert response["Location"] == f"/en/opportunities/{opportunity.pk}/edit/"
-    assert "The title is missing in French." in client.get(response["Location"]).content.decode()
+    # The draft's form again: the problem at its field and in the error summary.
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert page.count("Enter the title in French.") == 2
+    assert 'href="#id_title_fr"' in page
     opportunity.refresh_from_db()
     assert opportunity.status == Status.DRAFT
 

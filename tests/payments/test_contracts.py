@@ -173,6 +173,9 @@ def test_contract_page_for_the_parties_and_a_404_for_others(client, awarded, eva
     assert contract.delivery_url == "https://github.com/esdc/picker/pull/7"
     client.force_login(opportunity.buyer)
     page = client.get(url).content.decode()
+    certify_url = reverse("payments:certify", args=[contract.pk])
+    assert f'href="{certify_url}"' in page  # to the confirmation page, which certifies
+    page = client.get(certify_url).content.decode()
     assert "Accept and certify the work" in page and "section 34" in page
     missing = client.post(reverse("payments:certify", args=[contract.pk]), {})
     assert missing.status_code == 400
@@ -189,7 +192,7 @@ def test_the_section_34_statement_is_offered_in_the_page_language_and_quoted_as_
         supplier=contract.supplier, contract=contract, url="https://x.dev/pull/7", notes=""
     )
     client.force_login(opportunity.buyer)
-    french = client.get(f"/fr/payments/contracts/{contract.pk}/").content.decode()
+    french = client.get(f"/fr/payments/contracts/{contract.pk}/certify/").content.decode()
     assert "article 34 de la Loi" in french and "Under section 34" not in french
     client.post(f"/en/payments/contracts/{contract.pk}/certify/", {"confirmed": "on"})
     french = client.get(f"/fr/payments/contracts/{contract.pk}/").content.decode()

@@ -88,7 +88,7 @@ def test_recorded_card_payment_from_record_to_confirmed_receipt(
     supplier = contract.supplier
     client.force_login(card_holder)
     page = client.get(reverse("payments:detail", args=[payment.pk]))
-    assert page.status_code == 200 and b"Record the payment" in page.content
+    assert page.status_code == 200 and b"Review the payment" in page.content
 
     wrong = _record(client, payment, amount="1999.99")
     assert wrong.status_code == 400 and b"Record the invoice total, $2,000.00." in wrong.content

@@ -516,7 +516,7 @@ def test_seed_demo_history_leaves_the_live_demo_usable(client, settings):
     # The live buyer's dashboard lists the live demo only; nothing waits for the card holder.
     client.force_login(User.objects.get(email="buyer@demo.gc.ca"))
     listed = client.get("/en/dashboard/").context["buyer_opportunities"]
-    assert {o.buyer.email for o in listed} == {"buyer@demo.gc.ca"}
+    assert {o.buyer.email for o, _stage in listed} == {"buyer@demo.gc.ca"}
     client.force_login(User.objects.get(email="admin@demo.gc.ca"))
     assert client.get("/en/payments/oversight/").status_code == 200
     assert not Payment.objects.filter(

@@ -59,3 +59,34 @@ def _draft_form(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def _criteria(rows: list[dict], initial: int = 0) -> dict:
+    data = {
+        "criteria-TOTAL_FORMS": str(len(rows)),
+        "criteria-INITIAL_FORMS": str(initial),
+        "criteria-MIN_NUM_FORMS": "0",
+        "criteria-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"criteria-{index}-{key}"] = value
+    return data
+
+
+MANDATORY = {
+    "kind": "mandatory",
+    "text_en": "Knows WCAG.",
+    "text_fr": "Connaît les WCAG.",
+    "weight": "",
+    "max_score": "",
+    "word_limit": "200",
+}
+RATED = {
+    "kind": "rated",
+    "text_en": "Past work.",
+    "text_fr": "Travaux passés.",
+    "weight": "2",
+    "max_score": "10",
+    "word_limit": "300",
+}
