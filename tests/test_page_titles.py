@@ -170,14 +170,20 @@ def test_an_evaluators_titles_name_the_packet_by_label_never_by_who_bid(client, 
     client.force_login(evaluator)
     names = [_in(language, e.opportunity) for e in evaluations]
     titles = _titles(
-        client, "evaluation:packet", packets, lambda p: [p.evaluation_id, p.pk], language
+        client,
+        "evaluation:packet",
+        packets,
+        lambda p: [p.evaluation.opportunity_id, p.pk],
+        language,
     )
     _assert_specific(titles, names, language)
     with translation.override(language):
         labels = [str(packet.display_label) for packet in packets]
     for title, label in zip(titles, labels, strict=True):
         assert label in title, (label, title)
-    list_titles = _titles(client, "evaluation:packets", evaluations, lambda e: [e.pk], language)
+    list_titles = _titles(
+        client, "evaluation:packets", evaluations, lambda e: [e.opportunity_id], language
+    )
     _assert_specific(list_titles, names, language)
     titles += list_titles
     # Nothing that names a bidder: their names, trading names, addresses, handles.
