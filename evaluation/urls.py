@@ -28,5 +28,4 @@ urlpatterns = [
     path("<int:pk>/reveal/", views.reveal_view, name="reveal"),
     path("<int:pk>/award/", views.award_view, name="award"),
     path("<int:pk>/access-log/", views.access_log_view, name="access_log"),
-    path("offers/<int:offer_pk>/decline/", views.offer_decline_view, name="offer_decline"),
 ]

@@ -33,7 +33,6 @@ from .models import (
     Evaluation,
     EvaluationQuerySet,
     Mark,
-    Offer,
     Packet,
     PacketAttachment,
     PanelMember,
@@ -553,23 +552,3 @@ def draw_view(request, pk: int):
             "label_record_header": draw.LABEL_RECORD_HEADER,
         },
     )
-
-
-@require_POST
-def offer_decline_view(request, offer_pk: int):
-    """The awarded supplier declines; the award passes to the next in rank."""
-    offer = get_visible_or_404(
-        Offer.objects.select_related("packet__bid"), request.user, pk=offer_pk
-    )
-    try:
-        award.offer_end(
-            actor=request.user,
-            offer=offer,
-            outcome=Offer.Outcome.DECLINED,
-            reason=request.POST.get("reason", "")[:2000],
-        )
-    except ValidationError as error:
-        message_service_error(request, error)
-    else:
-        messages.success(request, _("You declined the award. Thank you for telling us."))
-    return redirect("bids:detail", pk=offer.packet.bid_id)

@@ -976,24 +976,6 @@ def _award(ctx) -> Case:
     )
 
 
-def _offer_decline(ctx) -> Case:
-    """The decline by the offer's address: no page posts to it since the contract page's
-    confirmation (payments:decline) took over; posted with its data alone."""
-    _opportunity, contract = _contract(bids=2)
-    offer = Offer.objects.get(packet__bid=contract.bid, outcome=Offer.Outcome.OPEN)
-    return Case(
-        contract.supplier,
-        reverse("evaluation:offer_decline", args=[offer.pk]),
-        {"reason": "Booked elsewhere."},
-        effects={
-            "declined": audit("evaluation.offer_declined"),
-            "next offer": rows(Offer),
-            "next told": notifications("bid.awarded"),
-            "buyer told": notifications("contract.declined"),
-        },
-    )
-
-
 def _contract_decline(ctx) -> Case:
     _opportunity, contract = _contract(bids=2)
     return Case(
@@ -1257,7 +1239,6 @@ ACTIONS = [
     Action("lock consensus", "evaluation:lock", _lock),
     Action("reveal", "evaluation:reveal", _reveal),
     Action("award", "evaluation:award", _award),
-    Action("decline the award", "evaluation:offer_decline", _offer_decline),
     Action("decline the contract", "payments:decline", _contract_decline),
     Action("accept the contract", "payments:accept_terms", _accept_terms),
     Action("deliver", "payments:deliver", _deliver),

@@ -211,7 +211,8 @@ def test_awarded_work_is_public_and_the_loser_reads_a_debrief(client, awarded):
     page = client.get(reverse("bids:detail", args=[offer.packet.bid_id])).content.decode()
     assert "Decline the award" in page
     client.force_login(loser.supplier)
-    assert client.post(reverse("evaluation:offer_decline", args=[offer.pk])).status_code == 404
+    contract = offer.packet.bid.contract
+    assert client.post(reverse("payments:decline", args=[contract.pk])).status_code == 404
 
 
 def test_the_access_log_lists_only_this_evaluations_events(

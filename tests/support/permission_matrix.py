@@ -211,7 +211,6 @@ def url_args(world: World) -> dict[str, tuple[str, list]]:
         "evaluation:reveal": ("post", [awarded]),
         "evaluation:award": ("post", [awarded]),
         "evaluation:access_log": ("get", [awarded]),
-        "evaluation:offer_decline": ("post", [o["offer"].pk]),
         "payments:detail": ("get", [payment.pk]),
         "payments:record": ("post", [payment.pk]),
         "payments:checkout": ("post", [payment.pk]),
@@ -295,7 +294,6 @@ EXPECTED: dict[str, str] = {
     "evaluation:reveal": "login ok 404 404 404 404 404 404 404 404",  # revealed already
     "evaluation:award": "login ok 404 404 404 404 404 404 404 404",  # awarded already
     "evaluation:access_log": "login 404 404 404 404 404 ok 404 404 404",
-    "evaluation:offer_decline": "login 404 404 404 404 404 404 refused 404 404",
     "payments:detail": "login ok 404 404 404 ok ok ok 404 404",
     "payments:record": "login invalid 404 404 404 invalid invalid invalid 404 404",
     "payments:checkout": "login refused 404 404 404 refused refused refused 404 404",
