@@ -97,7 +97,7 @@ def contract_decline(*, supplier: User, contract: Contract, reason: str = "") ->
     _hold_contract(contract.bid_id)
     offer = Offer.objects.filter(packet__bid_id=contract.bid_id).order_by("-number").first()
     if offer is None:  # no award behind the contract: only the contract ends
-        return contracts.contract_decline(supplier=supplier, contract=contract)
+        return contracts.contract_decline(supplier=supplier, contract=contract, reason=reason)
     offers.offer_close(actor=supplier, offer=offer, outcome=Offer.Outcome.DECLINED, reason=reason)
     contract = contracts.contract_decline(supplier=supplier, contract=contract, reason=reason)
     _pass_on(actor=supplier, evaluation=offer.evaluation)

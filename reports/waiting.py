@@ -48,7 +48,7 @@ from marketplace.calendar import add_business_days
 from marketplace.models import Role, User
 from marketplace.permissions import has_role
 from opportunities.models import Opportunity, Question
-from payments.contracts import can_declare_default
+from payments.contracts import answer_deadline_passed, can_declare_default
 from payments.models import Contract, Payment
 
 from .stages import evaluation_of, payment_of
@@ -219,7 +219,7 @@ def _supplier_contract_tasks(user: User, now: dt.datetime) -> list[Task]:
         opportunity = contract.opportunity
         link = reverse("payments:contract", args=[contract.pk])
         if contract.status == CStatus.AWAITING_ACCEPTANCE:
-            if contract.accept_by is not None and contract.accept_by <= now:
+            if answer_deadline_passed(contract, now=now):
                 continue  # too late to answer: the award passes on
             tasks.append(
                 Task(

@@ -6,13 +6,10 @@ and do the step on its POST, once, whatever is sent twice. A page that carries w
 from __future__ import annotations
 
 import re
-import threading
 from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connections
 from django.test import Client
 from django.utils import translation
 
@@ -30,7 +27,7 @@ from tests.builders import (
     mark_values,
 )
 from tests.factories import StaffFactory
-from tests.support.confirmations import text, url
+from tests.support.confirmations import text, twice_at_once, url
 
 pytestmark = pytest.mark.django_db
 
@@ -414,31 +411,6 @@ def test_the_overview_links_to_the_confirmations_instead_of_posting(client):
 # --- Sent twice at once (PostgreSQL's row locks, and SQLite's write lock) -------------------
 
 
-def _twice_at_once(user, address: str, data: dict) -> list:
-    """The same form sent by two clients of one session at the same moment."""
-    first, second = (Client(raise_request_exception=False) for _ in range(2))
-    first.force_login(user)
-    second.cookies[django_settings.SESSION_COOKIE_NAME] = first.cookies[
-        django_settings.SESSION_COOKIE_NAME
-    ].value
-    start = threading.Barrier(2)
-    results: list = [None, None]
-
-    def run(index: int, client: Client) -> None:
-        try:
-            start.wait(timeout=30)
-            results[index] = client.post(address, data)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate((first, second))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("keyed", [True, False], ids=["same key", "no key"])
 def test_the_lock_confirmed_twice_at_once_locks_once(keyed):
@@ -450,7 +422,7 @@ def test_the_lock_confirmed_twice_at_once_locks_once(keyed):
     form = post_form(client.get(address))
     if not keyed:
         form.pop(once.FIELD)
-    responses = _twice_at_once(chair, address, form)
+    responses = twice_at_once(client, address, form)
     for response in responses:
         assert response is not None and response.status_code == 302, response
     assert responses[0]["Location"] == responses[1]["Location"]
@@ -465,7 +437,7 @@ def test_the_award_confirmed_twice_at_once_awards_once():
     client.force_login(buyer)
     address = url("evaluation:award", evaluation.opportunity_id)
     form = post_form(client.get(address))
-    responses = _twice_at_once(buyer, address, form)
+    responses = twice_at_once(client, address, form)
     for response in responses:
         assert response is not None and response.status_code == 302, response
     assert Offer.objects.filter(evaluation=evaluation).count() == 1

@@ -6,12 +6,9 @@ with a digest of what was shown: a value changed on the way is refused, nothing 
 from __future__ import annotations
 
 import re
-import threading
 from html import unescape
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -21,7 +18,7 @@ from payments import contracts
 from payments.models import Contract, Payment
 from tests.builders import awarded_without_test_transaction, card_holder, certify
 from tests.factories import StaffFactory, SupplierProfileFactory
-from tests.support.confirmations import text, url
+from tests.support.confirmations import text, twice_at_once, url
 
 pytestmark = pytest.mark.django_db
 
@@ -267,30 +264,13 @@ def test_a_payment_confirmed_twice_at_once_is_recorded_once(keyed):
     opportunity, contract = awarded_without_test_transaction(bids=2)
     _opportunity, _contract, payment = certify(opportunity, contract)
     holder = card_holder()
-    first, second = (Client(raise_request_exception=False) for _ in range(2))
+    first = Client()
     first.force_login(holder)
-    second.cookies[django_settings.SESSION_COOKIE_NAME] = first.cookies[
-        django_settings.SESSION_COOKIE_NAME
-    ].value
     address = url("payments:record", payment.pk)
     form = post_form(first.get(address, details(payment)))
     if not keyed:
         form.pop(once.FIELD)
-    start = threading.Barrier(2)
-    results: list = [None, None]
-
-    def run(index: int, client: Client) -> None:
-        try:
-            start.wait(timeout=30)
-            results[index] = client.post(address, form)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate((first, second))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = twice_at_once(first, address, form)
     for response in results:
         assert response is not None and response.status_code == 302, response
     assert results[0]["Location"] == results[1]["Location"]

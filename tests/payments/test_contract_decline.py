@@ -174,6 +174,19 @@ def test_a_decline_without_a_reason_tells_the_buyer_so(
 
 
 @pytest.mark.django_db
+def test_a_contract_with_no_award_behind_it_passes_the_reason_on_too(
+    awarded, django_capture_on_commit_callbacks
+):
+    opportunity, contract = awarded
+    Offer.objects.filter(packet__bid_id=contract.bid_id).delete()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        award.contract_decline(supplier=contract.supplier, contract=contract, reason="Booked.")
+    email = next(m for m in mail.outbox if m.to == [opportunity.buyer.email])
+    assert "Booked." in email.body and "No reason given." not in email.body
+
+
+@pytest.mark.django_db
 def test_posted_twice_it_declines_once(client, awarded):
     opportunity, contract = awarded
     client.force_login(contract.supplier)
