@@ -39,8 +39,8 @@ COPY demo ./demo
 RUN pip install -c requirements.lock . \
     && rm -rf build ./*.egg-info
 
-# settings.STATICFILES_DIRS serves node_modules/bootstrap/dist as static/vendor/bootstrap and
-# node_modules/.gcds-static (the GC Design System) as static/vendor/gcds.
+# settings.STATICFILES_DIRS serves node_modules/.gcds-static (the GC Design System's components,
+# fonts and utility classes, built by scripts/vendor-gcds.mjs) as static/vendor/gcds.
 COPY --from=assets /build/node_modules /app/node_modules
 
 # The rest of the application (templates, static, locale, manage.py, scripts …);

@@ -22,10 +22,10 @@ ANSWER_PREFIX = "answer_"
 
 
 class SecondarySubmit(Submit):
-    """A button of lesser weight. Submit's own "btn-primary" with an outline class on top drew
-    blue text on a blue button: the label could not be read."""
+    """A button of lesser weight: the GC Design System's secondary button (its own classes only;
+    crispy's primary ones underneath once drew blue text on a blue button)."""
 
-    field_classes = "btn btn-outline-primary"
+    field_classes = "gc-btn gc-btn-secondary"
 
 
 class BidForm(forms.Form):
@@ -76,16 +76,14 @@ class BidForm(forms.Form):
                 else _("Rated")
             )
             self.fields[name] = forms.CharField(
-                label=format_html(
-                    "{}. {} <span class='badge text-bg-light'>{}</span>",
-                    number,
-                    criterion.text,
-                    kind,
-                ),
+                # Plain words: the GCDS component draws its label as text. The kind of
+                # criterion opens the hint instead of a badge in the label.
+                label=f"{number}. {criterion.text}",
                 required=False,
                 # The character limit is checked in clean() (and by the service), with a
                 # sentence that names the criterion; `maxlength` stops the typing before it,
-                # and static/js/counter.js counts down to it (data-counter).
+                # and the GCDS textarea counts down to it (static/js/counter.js does, for the
+                # plain textarea: data-counter).
                 widget=forms.Textarea(
                     attrs={
                         "rows": 6,
@@ -94,7 +92,8 @@ class BidForm(forms.Form):
                         "data-counter": "",
                     }
                 ),
-                help_text=_("At most %(limit)s words and %(characters)s characters.")
+                help_text=f"{kind}. "
+                + _("At most %(limit)s words and %(characters)s characters.")
                 % {
                     "limit": formats.number(criterion.word_limit),
                     "characters": formats.number(answer_max_length(criterion)),
@@ -103,16 +102,12 @@ class BidForm(forms.Form):
             answer_fields.append(name)
         # The answers first, as the page shows them: the error summary follows this order.
         self.order_fields(answer_fields)
-        self.fields["accept_terms"].label = format_html(
-            "{} <a href='{}'>{}</a>",
-            _(
-                "I accept the bid terms (intellectual property and the opportunity's open-source "
-                "licence, %(licence)s)."
-            )
-            % {"licence": bid.opportunity.licence or "—"},
-            reverse("bids:terms"),
-            _("Read the terms"),
-        )
+        # Plain words (a component's label cannot hold a link): the link to the terms is a
+        # paragraph just before the box (the layout below).
+        self.fields["accept_terms"].label = _(
+            "I accept the bid terms (intellectual property and the opportunity's open-source "
+            "licence, %(licence)s)."
+        ) % {"licence": bid.opportunity.licence or "—"}
         self.helper = FormHelper()
         self.helper.form_id = "bid-form"
         self.helper.attrs = {
@@ -137,17 +132,21 @@ class BidForm(forms.Form):
                 "attest_can_work_in_canada",
                 "attest_can_be_paid_by_card",
                 "attest_no_conflict",
+                HTML(
+                    format_html(
+                        '<p class="gc-terms-link"><a href="{}">{}</a></p>',
+                        reverse("bids:terms"),
+                        _("Read the bid terms"),
+                    )
+                ),
                 "accept_terms",
             ),
-            HTML(
-                '<p class="text-body-secondary" id="autosave-status" role="status" '
-                'aria-live="polite"></p>'
-            ),
+            HTML('<p class="gc-muted" id="autosave-status" role="status" aria-live="polite"></p>'),
             FormOnce(),
             Div(
-                SecondarySubmit("action_save", _("Save draft"), css_class="me-2"),
+                SecondarySubmit("action_save", _("Save draft")),
                 Submit("action_submit", _("Submit bid")),
-                css_class="mb-3",
+                css_class="gc-form-actions",
             ),
         )
 

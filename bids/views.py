@@ -238,7 +238,8 @@ def bid_autosave_view(request, pk: int):
     return JsonResponse(
         {
             "saved": True,
-            "message": _("Draft saved at %(time)s.") % {"time": formats.time(bid.draft_saved_at)},
+            # No final period: the English time already ends with one ("6:26 p.m.").
+            "message": _("Draft saved at %(time)s") % {"time": formats.time(bid.draft_saved_at)},
         }
     )
 

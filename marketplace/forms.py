@@ -254,14 +254,14 @@ class MoneyField(forms.DecimalField):
 
 
 def form_row(*fields: str, widths: tuple[int, ...] | None = None) -> Div:
-    """Fields side by side in a Bootstrap row: equal widths unless given (out of 12)."""
+    """Fields side by side in a row (static/css/site.css): equal widths unless given (out of 12)."""
     widths = widths or (12 // len(fields),) * len(fields)
     return Div(
         *(
-            Div(name, css_class=f"col-md-{width}")
+            Div(name, css_class=f"gc-col-md-{width}")
             for name, width in zip(fields, widths, strict=True)
         ),
-        css_class="row",
+        css_class="gc-row",
     )
 
 
@@ -359,7 +359,7 @@ class SupplierProfileForm(forms.ModelForm):
             ),
             HTML(
                 format_html(
-                    '<p class="small text-body-secondary">{}</p>',
+                    '<p class="gc-small gc-muted">{}</p>',
                     _("Evaluators never see these details: bids are anonymized before evaluation."),
                 )
             ),
@@ -462,7 +462,6 @@ class ApprovalNoteForm(forms.Form):
         self.helper.form_action = action
         # Approve and reject share a page: each button its own id (the prefix), not two alike.
         button = Submit("decide", submit, css_id=f"{self.prefix}-decide")
-        # Its own colours only: on top of crispy's btn-primary, an outline class would draw the
-        # label in its colour on the primary blue, unreadable.
-        button.field_classes = f"btn {button_class or 'btn-primary'}"
+        # Its own colours only (crispy's primary classes underneath would mix two looks).
+        button.field_classes = f"gc-btn {button_class or 'gc-btn-primary'}"
         self.helper.layout = Layout("note", FormOnce(), button)

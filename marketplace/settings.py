@@ -147,7 +147,6 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "crispy_forms",
-    "crispy_bootstrap5",
     # The demo data's commands (seed_demo, demo_logins): outside the production apps.
     "demo.apps.DemoConfig",
 ]
@@ -385,9 +384,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages come from npm at build time (`npm install`), never from the repository.
-    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
-    # The GC Design System (components, fonts, signature), made self-contained after
-    # `npm install` by scripts/vendor-gcds.mjs (its gcds.css loads nothing from another origin).
+    # The GC Design System (components, fonts, signature, CSS shortcuts), made self-contained
+    # after `npm install` by scripts/vendor-gcds.mjs (its CSS loads nothing from another origin).
     ("vendor/gcds", BASE_DIR / "node_modules" / ".gcds-static"),
 ]
 # Bid attachments (bids.models.PrivateStorage): never under MEDIA_URL, never served by the web
@@ -406,8 +404,9 @@ STORAGES = {
 MEDIA_ROOT = BASE_DIR / "media"
 MEDIA_URL = "/media/"
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
+# The project's own template pack for the GC Design System (templates/gcds/).
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("gcds",)
+CRISPY_TEMPLATE_PACK = "gcds"
 
 # --- Email -----------------------------------------------------------------------------------
 

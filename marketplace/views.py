@@ -683,7 +683,7 @@ class ApprovalDetailView(DetailView):
             ApprovalNoteForm(
                 action=reverse("marketplace:approval_approve", args=[pk]),
                 submit=_("Approve and carry it out"),
-                button_class="btn-success",
+                button_class="gc-btn-primary",
                 prefix="approve",
             ),
         )
@@ -692,7 +692,7 @@ class ApprovalDetailView(DetailView):
             ApprovalNoteForm(
                 action=reverse("marketplace:approval_reject", args=[pk]),
                 submit=_("Reject"),
-                button_class="btn-outline-danger",
+                button_class="gc-btn-danger",
                 prefix="reject",
             ),
         )

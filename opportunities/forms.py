@@ -82,7 +82,7 @@ class OpportunityFilterForm(forms.Form):
                 widths=(6, 6, 6, 6, 6, 6),
             ),
             "sort",
-            Submit("", _("Search"), css_class="btn-primary"),
+            Submit("", _("Search")),
         )
 
     def clean(self):
@@ -286,15 +286,15 @@ class CancelForm(forms.Form):
         self.helper.layout = Layout(
             "reason",
             FormOnce(),
-            Submit("cancel", _("Cancel the opportunity"), css_class="btn-danger"),
+            Submit("cancel", _("Cancel the opportunity"), css_class="gc-btn-danger"),
         )
 
 
 class PublicTextField(forms.CharField):
     """Text others read (marketplace.public_text): cleaned as the service cleans it before its
     length is checked, a line break counting one character as in the browser; the limit in
-    the hint, and a live counter (static/js/counter.js: any field with `data-counter` and a
-    `maxlength`)."""
+    the hint, and a live counter: the GCDS textarea's own, from `maxlength`
+    (static/js/counter.js counts for the plain textarea, from `data-counter`)."""
 
     def __init__(self, *, max_length: int, help_text="", rows: int = 3, **kwargs):
         hint = length_hint(max_length)

@@ -64,9 +64,7 @@ class PeriodForm(forms.Form):
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
         self.helper.attrs = {"aria-label": _("Period")}
-        self.helper.layout = Layout(
-            form_row("start", "end"), Submit("", _("Show"), css_class="btn-primary")
-        )
+        self.helper.layout = Layout(form_row("start", "end"), Submit("", _("Show")))
 
     def clean(self):
         cleaned = super().clean()
@@ -99,9 +97,7 @@ class PurchaseFilterForm(forms.Form):
         self.helper.form_method = "get"
         self.helper.disable_csrf = True
         self.helper.attrs = {"role": "search", "aria-label": _("Filter the purchases")}
-        self.helper.layout = Layout(
-            form_row("year", "type"), Submit("", _("Filter"), css_class="btn-primary")
-        )
+        self.helper.layout = Layout(form_row("year", "type"), Submit("", _("Filter")))
 
     def to_filters(self) -> selectors.PurchaseFilters:
         """The valid filters; a value that is not valid is shown as an error and ignored."""

@@ -12,6 +12,9 @@
 //                copied: its placeholder paths would break collectstatic's manifest).
 //   signature/   the Government of Canada signature of gcds-signature, coloured by attributes,
 //                for the header shown when the components do not run (JavaScript off).
+//   css-shortcuts/ gcds-css-shortcuts.min.css of @gcds-core/css-shortcuts (the utility classes:
+//                spacing, flex, grid, type, and GCDS's base styles), made self-contained the same
+//                way: its Google Fonts import is dropped and its icon font comes from fonts/.
 //
 // Fails (exit 1) when a new version of a package no longer matches what this script expects.
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +25,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const modules = join(root, "node_modules");
 const components = join(modules, "@gcds-core", "components", "dist");
 const fontsRoot = join(modules, "@gcds-core", "fonts", "fonts");
+const shortcuts = join(modules, "@gcds-core", "css-shortcuts", "dist");
 const out = join(modules, ".gcds-static");
 
 function fail(message) {
@@ -80,16 +84,37 @@ for (const [dir, file] of [
   if (!faces.includes("@font-face")) fail(`${dir}/${file} has no @font-face`);
   css += faces.replace(/\s+/g, " ").trim();
 }
-const remote = css.match(/(?:url\(|@import)\s*["']?(?:https?:)?\/\/[^)"']*/);
-if (remote) fail(`gcds.css still loads from another origin: ${remote[0]}`);
-for (const match of css.matchAll(/url\("?\.\.\/fonts\/([^)"]+)"?\)/g)) {
-  try {
-    readFileSync(join(out, "fonts", match[1]));
-  } catch {
-    fail(`gcds.css refers to a font file that is not copied: ${match[1]}`);
+// Nothing from another origin, and every font it names is copied.
+function checkSelfContained(name, text) {
+  const remote = text.match(/(?:url\(|@import)\s*["']?(?:https?:)?\/\/[^)"']*/);
+  if (remote) fail(`${name} still loads from another origin: ${remote[0]}`);
+  for (const match of text.matchAll(/url\(["']?\.\.\/fonts\/([^)"'?#]+)[^)"']*["']?\)/g)) {
+    try {
+      readFileSync(join(out, "fonts", match[1]));
+    } catch {
+      fail(`${name} refers to a font file that is not copied: ${match[1]}`);
+    }
   }
 }
+checkSelfContained("gcds.css", css);
 writeFileSync(join(out, "components", "gcds.css"), css);
+
+// CSS shortcuts: the minified file, its Google Fonts import dropped (gcds.css brings the fonts)
+// and its icon font pointed at fonts/icons/ (served side by side: vendor/gcds/css-shortcuts/ and
+// vendor/gcds/fonts/).
+mkdirSync(join(out, "css-shortcuts"), { recursive: true });
+let utilities = readFileSync(join(shortcuts, "gcds-css-shortcuts.min.css"), "utf8");
+const shortcutsImport = /@import url\(["']?https:\/\/fonts\.googleapis\.com\/[^)]*\);?/g;
+if (!shortcutsImport.test(utilities)) {
+  fail("gcds-css-shortcuts.min.css no longer imports Google Fonts: check this script");
+}
+utilities = utilities.replace(shortcutsImport, "");
+utilities = utilities.replace(
+  /https:\/\/cdn\.design-system\.canada\.ca\/@gcds-core\/fonts@[^/]+\//g,
+  "../fonts/",
+);
+checkSelfContained("gcds-css-shortcuts.min.css", utilities);
+writeFileSync(join(out, "css-shortcuts", "gcds-css-shortcuts.min.css"), utilities);
 
 // Signature: the official SVG; the component colours it through CSS, an <img> needs attributes.
 mkdirSync(join(out, "signature"), { recursive: true });

@@ -96,7 +96,7 @@ from tests.factories import (
     SupplierFactory,
     SupplierProfileFactory,
 )
-from tests.support.page_forms import PageForm, _program_admins, form_on
+from tests.support.page_forms import PageForm, _program_admins, form_on, form_read_both
 
 pytestmark = pytest.mark.django_db
 
@@ -741,7 +741,7 @@ def _in(language: str, address: str) -> str:
 def _shown(client, address: str, field_name: str) -> PageForm:
     response = client.get(address)
     assert response.status_code == 200, f"{address}: {response.status_code}"
-    form = form_on(response.content.decode(), field_name)
+    form = form_read_both(response.content.decode(), field_name)
     assert not form.dropped, f"a browser would drop these values: {form.dropped}"
     assert not form.invalid, f"fields shown in error: {form.invalid}"
     return form
@@ -781,14 +781,15 @@ def test_a_form_sent_back_as_shown_changes_nothing(
             f"{response.status_code}: {form_on(response.content.decode(), scene.field).invalid}"
         )
         review_page = response.content.decode()
-        review = form_on(review_page, scene.field)
+        review = form_read_both(review_page, scene.field)
         assert review.method == "post"
         assert not review.dropped, f"a browser would drop these values: {review.dropped}"
         assert not review.invalid, f"fields shown in error: {review.invalid}"
         held = review.values()
         assert held.pop(scene.reviewed_by, [""]) != [""], "the values shown are not signed"
         as_sent = {**shown.values(), **{k: [v] for k, v in scene.typed.items()}}
-        assert held == as_sent
+        # Held as the server read them (an empty text component, not sent, as "").
+        assert held == {**shown.values_read(), **{k: [v] for k, v in scene.typed.items()}}
         # "Go back" opens the form again with the values as they were sent.
         (back,) = {
             link
@@ -804,7 +805,7 @@ def test_a_form_sent_back_as_shown_changes_nothing(
         # A search: the browser asks for the form's address with the values as its query.
         response = client.get(urlsplit(target).path, sent)
         assert response.status_code == 200
-        again = form_on(response.content.decode(), scene.field)
+        again = form_read_both(response.content.decode(), scene.field)
         assert not again.invalid, f"fields shown in error: {again.invalid}"
         assert again.values() == shown.values()
         return
@@ -816,7 +817,7 @@ def test_a_form_sent_back_as_shown_changes_nothing(
             refusal = gettext(scene.refusal)
         assert refusal in html.unescape(response.content.decode())
         # Shown again with everything that was sent.
-        kept = form_on(response.content.decode(), scene.field).values()
+        kept = form_read_both(response.content.decode(), scene.field).values()
         assert kept == {**shown.values(), **{k: [v] for k, v in scene.typed.items()}}
     else:
         assert response.status_code == 302, (
@@ -853,6 +854,65 @@ def test_the_values_a_browser_drops_are_dropped():
         "e": ["2"],
     }
     assert len(form.dropped) == 2
+
+
+def test_a_form_is_read_with_scripts_from_its_components_and_without_from_its_noscript():
+    """With scripts, the components send the values and the <noscript> content is text; without,
+    the plain fields send them. `form_read_both` finds where the two disagree."""
+    page = (
+        '<form method="post"><input type="hidden" name="h" value="1">'
+        '<gcds-input input-id="id_a" name="a" label="A" value="L’été" error-message="Non">'
+        "</gcds-input><noscript>"
+        '<input type="text" name="a" id="id_a" value="L’été" class="gc-input gc-invalid">'
+        "</noscript>"
+        '<gcds-textarea textarea-id="id_d" name="d" label="D" value="L’été\nfin">'
+        '</gcds-textarea><noscript><textarea name="d" id="id_d">\nL’été\r\nfin</textarea>'
+        '</noscript><gcds-select select-id="id_e" name="e" label="E" value="2">'
+        '<option value="1">1</option><option value="2" selected>2</option></gcds-select>'
+        '<noscript><select name="e" id="id_e"><option value="1">1</option>'
+        '<option value="2" selected>2</option></select></noscript>'
+        '<gcds-radios name="f" legend="F" options="[{&quot;value&quot;: &quot;x&quot;, '
+        '&quot;checked&quot;: true}, {&quot;value&quot;: &quot;y&quot;}]"></gcds-radios>'
+        '<gcds-input input-id="id_m" name="m" label="M"></gcds-input>'
+        '<noscript><input type="text" name="m" id="id_m"></noscript>'
+        '<noscript><input type="radio" name="f" value="x" checked>'
+        '<input type="radio" name="f" value="y"></noscript>'
+        '<gcds-checkboxes name="g" options=\'[{"value": "on"}]\' value=\'["on"]\'>'
+        "</gcds-checkboxes>"
+        '<noscript><input type="checkbox" name="g" checked></noscript>'
+        '<gcds-checkboxes name="k" options=\'[{"value": "on"}]\' value="[]"></gcds-checkboxes>'
+        '<noscript><input type="checkbox" name="k"></noscript>'
+        '<input type="date" name="b" value="2026-12-21"></form>'
+    )
+    expected = {
+        "h": ["1"],
+        "a": ["L’été"],
+        "d": ["L’été\r\nfin"],
+        "e": ["2"],
+        "f": ["x"],
+        "g": ["on"],
+        "b": ["2026-12-21"],
+    }
+    for scripts in (True, False):
+        form = form_on(page, "a", scripts=scripts)
+        # An empty text component sends nothing; the plain field sends "", read alike.
+        assert form.values() == (expected if scripts else {**expected, "m": [""]}), scripts
+        assert form.values_read() == {**expected, "m": [""]}, scripts
+        assert form.invalid == ["a"], scripts
+        assert form.names == {"h", "a", "d", "e", "f", "g", "k", "m", "b"}, scripts
+    assert form_read_both(page, "a").values() == expected
+    # Radios given a value attribute send nothing until a choice is clicked (GCDS 1.3.1).
+    with pytest.raises(AssertionError, match="f: None with scripts, \\['x'\\] without"):
+        form_read_both(page.replace(', {&quot;value&quot;: &quot;y&quot;}]"', ']" value="x"'), "a")
+    # A fallback that sends something else is caught.
+    with pytest.raises(AssertionError, match="e: \\['2'\\] with scripts, \\['1'\\] without"):
+        form_read_both(
+            page.replace('<option value="2" selected>2</option></select>', "</select>"), "a"
+        )
+    with pytest.raises(AssertionError, match="only without: \\['z'\\]"):
+        form_read_both(
+            page.replace('name="k"></noscript>', 'name="k"><input name="z"></noscript>'), "a"
+        )
 
 
 def _project_form_classes() -> set[type]:
@@ -921,7 +981,7 @@ def test_money_inputs_take_what_french_and_english_write(client):
             )
             assert response.status_code == 400, (language, amount)
             assert not Approval.objects.exists()
-            error = form_on(response.content.decode(), f"{prefix}-per_transaction").invalid
+            error = form_read_both(response.content.decode(), f"{prefix}-per_transaction").invalid
             assert f"{prefix}-per_transaction" in error, (language, amount)
 
 
@@ -940,7 +1000,7 @@ def test_a_wrong_amount_is_explained_in_the_readers_format(client, language, amo
     opportunity = OpportunityFactory()
     client.force_login(opportunity.buyer)
     address = _in(language, reverse("opportunities:edit", args=[opportunity.pk]))
-    form = form_on(client.get(address).content.decode(), "value_dollars")
+    form = form_read_both(client.get(address).content.decode(), "value_dollars")
     response = client.post(address, form.submission(typed={"value_dollars": amount}))
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -954,7 +1014,7 @@ def test_amounts_are_shown_as_the_reader_writes_them(client):
     shown = {}
     for language in LANGUAGES:
         address = _in(language, reverse("opportunities:edit", args=[opportunity.pk]))
-        form = form_on(client.get(address).content.decode(), "value_dollars")
+        form = form_read_both(client.get(address).content.decode(), "value_dollars")
         shown[language] = form.values()["value_dollars"]
     assert shown == {"en": ["1,234,567.89"], "fr": ["1\u00a0234\u00a0567,89"]}
     assert Decimal("1234567.89") * 100 == 123_456_789
@@ -997,7 +1057,7 @@ def test_a_date_past_any_use_is_an_error_not_a_crash(
                 page, shown.submission(button=scene.button, typed={**scene.typed, name: day})
             )
             assert response.status_code == 400, (name, day, response.status_code)
-            assert name in form_on(response.content.decode(), scene.field).invalid
+            assert name in form_read_both(response.content.decode(), scene.field).invalid
     assert scene.saved() == before
 
 
@@ -1010,4 +1070,4 @@ def test_a_metrics_period_past_any_use_is_an_error_not_a_crash(client, language)
             for start, end in ((day, "2026-03-31"), ("2025-04-01", day), (day, day)):
                 response = client.get(_in(language, address), {"start": start, "end": end})
                 assert response.status_code == 200, (address, start, end)
-                assert form_on(response.content.decode(), "start").invalid, (start, end)
+                assert form_read_both(response.content.decode(), "start").invalid, (start, end)

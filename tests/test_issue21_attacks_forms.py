@@ -23,7 +23,7 @@ from marketplace.models import Approval, Role
 from opportunities.models import Criterion, Guardrails, Opportunity
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import OpportunityFactory, StaffFactory
-from tests.support.page_forms import _program_admins, form_on
+from tests.support.page_forms import _program_admins, form_on, form_read_both
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,7 @@ def test_a_blank_optional_amount_is_no_amount(client, language, blank):
     empty box is, not refused as "not an amount"."""
     response = client.get(f"/{language}/opportunities/", {"value_min": blank, "q": "x"})
     assert response.status_code == 200
-    assert not form_on(response.content.decode(), "value_min").invalid
+    assert not form_read_both(response.content.decode(), "value_min").invalid
     with translation.override(language):
         assert MoneyField(required=False).clean(blank) is None
 
@@ -140,7 +140,7 @@ def test_a_very_long_amount_is_an_error_not_a_crash(client, language, typed):
     opportunity = OpportunityFactory()
     client.force_login(opportunity.buyer)
     address = f"/{language}/opportunities/{opportunity.pk}/edit/"
-    form = form_on(client.get(address).content.decode(), "value_dollars")
+    form = form_read_both(client.get(address).content.decode(), "value_dollars")
     response = client.post(address, form.submission(typed={"value_dollars": typed}))
     if typed.strip() == "5":
         assert response.status_code == 302
@@ -148,7 +148,7 @@ def test_a_very_long_amount_is_an_error_not_a_crash(client, language, typed):
         assert opportunity.value_cents == 500
     else:
         assert response.status_code == 400
-        assert "value_dollars" in form_on(response.content.decode(), "value_dollars").invalid
+        assert "value_dollars" in form_read_both(response.content.decode(), "value_dollars").invalid
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -159,16 +159,20 @@ def test_the_value_ceiling_is_exact(client, language):
     client.force_login(admin)
     Guardrails.objects.update_or_create(pk=1, defaults={"value_cap_cents": 500_000})
     address = f"/{language}/opportunities/guardrails/"
-    form = form_on(client.get(address).content.decode(), "value_cap_dollars")
+    form = form_read_both(client.get(address).content.decode(), "value_cap_dollars")
     at, over = ("10 000,00 $", "10 000,01 $") if language == "fr" else ("$10,000.00", "10,000.01")
     response = client.post(address, form.submission(typed={"value_cap_dollars": over}))
     assert response.status_code in (200, 400)
     page = html.unescape(response.content.decode())
-    assert "value_cap_dollars" in form_on(page, "value_cap_dollars").invalid
+    # The form is read from the page as sent (its attributes escaped), the words unescaped.
+    assert (
+        "value_cap_dollars"
+        in form_read_both(response.content.decode(), "value_cap_dollars").invalid
+    )
     ceiling = "10\u00a0000,00\u00a0$" if language == "fr" else "$10,000.00"
     assert ceiling in page
     assert not Approval.objects.exists()
-    form = form_on(client.get(address).content.decode(), "value_cap_dollars")
+    form = form_read_both(client.get(address).content.decode(), "value_cap_dollars")
     response = client.post(address, form.submission(typed={"value_cap_dollars": at}))
     assert response.status_code == 302, form_on(response.content.decode(), "value_cap_dollars")
     assert Approval.objects.get().payload["value_cap_cents"] == 1_000_000
@@ -203,7 +207,7 @@ def test_an_amount_shown_in_one_language_is_never_misread_in_the_other(client, c
     opportunity = OpportunityFactory(value_cents=cents)
     client.force_login(opportunity.buyer)
     other = "fr" if opened_in == "en" else "en"
-    shown = form_on(
+    shown = form_read_both(
         client.get(f"/{opened_in}/opportunities/{opportunity.pk}/edit/").content.decode(),
         "value_dollars",
     )
@@ -212,7 +216,7 @@ def test_an_amount_shown_in_one_language_is_never_misread_in_the_other(client, c
     assert opportunity.value_cents == cents
     if response.status_code != 302:
         assert response.status_code == 400
-        assert "value_dollars" in form_on(response.content.decode(), "value_dollars").invalid
+        assert "value_dollars" in form_read_both(response.content.decode(), "value_dollars").invalid
 
 
 # --- Dates -------------------------------------------------------------------------------------
@@ -240,12 +244,12 @@ def test_a_far_moment_posted_to_a_draft_is_an_error_not_a_crash(client, language
     opportunity = OpportunityFactory()
     client.force_login(opportunity.buyer)
     address = f"/{language}/opportunities/{opportunity.pk}/edit/"
-    form = form_on(client.get(address).content.decode(), "closes_at")
+    form = form_read_both(client.get(address).content.decode(), "closes_at")
     before = opportunity.closes_at
     for typed in FAR_MOMENTS:
         response = client.post(address, form.submission(typed={"closes_at": typed}))
         assert response.status_code == 400, typed
-        assert "closes_at" in form_on(response.content.decode(), "closes_at").invalid
+        assert "closes_at" in form_read_both(response.content.decode(), "closes_at").invalid
     opportunity.refresh_from_db()
     assert opportunity.closes_at == before
 
@@ -261,11 +265,12 @@ def test_a_time_the_clock_change_skips_or_repeats_is_explained_in_words(client, 
     opportunity = OpportunityFactory()
     client.force_login(opportunity.buyer)
     address = f"/{language}/opportunities/{opportunity.pk}/edit/"
-    form = form_on(client.get(address).content.decode(), "closes_at")
+    form = form_read_both(client.get(address).content.decode(), "closes_at")
     response = client.post(address, form.submission(typed={"closes_at": typed}))
     assert response.status_code == 400
     page = html.unescape(response.content.decode())
-    assert "closes_at" in form_on(page, "closes_at").invalid
+    # The form is read from the page as sent (its attributes escaped), the words unescaped.
+    assert "closes_at" in form_read_both(response.content.decode(), "closes_at").invalid
     assert "America/Toronto" not in page
     assert typed.replace("T", " ") not in page
     day, _time = typed.split("T")
@@ -339,12 +344,12 @@ def test_a_draft_with_odd_values_reopens_and_saves_unchanged(client, language):
         )
 
     before = stored()
-    shown = form_on(client.get(address).content.decode(), "title_en")
+    shown = form_read_both(client.get(address).content.decode(), "title_en")
     assert shown.values()["value_dollars"] == (["1,01"] if language == "fr" else ["1.01"])
     response = client.post(address, shown.submission())
     assert response.status_code == 302, form_on(response.content.decode(), "title_en").invalid
     assert stored() == before
-    again = form_on(client.get(address).content.decode(), "title_en")
+    again = form_read_both(client.get(address).content.decode(), "title_en")
     assert again.values() == shown.values()
 
 
@@ -359,7 +364,7 @@ def test_an_amendment_names_only_what_was_changed(client, language):
     opportunity = opportunity_publish(actor=admin, opportunity=draft)
     client.force_login(opportunity.buyer)
     address = f"/{language}/opportunities/{opportunity.pk}/amend/"
-    shown = form_on(client.get(address).content.decode(), "closes_at")
+    shown = form_read_both(client.get(address).content.decode(), "closes_at")
     typed = {"title_en": "A clearer title", "note_en": "Title.", "note_fr": "Titre."}
     response = client.post(address, shown.submission(typed=typed))
     assert response.status_code == 302, form_on(response.content.decode(), "closes_at").invalid
@@ -501,7 +506,7 @@ def test_the_language_toggle_on_a_search_with_an_amount_keeps_the_other_filters(
     response = client.get(f"/{language}/opportunities/", {"q": "Zanzibar", "value_min": amount})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "value_min" in form_on(page, "value_min").invalid
+    assert "value_min" in form_read_both(page, "value_min").invalid
     assert f"/opportunities/{wanted.pk}/" in page
     assert f"/opportunities/{other.pk}/" not in page
 

@@ -7,6 +7,7 @@ markup, no 500, and French readers nothing left in English or as a raw code."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import lxml.html
@@ -28,6 +29,7 @@ from tests.builders import (
     seat_panel,
 )
 from tests.factories import StaffFactory
+from tests.support.gcds import plain, scripted
 from tests.support.page_text import Shown, TextGate, catalogue, raw_codes
 
 pytestmark = pytest.mark.django_db
@@ -429,10 +431,22 @@ def _certification_page(client, contract_url: str) -> str:
 
 
 def _statement_offered(page: str) -> str:
-    """The statement as the certification form shows it: the label of its checkbox."""
-    tree = lxml.html.fromstring(page)
-    (label,) = tree.xpath("//label[@for='id_confirmed']")
-    return " ".join(label.text_content().replace("*", "").split())
+    """The statement as the certification form shows it: the label of its checkbox, the same
+    with scripts (the GCDS component's one option) and without (the plain label, its
+    "(required)" marker apart)."""
+    (component,) = lxml.html.fromstring(scripted(page)).xpath(
+        "//gcds-checkboxes[@data-field-id='id_confirmed']"
+    )
+    (option,) = json.loads(component.get("options"))
+    (label,) = lxml.html.fromstring(plain(page)).xpath("//label[@for='id_confirmed']")
+    for marker in label.xpath(".//*[contains(concat(' ', @class, ' '), ' gc-required ')]"):
+        marker.drop_tree()
+
+    def spaced(text: str) -> str:  # a no-break space is the statement's own, and stays
+        return re.sub(r"[ \t\r\n]+", " ", text).strip()
+
+    assert spaced(option["label"]) == spaced(label.text_content())
+    return " ".join(option["label"].split())
 
 
 def _form_fields(page: str) -> dict[str, str]:

@@ -20,22 +20,34 @@
     return trimmed ? trimmed.split(/\s+/).length : 0;
   }
 
-  form.querySelectorAll("textarea[data-word-limit]").forEach(function (area) {
+  // Each answer: a GC Design System text area (gcds-textarea, whose value is the text typed in
+  // its shadow tree, and whose input events come out of it) or, the same, a plain one.
+  var answers = "gcds-textarea[data-word-limit], textarea[data-word-limit]";
+  form.querySelectorAll(answers).forEach(function (area) {
     var limit = parseInt(area.getAttribute("data-word-limit"), 10);
+    var id = area.id || area.getAttribute("data-field-id") || area.getAttribute("name");
     var counter = document.createElement("p");
-    counter.className = "form-text word-count";
-    counter.id = area.id + "-count";
+    counter.className = "gc-muted word-count mb-400";  // apart from the next question
+    counter.id = id + "-count";
     counter.setAttribute("aria-live", "polite");
     area.insertAdjacentElement("afterend", counter);
-    var described = area.getAttribute("aria-describedby");
-    area.setAttribute("aria-describedby", (described ? described + " " : "") + counter.id);
+    if (area.tagName === "TEXTAREA") {  // a component's control is out of reach of the page's ids
+      var described = area.getAttribute("aria-describedby");
+      area.setAttribute("aria-describedby", (described ? described + " " : "") + counter.id);
+    }
     function update() {
-      var n = countWords(area.value);
+      // A component not drawn yet has no value property: its text is still the attribute.
+      var value = area.value;
+      if (typeof value !== "string") { value = area.getAttribute("value") || ""; }
+      var n = countWords(value);
       counter.textContent = wordCount(n, limit) + (n > limit ? " — " + text.over : "");
-      counter.classList.toggle("text-danger", n > limit);
+      counter.classList.toggle("gc-text-danger", n > limit);
     }
     area.addEventListener("input", update);
     update();
+    if (area.tagName !== "TEXTAREA" && window.customElements) {
+      customElements.whenDefined(area.localName).then(update);
+    }
   });
 
   var url = form.getAttribute("data-autosave");

@@ -5,6 +5,9 @@
 // moment after they pause (not at every key). No inline script (Content Security Policy): the
 // words come from the catalogue, in the data-counter-labels attribute of this script's tag
 // (marketplace/templatetags/counter_tags.py).
+// Plain controls only: a GC Design System text area (gcds-textarea with maxlength, the crispy
+// pack templates/gcds/) shows its own count, in its lang, under its box; this script never
+// matches it (its <textarea> is in its shadow tree), so no field shows two counters.
 (function () {
   "use strict";
   var script = document.currentScript;

@@ -86,11 +86,47 @@
   "use strict";
   var summary = document.querySelector("[data-error-summary]");
   if (!summary) { return; }
+
+  function quoted(value) {
+    return window.CSS && CSS.escape ? CSS.escape(value) : value.replace(/['\\]/g, "\\$&");
+  }
+
+  // A GC Design System component (templates/gcds/) keeps its control, and the field's id, in its
+  // shadow tree: the component is found by its data-field-id, or, for a choice of a group of
+  // radios or checkboxes (id_kind_0), as the group whose options hold that id.
+  function component(target) {
+    var host = document.querySelector("[data-field-id='" + quoted(target) + "']");
+    if (host) { return host; }
+    var groups = document.querySelectorAll("gcds-radios[options], gcds-checkboxes[options]");
+    for (var i = 0; i < groups.length; i += 1) {
+      var options = [];
+      try { options = JSON.parse(groups[i].getAttribute("options")) || []; } catch (error) { }
+      if (options.some && options.some(function (option) { return option.id === target; })) {
+        return groups[i];
+      }
+    }
+    var group = target.replace(/_\d+$/, "");
+    return group === target ? null :
+      document.querySelector("[data-field-id='" + quoted(group) + "']");
+  }
+
   summary.addEventListener("click", function (event) {
     var link = event.target.closest("a[data-error-target]");
     if (!link) { return; }
-    var field = document.getElementById(link.getAttribute("data-error-target"));
-    if (!field) { return; }
+    var target = link.getAttribute("data-error-target");
+    var field = document.getElementById(target);
+    if (!field) {
+      var host = component(target);
+      if (!host) { return; }
+      event.preventDefault();
+      host.scrollIntoView();  // its label (or legend) is its top
+      // The control itself when the component has drawn it (the first box of a group);
+      // otherwise the component, which hands focus to its control (delegatesFocus).
+      var inner = host.shadowRoot && (host.shadowRoot.getElementById(target) ||
+        host.shadowRoot.querySelector("input, textarea, select"));
+      (inner || host).focus({ preventScroll: true });
+      return;
+    }
     event.preventDefault();
     var label = document.querySelector("label[for='" + field.id + "']");
     var legend = field.closest("fieldset") && field.closest("fieldset").querySelector("legend");

@@ -17,9 +17,11 @@ from tests.builders import published_opportunity
 from tests.factories import SupplierProfileFactory
 from tests.support.error_summary import (
     assert_every_link_reaches_a_field,
+    assert_said_in_summary_and_at_its_field,
     summary_links,
 )
 from tests.support.forms import _form_data
+from tests.support.gcds import component_values, plain, scripted
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +79,11 @@ def test_a_draft_with_fourteen_problems_lists_them_all_each_linked_to_its_field(
         **{f"id_{name}": str(message) for name, message in services.ATTESTATION_PROBLEMS.items()},
     )
     assert dict(links) == expected
-    # Each message is said again at its field, and no stacked banner repeats them.
-    for message in expected.values():
-        assert unescape(page).count(message) == 2, message
-    assert 'class="alert alert-danger' not in page
+    # Each message is said again at its field (the component's error message; without
+    # scripts, the plain field's), and no stacked banner repeats them.
+    for target, message in expected.items():
+        assert_said_in_summary_and_at_its_field(page, target, message)
+    assert 'class="gc-notice gc-notice-danger' not in page
     # The draft was saved all the same (nothing typed is lost), and is still a draft.
     bare_draft.refresh_from_db()
     assert bare_draft.status == Bid.Status.DRAFT and bare_draft.draft_saved_at is not None
@@ -106,11 +109,19 @@ def test_a_french_draft_keeps_every_value_when_it_cannot_be_submitted(client, ba
     data.update(proposed_start_date="2001-02-03", attest_no_conflict="on", action_submit="1")
     with translation.override("fr"):
         url = reverse("bids:edit", args=[bare_draft.pk])
-    page = unescape(client.post(url, data).content.decode())
-    for value in data.values():
-        if value not in ("on", "1"):
-            assert value in page
-    assert re.search(r'name="attest_no_conflict"[^>]*checked', page)
+    raw = client.post(url, data).content.decode()
+    page = unescape(raw)
+    # Shown again as typed, with scripts (the components) and without (the plain fields).
+    for view in (scripted(raw), plain(raw)):
+        for value in data.values():
+            if value not in ("on", "1"):
+                assert value in unescape(view)
+    sent = component_values(raw)
+    for name, value in data.items():
+        if name.startswith("answer_"):
+            assert sent[name] == [value], name
+    assert sent["attest_no_conflict"] == ["on"]
+    assert re.search(r'name="attest_no_conflict"[^>]*checked', unescape(plain(raw)))
     links = dict(summary_links(page))
     assert f"id_answer_{criteria[0].pk}" in links
     assert "est déjà passé" in links["id_proposed_start_date"]  # 2001: in the past

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from html import unescape
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -35,6 +36,8 @@ from tests.factories import (
     SupplierProfileFactory,
 )
 from tests.support.attachments import text_pdf
+from tests.support.error_summary import error_at_field
+from tests.support.gcds import component_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -272,7 +275,9 @@ def test_a_staff_member_cannot_rename_themself_from_the_dashboard(client, langua
     response = client.post(f"/{language}/preferences/name/", {"full_name": "Grace Hopper"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "invalid-feedback" in page and STAFF_REFUSED[language] in page
+    # Said at the field: the component's error message, and the plain field's without scripts.
+    assert STAFF_REFUSED[language] in unescape(component_errors(page)["id_full_name"])
+    assert STAFF_REFUSED[language] in error_at_field(page, "id_full_name")
     staff.refresh_from_db()
     assert staff.full_name == "Ada Lovelace"
 

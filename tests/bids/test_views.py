@@ -261,4 +261,8 @@ def test_the_save_and_upload_buttons_can_be_read(client, opportunity, supplier):
     for name in ("action_save", "action_upload"):
         button = re.search(rf'<(?:input|button)[^>]*name="{name}"[^>]*>', page).group()
         classes = re.search(r'class="([^"]*)"', button).group(1).split()
-        assert "btn-outline-primary" in classes and "btn-primary" not in classes
+        # One secondary (outlined) style of the GCDS buttons (static/css/site.css), never on
+        # top of a filled one; no Bootstrap button class left to draw another.
+        assert "gc-btn" in classes and "gc-btn-secondary" in classes, classes
+        assert "gc-btn-primary" not in classes, classes
+        assert not [c for c in classes if c == "btn" or c.startswith("btn-")], classes

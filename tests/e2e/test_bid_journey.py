@@ -14,7 +14,7 @@ from marketplace.models import Role
 from opportunities.models import Opportunity
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,15 +33,15 @@ def supplier():
 
 
 def _answers(page: Page):
-    return page.locator("textarea[data-word-limit]")
+    return page.locator("#bid-form textarea[name^=answer_]")
 
 
 def _fill_eligibility(page: Page) -> None:
     start = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
     page.locator("#id_proposed_start_date").fill(start)
     for name in ("attest_can_work_in_canada", "attest_can_be_paid_by_card", "attest_no_conflict"):
-        page.locator(f"#id_{name}").check()
-    page.locator("#id_accept_terms").check()
+        tick(page.locator(f"#id_{name}"))
+    tick(page.locator("#id_accept_terms"))
 
 
 def test_a_supplier_drafts_submits_changes_withdraws_and_resubmits(
@@ -98,7 +98,7 @@ def test_a_supplier_drafts_submits_changes_withdraws_and_resubmits(
     page.get_by_role("link", name="See your bid").click()
     page.get_by_role("link", name="Withdraw your bid").click()
     page.get_by_role("button", name="Withdraw my bid").click()
-    expect(page.locator(".alert-success")).to_contain_text("Your bid was withdrawn")
+    expect(page.locator(".gc-notice-success")).to_contain_text("Your bid was withdrawn")
     assert Bid.objects.get().status == Bid.Status.WITHDRAWN
     page.get_by_role("link", name="Change your bid").click()
     page.get_by_role("button", name="Submit bid").click()
@@ -111,7 +111,7 @@ def test_a_supplier_drafts_submits_changes_withdraws_and_resubmits(
         closes_at=timezone.now() - dt.timedelta(seconds=1)
     )
     page.goto(f"{base}/en/bids/{Bid.objects.get().pk}/edit/")
-    expect(page.locator(".alert-danger")).to_contain_text("This opportunity is closed")
+    expect(page.locator(".gc-notice-danger")).to_contain_text("This opportunity is closed")
     assert page.locator("#bid-form").count() == 0
     page.goto(f"{base}/en/bids/")
     assert axe_violations(page) == []

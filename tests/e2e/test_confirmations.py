@@ -27,7 +27,7 @@ from tests.builders import (
     seat_panel,
 )
 from tests.factories import PASSWORD
-from tests.support.browser import sign_in
+from tests.support.browser import HAS_FOCUS, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +36,7 @@ def tab_to(page: Page, target: Locator, *, limit: int = 120) -> None:
     """Press Tab until the target has the focus, as a keyboard user would (no click)."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
+        if target.evaluate(HAS_FOCUS):
             return
     raise AssertionError(f"{target} cannot be reached with the Tab key")
 
@@ -86,7 +86,7 @@ def test_every_confirmation_with_the_keyboard_alone(live_server, browser, axe_vi
     # Pressed twice: the second press finds the button disabled, the step happens once.
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")
-    expect(page.locator(".alert-success").first).to_contain_text("Your marks are submitted")
+    expect(page.locator(".gc-notice-success").first).to_contain_text("Your marks are submitted")
     assert AuditEvent.objects.filter(verb="marks.submitted", actor=second).count() == 1
 
     # 2. The chair records the consensus, then reviews the ranking and the tie before locking.
@@ -104,7 +104,7 @@ def test_every_confirmation_with_the_keyboard_alone(live_server, browser, axe_vi
     expect(chair_page.locator("main")).to_contain_text(bid_label(failing))
     clean_in_both_languages(chair_page)
     press(chair_page, chair_page.get_by_role("button", name="Lock the consensus and select"))
-    expect(chair_page.locator(".alert-success")).to_contain_text("the selection is made")
+    expect(chair_page.locator(".gc-notice-success")).to_contain_text("the selection is made")
     evaluation.refresh_from_db()
     assert evaluation.status == Evaluation.Status.SELECTED
     assert set(evaluation.draw_order[:2]) == {first, tied}
@@ -124,7 +124,7 @@ def test_every_confirmation_with_the_keyboard_alone(live_server, browser, axe_vi
     expect(buyer.locator("main")).to_contain_text("$2,000.00")
     clean_in_both_languages(buyer)
     press(buyer, buyer.get_by_role("button", name="Award to the first in rank"))
-    expect(buyer.locator(".alert-success")).to_contain_text("Awarded")
+    expect(buyer.locator(".gc-notice-success")).to_contain_text("Awarded")
     contract = Contract.objects.get(opportunity=opportunity)
 
     # 5. Delivered, the buyer reviews what certifying does, ticks the statement and certifies.
@@ -139,7 +139,7 @@ def test_every_confirmation_with_the_keyboard_alone(live_server, browser, axe_vi
     clean_in_both_languages(buyer)
     press(buyer, buyer.get_by_label("section 34"), key="Space")
     press(buyer, buyer.get_by_role("button", name="Accept and certify the work"))
-    expect(buyer.locator(".alert-success")).to_contain_text("accepted and certified")
+    expect(buyer.locator(".gc-notice-success")).to_contain_text("accepted and certified")
     payment = Payment.objects.get(contract=contract)
 
     # 6. The card holder types the payment, reviews it, goes back, then records it.
@@ -159,6 +159,6 @@ def test_every_confirmation_with_the_keyboard_alone(live_server, browser, axe_vi
     expect(holder.get_by_label("Reference")).to_have_value("AUTH-482913")  # kept
     press(holder, holder.get_by_role("button", name="Review the payment"))
     press(holder, holder.get_by_role("button", name="Record the payment"))
-    expect(holder.locator(".alert-success")).to_contain_text("The payment is recorded")
+    expect(holder.locator(".gc-notice-success")).to_contain_text("The payment is recorded")
     assert Payment.objects.get(pk=payment.pk).status == Payment.Status.RECORDED
     assert AuditEvent.objects.filter(verb="payment.recorded").count() == 1

@@ -12,7 +12,7 @@ from evaluation.models import Offer
 from payments.models import Contract
 from tests.builders import awarded_without_test_transaction
 from tests.factories import PASSWORD
-from tests.support.browser import sign_in
+from tests.support.browser import HAS_FOCUS, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,7 @@ def tab_to(page: Page, target: Locator, *, limit: int = 120) -> None:
     """Press Tab until the target has the focus, as a keyboard user would (no click)."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
+        if target.evaluate(HAS_FOCUS):
             return
     raise AssertionError(f"{target} cannot be reached with the Tab key")
 

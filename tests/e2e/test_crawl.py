@@ -42,7 +42,7 @@ from marketplace.models import Approval, AuditEvent, Notification, Role, User
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from payments.models import PaymentEvent
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
-from tests.support.browser import sign_in
+from tests.support.browser import HAS_FOCUS, sign_in
 from tests.support.page_checks import (
     NARROW,
     WIDE,
@@ -514,7 +514,7 @@ def _tab_to(page: Page, target: Locator, *, limit: int = 80) -> None:
     """Press Tab until the target has the focus, as a keyboard user would (no click)."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
+        if target.evaluate(HAS_FOCUS):
             return
     raise AssertionError(f"{target} cannot be reached with the Tab key")
 
@@ -535,7 +535,7 @@ def test_a_supplier_bids_with_the_keyboard_only(live_server, page: Page):
     expect(page.locator("h1")).to_have_text(re.compile("^Your bid:"))
 
     for number in range(opportunity.criteria.count()):
-        _tab_to(page, page.locator("textarea[data-word-limit]").nth(number))
+        _tab_to(page, page.locator("#bid-form textarea[name^=answer_]").nth(number))
         page.keyboard.type(f"Answer {number + 1}: we fixed the same keyboard trap last spring.")
     _tab_to(page, page.locator("#id_proposed_start_date"))
     start = timezone.localdate() + dt.timedelta(days=10)

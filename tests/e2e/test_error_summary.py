@@ -11,7 +11,7 @@ from bids import services
 from marketplace.models import Role
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
-from tests.support.browser import sign_in
+from tests.support.browser import FOCUSED_ID, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,7 @@ def draft(db):
 
 
 def focused_id(page: Page) -> str:
-    return page.evaluate("document.activeElement && document.activeElement.id")
+    return page.evaluate(FOCUSED_ID)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])

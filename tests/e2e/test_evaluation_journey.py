@@ -16,7 +16,7 @@ from marketplace.models import Role
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.builders import IDENTITIES, consensus_all, fill, labels, mark_all, seat_panel
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,12 +48,12 @@ def _score_every_packet(page: Page, base: str, opportunity, *, consensus: bool =
     button = "Record the consensus" if consensus else "Save my marks"
     for number, packet in enumerate(evaluation.packets.order_by("label")):
         page.goto(f"{base}/en/evaluation/{opportunity.pk}/{section}/{packet.pk}/")
-        page.locator(f"#id_passed_{mandatory.pk}_0").check()
+        tick(page.locator(f"#id_passed_{mandatory.pk}_0"))
         page.locator(f"#id_rationale_{mandatory.pk}").fill("The answer shows it clearly.")
         page.locator(f"#id_score_{rated.pk}").fill(str(8 - 3 * number))
         page.locator(f"#id_rationale_{rated.pk}").fill("Specific and relevant example.")
         page.get_by_role("button", name=button).click()
-        expect(page.locator(".alert-success")).to_be_visible()
+        expect(page.locator(".gc-notice-success")).to_be_visible()
 
 
 def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violations):
@@ -72,7 +72,7 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
     buyer.get_by_role("link", name="Evaluation overview").click()
     assert axe_violations(buyer) == []
     buyer.get_by_label("Evaluator").select_option(label=f"{chair.get_full_name()} <{chair.email}>")
-    buyer.get_by_label("Chair of the panel").check()
+    tick(buyer.get_by_label("Chair of the panel"))
     buyer.get_by_role("button", name="Appoint").click()
     buyer.get_by_label("Evaluator").select_option(
         label=f"{second.get_full_name()} <{second.email}>"
@@ -85,9 +85,11 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
         page = as_user(evaluator)
         page.goto(f"{base}/en/evaluation/{opportunity.pk}/declare/")
         assert axe_violations(page) == []
-        page.get_by_label(
-            "I have no conflict of interest with this opportunity or its bidders."
-        ).check()
+        tick(
+            page.get_by_label(
+                "I have no conflict of interest with this opportunity or its bidders."
+            )
+        )
         page.get_by_role("button", name="Declare").click()
         expect(page.locator("h1")).to_have_text("The bids to score")
         assert axe_violations(page) == []
@@ -102,7 +104,7 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
         page.get_by_role("link", name="Submit my marks").click()  # to its confirmation
         expect(page.locator("h1")).to_contain_text("Check before you submit your marks")
         page.get_by_role("button", name="Submit my marks as final").click()
-        expect(page.locator(".alert-success").first).to_contain_text("Your marks are submitted")
+        expect(page.locator(".gc-notice-success").first).to_contain_text("Your marks are submitted")
         if evaluator == chair:
             chair_page = page
 
@@ -118,7 +120,7 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
     expect(chair_page.locator("h1")).to_contain_text("Check before you lock the consensus")
     assert axe_violations(chair_page) == []
     chair_page.get_by_role("button", name="Lock the consensus and select").click()
-    expect(chair_page.locator(".alert-success")).to_contain_text("the selection is made")
+    expect(chair_page.locator(".gc-notice-success")).to_contain_text("the selection is made")
 
     # Anyone checks the draw from the public page.
     public = browser.new_context(bypass_csp=True).new_page()
@@ -136,7 +138,7 @@ def test_the_whole_evaluation_in_the_browser(live_server, browser, axe_violation
     mail.outbox.clear()
     buyer.get_by_role("link", name="Award to the first in rank").click()
     buyer.get_by_role("button", name="Award to the first in rank").click()
-    expect(buyer.locator(".alert-success")).to_contain_text("Awarded")
+    expect(buyer.locator(".gc-notice-success")).to_contain_text("Awarded")
     assert axe_violations(buyer) == []
 
     # The losing supplier reads their debrief, by email and on their bid page.

@@ -13,7 +13,7 @@ from bids.models import Bid, Receipt
 from marketplace.models import Role
 from opportunities.publishing import opportunity_publish, opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierProfileFactory
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,7 +61,7 @@ def test_a_french_supplier_reopens_a_saved_bid_with_its_start_date_and_submits_i
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     bid = Bid.objects.get(supplier=supplier)
 
-    answers = page.locator("textarea[data-word-limit]")
+    answers = page.locator("#bid-form textarea[name^=answer_]")
     answers.nth(0).fill(ANSWER)
     answers.nth(1).fill("Un correctif semblable a été fusionné dans un projet libre.")
     start = timezone.localdate() + dt.timedelta(days=12)
@@ -71,11 +71,11 @@ def test_a_french_supplier_reopens_a_saved_bid_with_its_start_date_and_submits_i
     page.keyboard.type(start.strftime("%m%d%Y"))
     expect(_start_date(page)).to_have_value(start.isoformat())
     for name in ("attest_can_work_in_canada", "attest_can_be_paid_by_card", "attest_no_conflict"):
-        page.locator(f"#id_{name}").check()
-    page.locator("#id_accept_terms").check()
+        tick(page.locator(f"#id_{name}"))
+    tick(page.locator("#id_accept_terms"))
 
     page.locator("input[name=action_save]").click()  # « Enregistrer le brouillon »
-    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator(".gc-notice-success")).to_be_visible()
     bid.refresh_from_db()
     assert (bid.status, bid.proposed_start_date) == (Bid.Status.DRAFT, start)
 

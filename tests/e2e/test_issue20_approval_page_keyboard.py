@@ -48,9 +48,12 @@ def test_the_approval_page_by_keyboard_on_a_phone_in_both_languages(
     reached = []
     for _step in range(60):
         page.keyboard.press("Tab")
+        # The control itself, inside a GC Design System component too (its shadow tree).
         focused = page.evaluate(
-            "() => [document.activeElement.id,"
-            " (document.activeElement.value || document.activeElement.textContent).trim()]"
+            "() => { let a = document.activeElement;"
+            " while (a.shadowRoot && a.shadowRoot.activeElement) {"
+            " a = a.shadowRoot.activeElement; }"
+            " return [a.id, (a.value || a.textContent).trim()]; }"
         )
         reached.append(focused)
         if focused[1] == "Approve and carry it out":

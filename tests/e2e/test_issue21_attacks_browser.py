@@ -140,7 +140,7 @@ def test_a_draft_keeps_its_amount_and_deadlines_on_a_phone(
         expect(page.locator("#id_closes_at")).to_have_value(closes)
         page.locator("#id_value_dollars").fill(typed)
         with page.expect_navigation():
-            page.locator("form button.btn-primary[type=submit]").first.click()
+            page.locator("form button.gc-btn-primary[type=submit]").first.click()
         opportunity.refresh_from_db()
         assert opportunity.value_cents == 250_050
         page.goto(address)

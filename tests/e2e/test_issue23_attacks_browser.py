@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import builders
 from tests.factories import PASSWORD, SupplierProfileFactory
-from tests.support.browser import sign_in
+from tests.support.browser import HAS_FOCUS, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,7 +56,7 @@ def test_a_waiting_step_is_reached_by_tab_and_followed_with_enter_in_french(
     step = page.locator("section[aria-labelledby=waiting-heading] a").first
     for _ in range(60):
         page.keyboard.press("Tab")
-        if step.evaluate("element => element === document.activeElement"):
+        if step.evaluate(HAS_FOCUS):
             break
     expect(step).to_be_focused()
     page.keyboard.press("Enter")

@@ -23,7 +23,7 @@ from evaluation.models import Evaluation
 from marketplace.calendar import add_business_days
 from opportunities.models import Opportunity
 from payments.models import Payment
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,7 +91,7 @@ def _sign_up(people: People, email: str, language: str, legal_name: str) -> Page
     page.locator("main form button[type=submit]").click()  # Confirm
     page.wait_for_url(f"**/{language}/dashboard/")
     page.goto(f"{base}/{language}/profile/")
-    page.locator("#id_kind_0").check()  # an organization
+    tick(page.locator("#id_kind_0"))  # an individual (the first choice)
     for field, value in {
         "legal_name": legal_name,
         "contact_name": legal_name,
@@ -101,7 +101,7 @@ def _sign_up(people: People, email: str, language: str, legal_name: str) -> Page
         page.locator(f"#id_{field}").fill(value)
     page.locator("#id_province").select_option("ON")
     page.get_by_role("button", name=SAVE_PROFILE[language]).click()
-    expect(page.locator(".alert-success")).to_contain_text(PROFILE_SAVED[language])
+    expect(page.locator(".gc-notice-success")).to_contain_text(PROFILE_SAVED[language])
     people.pages[email] = page
     return page
 
@@ -109,13 +109,16 @@ def _sign_up(people: People, email: str, language: str, legal_name: str) -> Page
 def _bid(page: Page, base: str, opportunity: Opportunity, answer: str, language: str) -> Receipt:
     page.goto(f"{base}/{language}/opportunities/{opportunity.pk}/")
     page.locator(".bid-panel form button[type=submit]").click()  # Bid on this opportunity
-    for textarea in page.locator("textarea[data-word-limit]").all():
+    answers = page.locator("#bid-form textarea[name^=answer_]")
+    # Each answer box is drawn by its component once the page has loaded: wait for them all.
+    expect(answers).to_have_count(opportunity.criteria.count())
+    for textarea in answers.all():
         textarea.fill(answer)
     start = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
     page.locator("#id_proposed_start_date").fill(start)
     for name in ("attest_can_work_in_canada", "attest_can_be_paid_by_card", "attest_no_conflict"):
-        page.locator(f"#id_{name}").check()
-    page.locator("#id_accept_terms").check()
+        tick(page.locator(f"#id_{name}"))
+    tick(page.locator("#id_accept_terms"))
     page.locator("[name=action_submit]").click()
     expect(page.locator("code.digest")).to_be_visible()
     digest = page.locator("code.digest").inner_text()
@@ -127,12 +130,12 @@ def _mark(page: Page, opportunity: Opportunity, score: int, prefix: str, button:
     passed, the rated one at `score`, each with its rationale."""
     mandatory = opportunity.criteria.get(kind="mandatory")
     rated = opportunity.criteria.get(kind="rated")
-    page.locator(f"#id_passed_{mandatory.pk}_0").check()
+    tick(page.locator(f"#id_passed_{mandatory.pk}_0"))
     page.locator(f"#id_rationale_{mandatory.pk}").fill(f"{prefix}: the example shows it.")
     page.locator(f"#id_score_{rated.pk}").fill(str(score))
     page.locator(f"#id_rationale_{rated.pk}").fill(f"{prefix}: a concrete plan.")
     page.get_by_role("button", name=button).click()
-    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator(".gc-notice-success")).to_be_visible()
 
 
 def test_the_whole_journey_in_both_languages(live_server, browser, axe_violations):
@@ -161,10 +164,10 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
         "closes_at": _local(closes),
     }.items():
         buyer.locator(f"#id_{name}").fill(value)
-    buyer.get_by_label("Accessibility").first.check()
+    tick(buyer.get_by_label("Accessibility").first)
     buyer.locator("#id_type").select_option("accessibility")
     for name in ("attest_standalone", "attest_no_internal_capacity", "attest_not_split"):
-        buyer.locator(f"#id_{name}").check()
+        tick(buyer.locator(f"#id_{name}"))
     buyer.get_by_role("button", name="Save draft").click()  # the criteria come with the draft
     buyer.locator("#id_criteria-0-kind").select_option("mandatory")
     buyer.locator("#id_criteria-0-text_en").fill("Has fixed a keyboard trap before.")
@@ -249,7 +252,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
         evaluator = buyer.get_by_label("Evaluator")
         evaluator.select_option(label=evaluator.locator("option", has_text=email).inner_text())
         if index == 0:
-            buyer.get_by_label("Chair of the panel").check()
+            tick(buyer.get_by_label("Chair of the panel"))
         buyer.get_by_role("button", name="Appoint").click()
     expect(buyer.locator("table").first).to_contain_text("Chair")
 
@@ -259,9 +262,11 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     for email in EVALUATORS:
         page = people(email)
         page.goto(f"{base}/en/evaluation/{opportunity.pk}/declare/")
-        page.get_by_label(
-            "I have no conflict of interest with this opportunity or its bidders."
-        ).check()
+        tick(
+            page.get_by_label(
+                "I have no conflict of interest with this opportunity or its bidders."
+            )
+        )
         page.get_by_role("button", name="Declare").click()
         expect(page.locator("h1")).to_have_text("The bids to score")
         for packet, score in zip(packets, scores, strict=True):
@@ -272,7 +277,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
         page.goto(f"{base}/en/evaluation/{opportunity.pk}/packets/")
         page.get_by_role("link", name="Submit my marks").click()
         page.get_by_role("button", name="Submit my marks as final").click()
-        expect(page.locator(".alert-success").first).to_contain_text("Your marks are submitted")
+        expect(page.locator(".gc-notice-success").first).to_contain_text("Your marks are submitted")
 
     # 9. The chair records the consensus and locks it: the draw runs.
     chair = people(EVALUATORS[0])
@@ -282,7 +287,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     chair.goto(f"{base}/en/evaluation/{opportunity.pk}/consensus/")
     chair.get_by_role("link", name="Review the ranking, then lock").click()
     chair.get_by_role("button", name="Lock the consensus and select").click()
-    expect(chair.locator(".alert-success")).to_contain_text("the selection is made")
+    expect(chair.locator(".gc-notice-success")).to_contain_text("the selection is made")
 
     # 10. Anyone checks the draw from its public page, and by recomputing it.
     evaluation.refresh_from_db()
@@ -304,7 +309,7 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     expect(buyer.locator("main")).to_contain_text("Who bid")
     buyer.get_by_role("link", name="Award to the first in rank").click()
     buyer.get_by_role("button", name="Award to the first in rank").click()
-    expect(buyer.locator(".alert-success")).to_contain_text("Awarded")
+    expect(buyer.locator(".gc-notice-success")).to_contain_text("Awarded")
     evaluation.refresh_from_db()
     winner_bid = evaluation.packets.get(rank=1).bid
     winner = winner_bid.supplier.email
@@ -326,18 +331,18 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     contract = winner_bid.contract
     seller.goto(f"{base}/en/payments/contracts/{contract.pk}/")
     seller.get_by_role("button", name="Accept the contract").click()
-    expect(seller.locator(".alert-success")).to_contain_text("The work can start")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("The work can start")
     seller.get_by_label("Link to the pull request or repository").fill(
         "https://github.com/esdc/booker/pull/12"
     )
     seller.get_by_label("Notes for the buyer").fill("Tab and Escape now leave the picker.")
     seller.get_by_role("button", name="Deliver the work").click()
-    expect(seller.locator(".alert-success")).to_contain_text("Delivered")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("Delivered")
     buyer.goto(f"{base}/en/payments/contracts/{contract.pk}/")
     buyer.get_by_role("link", name="Review and certify the work").click()
-    buyer.get_by_label("section 34").check()
+    tick(buyer.get_by_label("section 34"))
     buyer.get_by_role("button", name="Accept and certify the work").click()
-    expect(buyer.locator(".alert-success")).to_contain_text("accepted and certified")
+    expect(buyer.locator(".gc-notice-success")).to_contain_text("accepted and certified")
     payment = Payment.objects.get(contract=contract)
 
     holder = people(CARD_HOLDER)
@@ -347,12 +352,12 @@ def test_the_whole_journey_in_both_languages(live_server, browser, axe_violation
     holder.get_by_label("Reference").fill("AUTH-771204")
     holder.get_by_role("button", name="Review the payment").click()
     holder.get_by_role("button", name="Record the payment").click()
-    expect(holder.locator(".alert-success")).to_contain_text("The payment is recorded")
+    expect(holder.locator(".gc-notice-success")).to_contain_text("The payment is recorded")
 
     # 14. The winner confirms receipt: paid, the work complete.
     seller.goto(f"{base}/en/payments/{payment.pk}/")
     seller.get_by_role("button", name="I received $3,000.00").click()
-    expect(seller.locator(".alert-success")).to_contain_text("the payment is confirmed")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("the payment is confirmed")
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PAID
     assert Opportunity.objects.get(pk=opportunity.pk).status == Opportunity.Status.COMPLETED

@@ -114,12 +114,18 @@ def test_on_a_wide_screen_the_filters_are_open(live_server, browser: Browser):
 @pytest.mark.parametrize(
     ("language", "start", "after", "full"),
     [
-        ("en", "2,000 characters left", "1,997 characters left", "0 characters left"),
-        # French counts zero as one: singular.
-        ("fr", "2 000 caractères restants", "1 997 caractères restants", "0 caractère restant"),
+        ("en", "Characters left: 2000", "Characters left: 1997", "Characters left: 0"),
+        (
+            "fr",
+            "Caractères restants : 2000",
+            "Caractères restants : 1997",
+            "Caractères restants : 0",
+        ),
     ],
 )
 def test_the_counter_follows_typing(live_server, browser: Browser, language, start, after, full):
+    """The question box is a GC Design System text area: its own counter, in the page's
+    language, is the only one (static/js/counter.js serves the plain controls)."""
     opportunity = builders.published_opportunity()
     supplier = SupplierFactory()
     context = browser.new_context(viewport=PHONE, bypass_csp=True)
@@ -127,7 +133,8 @@ def test_the_counter_follows_typing(live_server, browser: Browser, language, sta
     sign_in(page, live_server.url, supplier.email, PASSWORD, language=language)
     page.goto(f"{live_server.url}/{language}/opportunities/{opportunity.pk}/")
     field = page.locator("#id_text")
-    counter = page.locator("#id_text ~ .char-counter")
+    component = page.locator("gcds-textarea[data-field-id=id_text]")
+    counter = component.locator("[id='textarea__visual-count-id_text']")
 
     def words(text: str):
         return re.compile("^" + re.escape(text).replace("\\ ", "[ \u00a0\u202f]") + "$")
@@ -135,10 +142,13 @@ def test_the_counter_follows_typing(live_server, browser: Browser, language, sta
     expect(counter).to_have_text(words(start))
     field.press_sequentially("Why")
     expect(counter).to_have_text(words(after))
-    # Screen readers hear it after a pause, from the polite live region the field names.
-    spoken = page.locator("#id_text-counter[aria-live=polite]")
+    # Screen readers hear it after a pause, from a polite status region; the box itself is
+    # described by the limit.
+    spoken = component.locator("[id='textarea__sr-count-id_text'][role=status]")
     expect(spoken).to_have_text(words(after))
-    assert "id_text-counter" in (field.get_attribute("aria-describedby") or "")
+    assert "textarea__count-id_text" in (field.get_attribute("aria-describedby") or "")
+    # One counter only: the component's.
+    assert page.locator(".char-counter, .char-counter-spoken").count() == 0
     field.fill("x" * 2000)
     expect(counter).to_have_text(words(full))
     context.close()

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from marketplace.models import NotificationOptOut, Role
 from opportunities.publishing import opportunity_submit_for_review
 from tests.factories import PASSWORD, OpportunityFactory, StaffFactory, SupplierFactory
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def test_a_supplier_turns_an_email_off_in_french(live_server, page: Page, axe_vi
     page.get_by_role("link", name="Choisir les courriels que vous recevez").click()
     assert page.locator("h1").inner_text() == "Paramètres de notification"
     assert axe_violations(page) == []
-    page.get_by_label(re.compile("se termine bientôt")).uncheck()
+    tick(page.get_by_label(re.compile("se termine bientôt")), checked=False)
     page.get_by_role("button", name="Enregistrer mes choix").click()
     expect(page.get_by_text("Vos choix de notifications ont été enregistrés.")).to_be_visible()
     assert list(supplier.notification_opt_outs.values_list("kind", flat=True)) == [
@@ -62,7 +62,7 @@ def test_unsubscribe_from_an_email_link_without_signing_in(
     assert page.locator("h1").count() == 1
     assert axe_violations(page) == []
     page.locator("main form button[type=submit]").click()
-    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator(".gc-notice-success")).to_be_visible()
     assert NotificationOptOut.objects.filter(user=supplier, kind="opportunity.alert").exists()
     assert axe_violations(page) == []
 

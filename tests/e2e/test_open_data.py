@@ -29,7 +29,7 @@ def test_what_we_bought_filters_and_empty_state_have_no_accessibility_violations
 ):
     page.goto(f"{live_server.url}/{lang}/reports/what-we-bought/?year=abc&type=nonsense")
     assert page.locator("h1").count() == 1
-    assert page.locator(".alert-danger").count() == 1  # the bad filters are explained
+    assert page.locator(".gc-notice-danger").count() == 1  # the bad filters are explained
     assert page.locator(".empty-state").count() == 1
     assert axe_violations(page) == []
 

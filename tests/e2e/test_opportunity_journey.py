@@ -11,7 +11,7 @@ from marketplace.calendar import add_business_days
 from marketplace.models import Role
 from opportunities.models import Opportunity
 from tests.factories import PASSWORD, SkillFactory, StaffFactory, SupplierFactory
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 
 def _local(moment: dt.datetime) -> str:
@@ -51,10 +51,10 @@ def test_post_publish_find_in_french_ask_and_answer(live_server, browser, axe_vi
     }
     for name, value in fields.items():
         page.locator(f"#id_{name}").fill(value)
-    page.get_by_label("Accessibility").first.check()
+    tick(page.get_by_label("Accessibility").first)
     page.locator("#id_type").select_option("accessibility")
     for name in ("attest_standalone", "attest_no_internal_capacity", "attest_not_split"):
-        page.locator(f"#id_{name}").check()
+        tick(page.locator(f"#id_{name}"))
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Add at least one mandatory criterion.")).to_be_visible()
 

@@ -12,7 +12,7 @@ from opportunities.models import Opportunity
 from payments.models import CardLimit, Payment
 from tests.builders import awarded_without_test_transaction
 from tests.factories import PASSWORD, StaffFactory
-from tests.support.browser import sign_in
+from tests.support.browser import sign_in, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,13 +47,13 @@ def test_from_award_to_confirmed_payment_in_the_browser(live_server, browser, ax
     expect(seller.locator("h1")).to_contain_text("Contract")
     both_languages_clean(seller)
     seller.get_by_role("button", name="Accept the contract").click()
-    expect(seller.locator(".alert-success")).to_contain_text("The work can start")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("The work can start")
     seller.get_by_label("Link to the pull request or repository").fill(
         "https://github.com/esdc/picker/pull/7"
     )
     seller.get_by_label("Notes for the buyer").fill("Fixed, with tests.")
     seller.get_by_role("button", name="Deliver the work").click()
-    expect(seller.locator(".alert-success")).to_contain_text("Delivered")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("Delivered")
     both_languages_clean(seller)
 
     # The buyer asks for changes; the supplier delivers again.
@@ -62,23 +62,23 @@ def test_from_award_to_confirmed_payment_in_the_browser(live_server, browser, ax
     both_languages_clean(purchaser)
     purchaser.get_by_label("What must change, and why").fill("Add a test for the Escape key.")
     purchaser.get_by_role("button", name="Ask for changes").click()
-    expect(purchaser.locator(".alert-success")).to_contain_text("asked for changes")
+    expect(purchaser.locator(".gc-notice-success")).to_contain_text("asked for changes")
     seller.goto(contract_url)
     expect(seller.locator("main")).to_contain_text("Add a test for the Escape key.")
     seller.get_by_label("Link to the pull request or repository").fill(
         "https://github.com/esdc/picker/pull/8"
     )
     seller.get_by_role("button", name="Deliver the work").click()
-    expect(seller.locator(".alert-success")).to_contain_text("Delivered")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("Delivered")
 
     # The buyer accepts and certifies: the payment is due, the card holder is told.
     mail.outbox.clear()
     purchaser.goto(contract_url)
     purchaser.get_by_role("link", name="Review and certify the work").click()
     both_languages_clean(purchaser)
-    purchaser.get_by_label("section 34").check()
+    tick(purchaser.get_by_label("section 34"))
     purchaser.get_by_role("button", name="Accept and certify the work").click()
-    expect(purchaser.locator(".alert-success")).to_contain_text("accepted and certified")
+    expect(purchaser.locator(".gc-notice-success")).to_contain_text("accepted and certified")
     payment = Payment.objects.get(contract=contract)
     assert [m.to for m in mail.outbox if m.subject.startswith("Payment due")] == [
         [card_holder.email]
@@ -103,7 +103,7 @@ def test_from_award_to_confirmed_payment_in_the_browser(live_server, browser, ax
     expect(holder.locator("h1")).to_contain_text("Check before you record the payment")
     both_languages_clean(holder)
     holder.get_by_role("button", name="Record the payment").click()
-    expect(holder.locator(".alert-success")).to_contain_text("The payment is recorded")
+    expect(holder.locator(".gc-notice-success")).to_contain_text("The payment is recorded")
     both_languages_clean(holder)
 
     # The supplier, told by email, confirms receipt: paid, and the work is complete.
@@ -111,7 +111,7 @@ def test_from_award_to_confirmed_payment_in_the_browser(live_server, browser, ax
     seller.goto(f"{base}/en/payments/{payment.pk}/")
     both_languages_clean(seller)
     seller.get_by_role("button", name="I received $2,000.00").click()
-    expect(seller.locator(".alert-success")).to_contain_text("the payment is confirmed")
+    expect(seller.locator(".gc-notice-success")).to_contain_text("the payment is confirmed")
     expect(seller.locator("main")).to_contain_text("Paid")
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PAID

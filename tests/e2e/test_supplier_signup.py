@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from marketplace.models import SupplierProfile, User
 from tests.factories import PASSWORD as FACTORY_PASSWORD
 from tests.factories import SupplierFactory
-from tests.support.browser import fill_supplier_profile, sign_in
+from tests.support.browser import fill_supplier_profile, sign_in, tick
 
 PASSWORD = "a-long-and-unusual-passphrase"
 
@@ -30,7 +30,9 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
     expect(
         page.locator(".gc-error-summary").get_by_role("link", name="Enter your full name.")
     ).to_be_visible()
-    expect(page.locator(".invalid-feedback", has_text="Enter your full name.")).to_be_visible()
+    full_name = page.locator("gcds-input[data-field-id=id_full_name]")
+    expect(full_name).to_have_attribute("error-message", "Enter your full name.")
+    expect(full_name.get_by_text("Enter your full name.")).to_be_visible()
     assert not mail.outbox
     page.get_by_label("Full name").fill(" Priya  Raman ")
     page.locator("#id_password1").fill(PASSWORD)
@@ -51,7 +53,7 @@ def test_supplier_signs_up_completes_profile_and_switches_language(
     expect(page.get_by_label("Full name")).to_have_value("Priya Raman")  # and can change it
 
     page.get_by_role("link", name="Complete your profile").click()
-    page.get_by_label("Individual").check()
+    tick(page.get_by_label("Individual"))
     page.get_by_label("GitHub handle").fill("praman-codes")
     fill_supplier_profile(
         page,
@@ -101,9 +103,8 @@ def test_bad_profile_input_is_explained_in_the_browser(live_server, page: Page):
             "link", name="Enter a Canadian postal code, for example K1A 0B1."
         )
     ).to_be_visible()
-    expect(
-        page.locator(
-            ".invalid-feedback", has_text="Enter a Canadian postal code, for example K1A 0B1."
-        )
-    ).to_be_visible()
+    postal_code = page.locator("gcds-input[data-field-id=id_postal_code]")
+    wrong = "Enter a Canadian postal code, for example K1A 0B1."
+    expect(postal_code).to_have_attribute("error-message", wrong)
+    expect(postal_code.get_by_text(wrong)).to_be_visible()
     expect(page.get_by_label("Legal name")).to_have_value("Acme")

@@ -25,7 +25,7 @@ def test_a_role_is_granted_when_a_second_admin_approves(live_server, browser, ax
     page.goto(f"{live_server.url}/en/program/users/{staff.pk}/")
     page.get_by_label("Role to grant").select_option(Role.BUYER)
     page.get_by_role("button", name="Ask a second administrator to grant it").click()
-    expect(page.locator(".alert-success")).to_contain_text(
+    expect(page.locator(".gc-notice-success")).to_contain_text(
         "is waiting for a second program administrator"
     )
     expect(page.get_by_text("Waiting for a second program administrator. Nothing")).to_be_visible()

@@ -23,6 +23,8 @@ from django.utils import timezone, translation
 from marketplace import account_emails
 from marketplace.models import AuditEvent, User
 from tests.factories import PASSWORD, SupplierFactory, UserFactory
+from tests.support.error_summary import error_at_field
+from tests.support.gcds import component_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -509,6 +511,9 @@ def test_the_dashboard_refuses_a_bad_name_and_shows_why(client, name):
     client.force_login(person)
     response = client.post("/en/preferences/name/", {"full_name": name})
     assert response.status_code == 200
-    assert "invalid-feedback" in response.content.decode()
+    page = response.content.decode()
+    # Shown in error at the field, with scripts (the component) and without (the plain field).
+    assert component_errors(page).get("id_full_name")
+    assert error_at_field(page, "id_full_name")
     person.refresh_from_db()
     assert person.full_name == "Kept Name"

@@ -2,6 +2,8 @@
 alone, replayed through the pages, are refused with a clear message and write nothing; each kind
 of request goes through when a second program admin approves it."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -544,10 +546,11 @@ def test_every_kind_is_registered_by_the_app_that_owns_its_change():
 
 
 def test_the_decision_buttons_have_readable_colours(client, program_admin, second_admin):
-    """Reject is an outline button: never on crispy's primary blue, which would hide its label."""
+    """Reject is the GCDS danger button, approve the primary one: one tone each, never two
+    (crispy's primary blue under another tone once hid a label)."""
     approval = _request_role(program_admin, StaffFactory())
     client.force_login(second_admin)
     page = client.get(reverse("marketplace:approval_detail", args=[approval.pk])).content.decode()
-    assert 'class="btn btn-outline-danger"' in page
-    assert 'class="btn btn-success"' in page
-    assert "btn-primary btn-outline" not in page
+    buttons = re.findall(r'<input type="submit"[^>]*class="([^"]*)"', page)
+    assert sorted(buttons) == ["gc-btn gc-btn-danger", "gc-btn gc-btn-primary"]
+    assert "btn-" not in " ".join(buttons).replace("gc-btn-", "")

@@ -198,12 +198,15 @@ def test_the_content_security_policy_is_as_strict_as_before(client):
 COLOURS = "primary|secondary|success|danger|warning|info|light|dark"
 SOLID = re.compile(rf"\bbtn-(?:{COLOURS})\b")
 OUTLINE = re.compile(rf"\bbtn-outline-(?:{COLOURS})\b")
+GC_TONE = re.compile(r"\bgc-btn-(?:primary|secondary|danger)\b")
 
 
 def test_no_button_is_both_filled_and_outlined():
     """ "btn-primary btn-outline-primary" drew a blue label on a blue button. A class attribute
     (whatever its template logic) never names a filled and an outlined colour together, and a
-    crispy Submit (which adds "btn btn-primary" itself) is never given an outline class."""
+    crispy Submit (which adds "btn btn-primary" itself) is never given an outline class. The GCDS
+    buttons (static/css/site.css) likewise have one tone each: gc-btn-primary, -secondary or
+    -danger."""
     faults = []
     for template in (ROOT / "templates").rglob("*.html"):
         for attribute in re.findall(r'class="([^"]*)"', template.read_text()):
@@ -212,7 +215,9 @@ def test_no_button_is_both_filled_and_outlined():
             common = re.sub(r"{%.*?%}", " ", branches[0].split("{%")[0])
             for branch in branches:
                 classes = common + " " + re.sub(r"{%.*?%}", " ", branch)
-                if SOLID.search(classes) and OUTLINE.search(classes):
+                if (SOLID.search(classes) and OUTLINE.search(classes)) or len(
+                    set(GC_TONE.findall(classes))
+                ) > 1:
                     faults.append(f"{template.relative_to(ROOT)}: {attribute}")
     for module in ROOT.glob("*/forms.py"):
         for call in re.findall(r"\bSubmit\([^)]*\)", module.read_text()):

@@ -11,6 +11,11 @@ from django.utils import translation
 
 from opportunities.models import Question
 from tests.factories import SupplierProfileFactory
+from tests.support.error_summary import (
+    assert_every_link_reaches_a_field,
+    assert_said_in_summary_and_at_its_field,
+)
+from tests.support.gcds import plain, scripted
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +39,13 @@ def test_an_empty_question_is_an_inline_error_with_the_summary(
     assert len(found) == 1 and heading in page
     targets = re.findall(r'<a href="#([^"]+)"', found[0])
     assert targets == ["id_text"]
-    assert re.search(r'<textarea[^>]*id="id_text"', page)
     message = unescape(re.search(r'data-error-target="id_text">(.*?)</a>', found[0]).group(1))
-    assert unescape(page).count(message) == 2  # in the summary and at the box
-    assert 'class="alert alert-danger' not in page
+    # The link reaches the question box (its component; without scripts, the textarea), and
+    # the message is in the summary and at the box.
+    assert_every_link_reaches_a_field(page, [("id_text", message)])
+    assert re.search(r'<textarea[^>]*id="id_text"', plain(page))
+    assert_said_in_summary_and_at_its_field(page, "id_text", message)
+    assert 'class="gc-notice gc-notice-danger' not in page
     assert not Question.objects.exists()
 
 
@@ -46,7 +54,8 @@ def test_an_over_long_question_keeps_what_was_typed(client, opportunity):
     text = "Pourquoi « ceci » ? " * 200
     response = client.post(reverse("opportunities:ask", args=[opportunity.pk]), {"text": text})
     assert response.status_code == 400
-    page = unescape(response.content.decode())
-    assert text.strip() in page
+    raw = response.content.decode()
+    page = unescape(raw)
+    assert text.strip() in unescape(scripted(raw)) and text.strip() in unescape(plain(raw))
     assert 'href="#id_text"' in page
     assert not Question.objects.exists()

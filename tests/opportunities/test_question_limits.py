@@ -3,6 +3,7 @@ held by the form and by the service, refused with a clear error, never published
 over the limit, never a 500; what was typed is kept on the page sent back."""
 
 import re
+from html import unescape
 
 import pytest
 from django.core import mail
@@ -16,6 +17,8 @@ from opportunities.forms import AnswerForm, QuestionForm
 from opportunities.models import Addendum, Question
 from opportunities.questions import question_answer, question_ask
 from tests.factories import SupplierFactory
+from tests.support.error_summary import error_at_field
+from tests.support.gcds import component_errors, component_values, plain
 
 pytestmark = pytest.mark.django_db
 
@@ -164,11 +167,16 @@ def test_a_french_answer_form_with_an_error_keeps_every_value(client, question, 
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert ">\nYes, 3.11 or later.</textarea>" in page
-    [checkbox] = re.findall(r"<input[^>]*name=\"as_addendum\"[^>]*>", page)
+    # Kept, with scripts (the components) and without (the plain fields).
+    sent = component_values(page)
+    assert sent["answer_en"] == ["Yes, 3.11 or later."] and sent["as_addendum"] == ["on"]
+    assert ">\nYes, 3.11 or later.</textarea>" in plain(page)
+    [checkbox] = re.findall(r"<input[^>]*name=\"as_addendum\"[^>]*>", plain(page))
     assert "checked" in checkbox
     expected = {"en": "Write the answer in French.", "fr": "Rédigez la réponse en français."}
-    assert expected[language] in page
+    answer_fr = f"q{question.pk}-answer_form-answer_fr"  # the answer form's auto_id
+    assert unescape(component_errors(page)[answer_fr]) == expected[language]
+    assert expected[language] in error_at_field(page, answer_fr)
 
 
 # --- Hostile input ------------------------------------------------------------------------------

@@ -240,7 +240,7 @@ def test_a_dismissal_without_a_reason_comes_back_with_errors_and_values(client, 
     }
     assert expected[language] in page
     assert 'value="out_of_scope"' in page and "checked" in page
-    assert '<details class="mt-3" open>' in page  # the form stays open at its error
+    assert '<details class="mt-300" open>' in page  # the form stays open at its error
     question.refresh_from_db()
     assert question.dismissed_at is None
 

@@ -5,6 +5,7 @@ French; what was typed saved and shown again (dates included), never a 500."""
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -14,8 +15,13 @@ from marketplace.calendar import add_business_days
 from marketplace.models import Role
 from opportunities.models import Criterion, Opportunity
 from tests.factories import OpportunityFactory, StaffFactory
-from tests.support.error_summary import assert_every_link_reaches_a_field, summary_links
+from tests.support.error_summary import (
+    assert_every_link_reaches_a_field,
+    error_at_field,
+    summary_links,
+)
 from tests.support.forms import RATED, _criteria, _draft_form, _local
+from tests.support.gcds import component_values, plain, scripted
 
 pytestmark = pytest.mark.django_db
 Status = Opportunity.Status
@@ -92,7 +98,12 @@ def test_every_problem_is_listed_once_linked_to_its_field_and_nothing_typed_is_l
         if "%(number)s" in text:
             text = text % {"number": 1}
         assert targets.get(text) == target, (text, links)
-        assert page.count(text) >= 2, f"{text!r}: in the summary and at its field"
+        # In the summary and at its field: the component's error message with scripts, the
+        # plain field's without.
+        assert unescape(scripted(page)).count(text) >= 2, (
+            f"{text!r}: in the summary and at its field"
+        )
+        assert text in error_at_field(page, target), f"{text!r}: at its field without scripts"
     assert any(target == "id_closes_at" for target, _text in links), links
 
     # Saved as typed, and shown as typed: the dates to the minute, the French with its marks.
@@ -100,10 +111,13 @@ def test_every_problem_is_listed_once_linked_to_its_field_and_nothing_typed_is_l
     assert draft.status == Status.DRAFT
     assert draft.title_fr == "Rendre le formulaire accessible : l\u2019\u00e9t\u00e9"
     assert [c.text_en for c in draft.criteria.all()] == [RATED["text_en"]]
-    for name in ("closes_at", "question_deadline", "expected_delivery_date", "title_fr"):
-        assert f'value="{data[name]}"' in page, name
-    assert "checked" in _tag(page, "id_attest_standalone")
-    assert "checked" not in _tag(page, "id_attest_not_split")
+    for view in (scripted(page), plain(page)):
+        for name in ("closes_at", "question_deadline", "expected_delivery_date", "title_fr"):
+            assert f'value="{data[name]}"' in view, name
+    sent = component_values(page)
+    assert sent["attest_standalone"] == ["on"] and sent["attest_not_split"] == []
+    assert "checked" in _tag(plain(page), "id_attest_standalone")
+    assert "checked" not in _tag(plain(page), "id_attest_not_split")
 
 
 def test_submitting_from_elsewhere_shows_the_saved_draft_with_its_problems(client, buyer):
@@ -127,8 +141,9 @@ def test_submitting_from_elsewhere_shows_the_saved_draft_with_its_problems(clien
         "id_criteria-0-text_fr",
         _in("fr", "Enter the French text of criterion %(number)s.") % {"number": 1},
     ) in links
-    assert f'value="{_local(draft.closes_at)}"' in page
-    assert draft.title_fr in page
+    for view in (scripted(page), plain(page)):
+        assert f'value="{_local(draft.closes_at)}"' in view
+        assert draft.title_fr in view
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT
     assert draft.criteria.count() == 1

@@ -3,6 +3,10 @@ import pytest
 from marketplace.models import Role
 from opportunities.models import Criterion, Opportunity
 from tests.factories import OpportunityFactory, SkillFactory, StaffFactory, SupplierFactory
+from tests.support.error_summary import (
+    assert_every_link_reaches_a_field,
+    assert_said_in_summary_and_at_its_field,
+)
 from tests.support.forms import MANDATORY, RATED, _criteria, _draft_form
 
 pytestmark = pytest.mark.django_db
@@ -91,8 +95,9 @@ def test_submit_with_problems_explains_them(client, buyer):
     # The draft's form again: the problem at its field and in the error summary.
     assert response.status_code == 400
     page = response.content.decode()
-    assert page.count("Enter the title in French.") == 2
+    assert_said_in_summary_and_at_its_field(page, "id_title_fr", "Enter the title in French.")
     assert 'href="#id_title_fr"' in page
+    assert_every_link_reaches_a_field(page, [("id_title_fr", "Enter the title in French.")])
     opportunity.refresh_from_db()
     assert opportunity.status == Status.DRAFT
 

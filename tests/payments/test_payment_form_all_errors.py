@@ -12,6 +12,8 @@ from django.utils import timezone, translation
 
 from marketplace.models import AuditEvent
 from payments.models import Payment
+from tests.support.error_summary import assert_every_link_reaches_a_field, error_at_field
+from tests.support.gcds import plain, scripted
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +45,19 @@ def test_every_problem_of_a_payment_to_record_is_said_at_once(
     assert set(problems) == {"id_amount", "id_paid_on", "id_method", "id_reference"}
     ids = set(re.findall(r'\bid="([^"]+)"', page))
     assert set(problems) <= ids
-    for message in problems.values():
-        assert unescape(page).count(message.split(": ", 1)[-1].split("\u00a0: ", 1)[-1]) >= 2
+    # Each link reaches its field's control (the component with scripts, the plain control
+    # without), and each message is said again there, with scripts and without.
+    assert_every_link_reaches_a_field(page, list(problems.items()))
+    for target, message in problems.items():
+        said = message.split(": ", 1)[-1].split("\u00a0: ", 1)[-1]
+        assert unescape(scripted(page)).count(said) >= 2, said
+        assert said in error_at_field(page, target), (target, said)
     if language == "en":
         assert "Record the invoice total" in problems["id_amount"]
         assert "cannot be in the future" in problems["id_paid_on"]
     else:
         assert "Il y a un problème sur cette page" in page
-    assert 'value="1999.99"' in page and f'value="{future}"' in page
+    for view in (scripted(page), plain(page)):
+        assert 'value="1999.99"' in view and f'value="{future}"' in view
     assert Payment.objects.get(pk=payment.pk).status == payment.status
     assert not AuditEvent.objects.filter(verb="payment.recorded").exists()

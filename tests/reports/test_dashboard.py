@@ -129,7 +129,7 @@ def test_figures_are_written_in_the_pages_language(client, history, language, on
     assert f'class="metrics-chart-value">{one_day}</text>' in html
     assert f'class="metrics-chart-value">{days}</text>' in html
     assert money in html  # awards by size
-    assert f'<td class="text-end">{figure}</td>' in html
+    assert f'<td class="gc-text-end">{figure}</td>' in html
     if language == "fr":
         assert "jours</text>" in html and "1,0 jours" not in html and "$5" not in html
     # The CSV keeps the machine's figures, whatever the page's language.

@@ -41,6 +41,7 @@ from tests.factories import (
     StaffFactory,
     SupplierFactory,
 )
+from tests.support.gcds import component_values, plain
 
 pytestmark = pytest.mark.django_db
 
@@ -291,7 +292,11 @@ def test_a_supplier_saves_their_groups_with_consent_and_sees_a_confirmation(clie
     assert record.groups == ["women", "youth"] and record.consented_at is not None
     assert "Your answers are saved" in response.content.decode()
     page = client.get(reverse(URL)).content.decode()
-    ticked = re.findall(r'<input type="checkbox"[^>]*name="groups" value="(\w+)"[^>]*checked', page)
+    # Ticked as saved: the component with scripts, the plain boxes without.
+    assert component_values(page)["groups"] == ["women", "youth"]
+    ticked = re.findall(
+        r'<input type="checkbox"[^>]*name="groups" value="(\w+)"[^>]*checked', plain(page)
+    )
     assert ticked == ["women", "youth"]
     assert reverse(DELETE_URL) in page
 

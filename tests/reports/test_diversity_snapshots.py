@@ -343,4 +343,4 @@ def test_the_demo_publishes_its_past_quarters(client, django_capture_on_commit_c
     assert client.get(reverse("reports:metrics")).status_code == 403
     client.force_login(User.objects.get(email="admin@demo.gc.ca"))
     html = client.get(reverse("reports:metrics")).content.decode()
-    assert '<table class="table table-sm" id="diversity-table">' in html
+    assert '<table class="gc-table gc-table-compact" id="diversity-table">' in html

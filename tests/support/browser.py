@@ -1,5 +1,38 @@
 """Browser helpers shared by the journeys in tests/e2e (Playwright pages)."""
 
+from playwright.sync_api import Locator, expect
+
+# The id of the control that has focus, inside a GC Design System component too: the component
+# (document.activeElement) keeps its control, which carries the field's id, in its shadow tree.
+FOCUSED_ID = """() => {
+    let element = document.activeElement;
+    while (element && element.shadowRoot && element.shadowRoot.activeElement) {
+        element = element.shadowRoot.activeElement;
+    }
+    return element ? element.id : null;
+}"""
+
+# Whether the element has focus, inside a GC Design System component too (Locator.evaluate).
+HAS_FOCUS = """element => {
+    let focused = document.activeElement;
+    while (focused && focused.shadowRoot && focused.shadowRoot.activeElement) {
+        focused = focused.shadowRoot.activeElement;
+    }
+    return element === focused;
+}"""
+
+
+def tick(box: Locator, checked: bool = True) -> None:
+    """Tick (or untick) a checkbox or radio button as a person does: a click on its label. A GC
+    Design System component draws its box over the native one, which takes no click itself."""
+    if box.is_checked() != checked:
+        box_id = box.get_attribute("id")
+        box.page.locator(f"label[for='{box_id}']").click()
+    if checked:
+        expect(box).to_be_checked()
+    else:
+        expect(box).not_to_be_checked()
+
 
 def sign_in(page, base_url: str, email: str, password: str, language: str = "en") -> None:
     page.goto(f"{base_url}/{language}/accounts/login/")
