@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable, sign_in  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS, chromium_executable  # noqa: E402
+from tests.support.browser import sign_in, tick  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 PASSWORD = "demo-pass-2026!"  # the demo's published password  # noqa: S105
@@ -120,10 +121,12 @@ def _shots(base: str, ids: dict[str, int]) -> list[str]:
         # The chair declares (in the throw-away demo) to open the anonymized packets.
         chair = person("evaluator2@demo.gc.ca", "fr")
         chair.goto(f"{base}/fr/evaluation/{ids['closed']}/declare/")
-        chair.get_by_label(
-            "Je n\u2019ai aucun conflit d\u2019intérêts avec cette occasion ni avec ses "
-            "soumissionnaires."
-        ).check()
+        tick(
+            chair.get_by_label(
+                "Je n\u2019ai aucun conflit d\u2019intérêts avec cette occasion ni avec ses "
+                "soumissionnaires."
+            )
+        )
         chair.locator("main form [type=submit]").first.click()
         chair.wait_for_load_state()
         first_packet = chair.locator("main a[href*='/packets/']").first.get_attribute("href")
