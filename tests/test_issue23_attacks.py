@@ -146,7 +146,9 @@ def test_the_staff_dashboard_reads_as_many_queries_for_one_step_of_each_kind_as_
 
 def _hidden_fields(page: str, action: str) -> dict[str, str]:
     """The hidden inputs of the form posting to `action`, as the browser would send them."""
-    form = re.search(rf'<form method="post" action="{re.escape(action)}">(.*?)</form>', page, re.S)
+    form = re.search(
+        rf'<form novalidate method="post" action="{re.escape(action)}">(.*?)</form>', page, re.S
+    )
     assert form, action
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
 

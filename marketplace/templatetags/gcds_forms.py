@@ -16,7 +16,16 @@ Dates, times and files have no component here: GCDS's date input is three boxes 
 year), meant for dates people know by heart, and its file uploader keeps files inside the
 component, out of reach of the bid form's upload step. They stay native controls, drawn with the
 GCDS tokens (static/css/forms.css), and `gcds_control` returns "" for them (the template then
-shows the plain field).
+shows the plain field). So it does for a field whose label or help text holds a link or a list
+(a component draws them as text) and for a group of checkboxes with a single choice (GCDS then
+draws a lone box without the question).
+
+Two things differ from plain controls. An emptied gcds-input or gcds-textarea sends nothing at
+all, where a plain one sends "": Django reads both as empty in `cleaned_data`, but a ModelForm's
+save() keeps the stored value of an omitted field that has a default — read cleaned_data, as
+every view here does. And if scripts run but the components' module fails to load, the fields
+show nothing (the <noscript> copy is not drawn either): the module is served by the site itself
+(static/vendor/gcds), under the same Content-Security-Policy as the rest.
 
 Each component is told `validate-on="other"`: the server checks every value and says what is
 wrong in the page's error summary and at the field; the component's own checks in the browser
@@ -61,7 +70,8 @@ def _text(value: object) -> str:
     """Text for an attribute. Words written by people (a name in a list of choices) are kept as
     they are and escaped; a label or help text the code marked safe as HTML loses its tags
     rather than showing them."""
-    text = html.unescape(strip_tags(value)) if isinstance(value, SafeData) else str(value)
+    value = str(value)  # a lazy translation becomes its words (and SafeString if it was one)
+    text = html.unescape(strip_tags(value)) if isinstance(value, SafeData) else value
     # Only ASCII spaces fold: French keeps its no-break spaces ("2 000,00 $", "« x »").
     return ASCII_SPACES.sub(" ", text).strip(" ")
 
@@ -99,12 +109,17 @@ def _common(bound: forms.BoundField, attrs: dict[str, Any]) -> dict[str, Any]:
     # The project's scripts read data-* attributes (static/js/bid-form.js's word count).
     for key, value in attrs.items():
         if key.startswith("data-") and key not in common:
-            common[key] = value
+            common[key] = True if value == "" else value  # data-counter="" is a flag
     return common
 
 
 def _element(tag: str, attributes: dict[str, Any], children: SafeString | str = "") -> SafeString:
-    given = {key: value for key, value in attributes.items() if value not in (None, False, "")}
+    # Identity tests: `0 in (False,)` is true in Python, and min="0" must stay.
+    given = {
+        key: value
+        for key, value in attributes.items()
+        if value is not None and value is not False and value != ""
+    }
     flags = format_html_join("", " {}", ((key,) for key, value in given.items() if value is True))
     values = format_html_join(
         "", ' {}="{}"', ((key, value) for key, value in given.items() if value is not True)
@@ -148,6 +163,9 @@ def _textarea(bound: forms.BoundField, context: dict[str, Any]) -> SafeString:
         "label": _label(bound),
         "value": "" if context["value"] is None else context["value"],
         **{key: attrs.get(key) for key in ("maxlength", "minlength", "rows", "cols")},
+        # The project's counter (static/js/counter.js: "1,950 characters left", « 1 950
+        # caractères restants », digits grouped as the house writes numbers) replaces GCDS's.
+        "hide-limit": "data-counter" in attrs,
         **_common(bound, attrs),
     }
     return _element("gcds-textarea", attributes)
@@ -245,6 +263,17 @@ def _checkbox(bound: forms.BoundField, context: dict[str, Any]) -> SafeString:
     return _element("gcds-checkboxes", attributes)
 
 
+# Markup a component's label or hint cannot hold: a link (allauth's "Forgot your password?"),
+# a list (the password rules). A field whose label or help text has any stays a plain control,
+# where the markup keeps its meaning (gcds_control returns "").
+RICH_MARKUP = re.compile(r"<(a|ul|ol|li|p|br)\b", re.IGNORECASE)
+
+
+def _has_rich_markup(value: object) -> bool:
+    value = str(value or "")
+    return isinstance(value, SafeData) and bool(RICH_MARKUP.search(value))
+
+
 def control_kind(bound: forms.BoundField) -> str:
     """Which GCDS component draws this field; "" when none does (it stays a plain control)."""
     widget = bound.field.widget
@@ -281,9 +310,13 @@ DRAW = {
 def gcds_control(bound: forms.BoundField) -> SafeString:
     """The GCDS component for `bound`, or "" when the field stays a plain control."""
     kind = control_kind(bound)
-    if not kind:
+    if not kind or _has_rich_markup(bound.help_text) or _has_rich_markup(bound.label):
         return format_html("{}", "")
-    return DRAW[kind](bound, _widget_context(bound))
+    context = _widget_context(bound)
+    if kind == "checkboxes" and len(_choices(context)) < 2:
+        # One choice: gcds-checkboxes would draw a lone box and drop the question (its legend).
+        return format_html("{}", "")
+    return DRAW[kind](bound, context)
 
 
 @register.filter

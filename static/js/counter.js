@@ -5,9 +5,11 @@
 // moment after they pause (not at every key). No inline script (Content Security Policy): the
 // words come from the catalogue, in the data-counter-labels attribute of this script's tag
 // (marketplace/templatetags/counter_tags.py).
-// Plain controls only: a GC Design System text area (gcds-textarea with maxlength, the crispy
-// pack templates/gcds/) shows its own count, in its lang, under its box; this script never
-// matches it (its <textarea> is in its shadow tree), so no field shows two counters.
+// A GC Design System text area (gcds-textarea, drawn by the crispy pack templates/gcds/) with
+// `data-counter` is given `hide-limit` by the pack, so this counter is the only one: it reads
+// the component's `value` and its input events (they cross the shadow boundary), and its
+// words go after the component. Its own box cannot be described from here (aria-describedby
+// does not reach into a shadow tree); the live region still speaks.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -38,18 +40,25 @@
     shown.setAttribute("aria-hidden", "true");
     var spoken = document.createElement("span");
     spoken.className = "char-counter-spoken";
-    spoken.id = (field.id || "field-" + made) + "-counter";
+    spoken.id = (field.id || field.getAttribute("data-field-id") || "field-" + made) + "-counter";
     spoken.setAttribute("aria-live", "polite");
     var timer = null;
 
+    // A component not yet defined (its module loads after this script) has no `value`
+    // property: its attribute holds the text until then.
+    function current() {
+      var value = field.value;
+      return typeof value === "string" ? value : (field.getAttribute("value") || "");
+    }
+
     function text() {
-      var left = limit - field.value.length;
+      var left = limit - current().length;
       return left >= 0 ? phrase(labels.left, left) : phrase(labels.over, -left);
     }
     function update(now) {
       var words = text();
       shown.textContent = words;
-      shown.classList.toggle("char-counter-over", field.value.length > limit);
+      shown.classList.toggle("char-counter-over", current().length > limit);
       window.clearTimeout(timer);
       if (now) { spoken.textContent = words; return; }
       timer = window.setTimeout(function () { spoken.textContent = words; }, PAUSE_MS);
@@ -57,11 +66,15 @@
     update(true);  // filled before it is in the page, so that loading it announces nothing
     field.insertAdjacentElement("afterend", shown);
     shown.insertAdjacentElement("afterend", spoken);
-    var described = field.getAttribute("aria-describedby");
-    field.setAttribute("aria-describedby", (described ? described + " " : "") + spoken.id);
+    if (field.localName !== "gcds-textarea") {
+      var described = field.getAttribute("aria-describedby");
+      field.setAttribute("aria-describedby", (described ? described + " " : "") + spoken.id);
+    }
     field.addEventListener("input", function () { update(false); });
   }
 
-  document.querySelectorAll("textarea[data-counter][maxlength], input[data-counter][maxlength]")
-    .forEach(attach);
+  document.querySelectorAll(
+    "textarea[data-counter][maxlength], input[data-counter][maxlength], " +
+    "gcds-textarea[data-counter][maxlength]"
+  ).forEach(attach);
 })();

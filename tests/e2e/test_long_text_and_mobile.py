@@ -114,18 +114,14 @@ def test_on_a_wide_screen_the_filters_are_open(live_server, browser: Browser):
 @pytest.mark.parametrize(
     ("language", "start", "after", "full"),
     [
-        ("en", "Characters left: 2000", "Characters left: 1997", "Characters left: 0"),
-        (
-            "fr",
-            "Caractères restants : 2000",
-            "Caractères restants : 1997",
-            "Caractères restants : 0",
-        ),
+        ("en", "2,000 characters left", "1,997 characters left", "0 characters left"),
+        # French counts zero as one: singular.
+        ("fr", "2 000 caractères restants", "1 997 caractères restants", "0 caractère restant"),
     ],
 )
 def test_the_counter_follows_typing(live_server, browser: Browser, language, start, after, full):
-    """The question box is a GC Design System text area: its own counter, in the page's
-    language, is the only one (static/js/counter.js serves the plain controls)."""
+    """The question box is a GC Design System text area; the project's counter (digits grouped
+    as the house writes numbers, French plural rules) follows it, and is the only one."""
     opportunity = builders.published_opportunity()
     supplier = SupplierFactory()
     context = browser.new_context(viewport=PHONE, bypass_csp=True)
@@ -134,7 +130,7 @@ def test_the_counter_follows_typing(live_server, browser: Browser, language, sta
     page.goto(f"{live_server.url}/{language}/opportunities/{opportunity.pk}/")
     field = page.locator("#id_text")
     component = page.locator("gcds-textarea[data-field-id=id_text]")
-    counter = component.locator("[id='textarea__visual-count-id_text']")
+    counter = page.locator("gcds-textarea[data-field-id=id_text] ~ .char-counter")
 
     def words(text: str):
         return re.compile("^" + re.escape(text).replace("\\ ", "[ \u00a0\u202f]") + "$")
@@ -142,13 +138,12 @@ def test_the_counter_follows_typing(live_server, browser: Browser, language, sta
     expect(counter).to_have_text(words(start))
     field.press_sequentially("Why")
     expect(counter).to_have_text(words(after))
-    # Screen readers hear it after a pause, from a polite status region; the box itself is
-    # described by the limit.
-    spoken = component.locator("[id='textarea__sr-count-id_text'][role=status]")
+    # Screen readers hear it after a pause, from a polite live region.
+    spoken = page.locator("#id_text-counter[aria-live=polite]")
     expect(spoken).to_have_text(words(after))
-    assert "textarea__count-id_text" in (field.get_attribute("aria-describedby") or "")
-    # One counter only: the component's.
-    assert page.locator(".char-counter, .char-counter-spoken").count() == 0
+    # One counter only: the component's own is hidden (hide-limit).
+    assert component.locator("[id='textarea__visual-count-id_text']").count() == 0
+    assert page.locator(".char-counter").count() == 1
     field.fill("x" * 2000)
     expect(counter).to_have_text(words(full))
     context.close()

@@ -39,7 +39,7 @@ def post_form(response) -> dict[str, str] | None:
     html = response.content.decode()
     path = response.wsgi_request.path
     for action, body in re.findall(
-        r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', html, re.S
+        r'<form novalidate method="post" action="([^"]*)"[^>]*>(.*?)</form>', html, re.S
     ):
         if unescape(action) == path:
             return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))

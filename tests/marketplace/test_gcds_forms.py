@@ -105,6 +105,7 @@ def test_the_components_carry_the_bound_values():
     assert attribute(title, "hint") == "Short & plain."
     assert attribute(title, "validate-on") == "other"
     assert attribute(element(page, "gcds-input", "amount"), "type") == "number"
+    assert attribute(element(page, "gcds-input", "amount"), "min") == "1"
     assert attribute(element(page, "gcds-input", "email"), "type") == "email"
     assert attribute(element(page, "gcds-textarea", "notes"), "value") == "Line one\nLine two"
     assert re.search(r'<option value="b" selected>Beta</option>', scripted(page))
@@ -269,3 +270,84 @@ def test_french_no_break_spaces_are_kept():
 
     hint = attribute(element(render(Amount()), "gcds-input", "amount"), "hint")
     assert hint == "Au plus 2\u00a0000,00\u00a0$, «\u00a0net\u00a0»."
+
+
+def test_a_help_text_with_a_link_or_a_list_keeps_the_plain_control():
+    """allauth's password hint is a link, the password rules a list: a component would show the
+    markup as text and lose the link, so those fields stay plain (and the link works)."""
+    from django.contrib.auth.password_validation import password_validators_help_text_html
+    from django.urls import reverse_lazy
+    from django.utils.functional import lazy
+    from django.utils.html import format_html
+
+    def forgot():
+        return format_html('<a href="{}">{}</a>', reverse_lazy("account_reset_password"), "Forgot?")
+
+    class Login(forms.Form):
+        password = forms.CharField(widget=forms.PasswordInput, help_text=lazy(forgot, str)())
+        password1 = forms.CharField(
+            widget=forms.PasswordInput,
+            help_text=lazy(password_validators_help_text_html, str)(),
+        )
+        helper = FormHelper()
+        helper.form_tag = False
+
+    page = render(Login())
+    assert "<gcds-input" not in page
+    assert re.search(r'<a href="/en/accounts/password/reset/">Forgot\?</a>', scripted(page))
+    assert "<ul><li>" in scripted(page)  # the rules as a list, once, outside <noscript>
+    assert "&lt;" not in page
+
+
+def test_a_group_of_one_checkbox_keeps_its_question():
+    class One(forms.Form):
+        kinds = forms.MultipleChoiceField(
+            choices=[("bug", "Bug fix")], widget=forms.CheckboxSelectMultiple, label="Kinds"
+        )
+        helper = FormHelper()
+        helper.form_tag = False
+
+    page = render(One())
+    assert "<gcds-checkboxes" not in page
+    assert re.search(r"<legend[^>]*>Kinds", scripted(page))
+
+
+def test_a_counted_text_area_hides_the_component_count_for_the_project_one():
+    class Question(forms.Form):
+        text = forms.CharField(widget=forms.Textarea(attrs={"maxlength": 2000, "data-counter": ""}))
+        other = forms.CharField(widget=forms.Textarea(attrs={"maxlength": 50}))
+        helper = FormHelper()
+        helper.form_tag = False
+
+    page = render(Question())
+    assert attribute(element(page, "gcds-textarea", "text"), "hide-limit") == ""
+    assert attribute(element(page, "gcds-textarea", "text"), "data-counter") == ""
+    assert attribute(element(page, "gcds-textarea", "other"), "hide-limit") is None
+
+
+def test_a_zero_limit_is_kept():
+    class Score(forms.Form):
+        score = forms.IntegerField(min_value=0, max_value=10)
+        helper = FormHelper()
+        helper.form_tag = False
+
+    score = element(render(Score()), "gcds-input", "score")
+    assert (attribute(score, "min"), attribute(score, "max")) == ("0", "10")
+
+
+def test_every_form_leaves_checking_to_the_server():
+    """The browser's own checks (required, min, max) would stop a post with a bubble in the
+    browser's language, before the page's error summary could say what is wrong in the page's:
+    every form of the site is `novalidate`, the pack's and those written by hand."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    assert re.search(r"<form novalidate\b", render(Everything()))
+    missing = [
+        f"{path.relative_to(settings.BASE_DIR)}: {tag}"
+        for path in (Path(settings.BASE_DIR) / "templates").rglob("*.html")
+        for tag in re.findall(r"<form\b[^>]*>", path.read_text())
+        if "novalidate" not in tag
+    ]
+    assert missing == []
