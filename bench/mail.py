@@ -21,7 +21,12 @@ class HoldableFileBackend(EmailBackend):
         hold = folder / "hold"
         if hold.exists():
             ids = [m.extra_headers.get("Message-ID", "") for m in email_messages]
-            (folder / f"sending-{os.getpid()}").write_text("\n".join(ids))
+            # Written whole under another name, then renamed (atomic): the script, polling for
+            # `sending-*`, never reads a marker created but not yet written (it once found
+            # none of the Message-IDs there and failed the run).
+            draft = folder / f".sending-{os.getpid()}.tmp"
+            draft.write_text("\n".join(ids))
+            os.replace(draft, folder / f"sending-{os.getpid()}")
             while hold.exists():
                 time.sleep(0.05)
         return super().send_messages(email_messages)
