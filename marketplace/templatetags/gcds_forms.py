@@ -274,23 +274,26 @@ def _has_rich_markup(value: object) -> bool:
     return isinstance(value, SafeData) and bool(RICH_MARKUP.search(value))
 
 
+# Widget classes and the component for each, a subclass before its parent (RadioSelect and
+# SelectMultiple are Selects). A multiple select has none: it stays plain.
+KINDS: tuple[tuple[type[forms.Widget], str], ...] = (
+    (forms.CheckboxSelectMultiple, "checkboxes"),
+    (forms.RadioSelect, "radios"),
+    (forms.CheckboxInput, "checkbox"),
+    (forms.SelectMultiple, ""),
+    (forms.Select, "select"),
+    (forms.Textarea, "textarea"),
+)
+
+
 def control_kind(bound: forms.BoundField) -> str:
     """Which GCDS component draws this field; "" when none does (it stays a plain control)."""
     widget = bound.field.widget
     if widget.is_hidden:
         return ""
-    if isinstance(widget, forms.CheckboxSelectMultiple):
-        return "checkboxes"
-    if isinstance(widget, forms.RadioSelect):
-        return "radios"
-    if isinstance(widget, forms.CheckboxInput):
-        return "checkbox"
-    if isinstance(widget, forms.SelectMultiple):
-        return ""
-    if isinstance(widget, forms.Select):
-        return "select"
-    if isinstance(widget, forms.Textarea):
-        return "textarea"
+    for widget_class, kind in KINDS:
+        if isinstance(widget, widget_class):
+            return kind
     if isinstance(widget, forms.widgets.Input) and getattr(widget, "input_type", "") in INPUT_TYPES:
         return "input"
     return ""
