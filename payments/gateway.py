@@ -132,6 +132,26 @@ def transfer_group(payment: Payment) -> str:
     return f"marketplace-payment-{payment.pk}"
 
 
+def payout_transfer_groups(*, account_id: str, payout_id: str) -> list[str]:
+    """The transfer groups of what one payout of a connected account carried: each of its
+    balance transactions of type "payment" is the arrival of a destination charge's transfer
+    (a py_ charge whose source_transfer is that transfer, in the payment's transfer group)."""
+    listed = _stripe().BalanceTransaction.list(
+        payout=payout_id,
+        type="payment",
+        limit=100,
+        expand=["data.source.source_transfer"],
+        stripe_account=account_id,
+    )
+    groups = []
+    for txn in listed.auto_paging_iter():
+        source = txn.to_dict().get("source") or {}
+        transfer = source.get("source_transfer") if isinstance(source, dict) else None
+        if isinstance(transfer, dict) and transfer.get("transfer_group"):
+            groups.append(str(transfer["transfer_group"]))
+    return groups
+
+
 def payment_intent_retrieve(intent_id: str) -> dict[str, Any]:
     return _stripe().PaymentIntent.retrieve(intent_id).to_dict()
 

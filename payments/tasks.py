@@ -48,8 +48,10 @@ def payment_checkout_expire(payment_id: int, session_id: str) -> str:
     return checkout.payment_checkout_expire(payment_id=payment_id, session_id=session_id)
 
 
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=90, max_retries=6)
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=90, **_RETRY)
 def stripe_event_process(event_pk: int) -> bool:
+    """A `payout.paid` asks Stripe which payments the payout carried: a transient failure
+    there is tried again (the event stays unprocessed until then)."""
     return webhooks.stripe_event_process(event_pk=event_pk)
 
 

@@ -205,12 +205,25 @@ def _stripe_paid(payment: Payment, event: StripeEvent, *, payment_intent: str) -
 
 
 def _payout_paid(event: StripeEvent) -> None:
-    """A payout from the supplier's Stripe balance to their bank: the money has arrived."""
+    """A payout from the supplier's Stripe balance to their bank: the money of the payments it
+    carried has arrived — those found in its balance transactions, never every paid payment of
+    the account (a payout may carry some of them, and the others come in a later one)."""
     if not event.account:
         return
+    payout_id = str(event.payload["data"]["object"].get("id") or "")
+    groups = gateway.payout_transfer_groups(account_id=event.account, payout_id=payout_id)
+    prefix = "marketplace-payment-"
+    carried = {
+        int(group.removeprefix(prefix))
+        for group in groups
+        if group.startswith(prefix) and group.removeprefix(prefix).isdigit()
+    }
     arrived = timezone.now()
     for payment in Payment.objects.select_for_update().filter(
-        stripe_account=event.account, status=PStatus.PAID, paid_out_at__isnull=True
+        pk__in=carried,
+        stripe_account=event.account,
+        status=PStatus.PAID,
+        paid_out_at__isnull=True,
     ):
         payment.paid_out_at = arrived
         payment.save(update_fields=["paid_out_at", "updated_at"])

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import stripe
+from celery.exceptions import Retry
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from marketplace.models import Notification
 from opportunities.models import Opportunity
 from payments import checkout, paying, tasks
 from payments.models import Payment, StripeAccount, StripeEvent
+from tests import builders
 from tests.support.fake_stripe import sign
 from tests.support.stripe_webhooks import SECRET, WEBHOOK, post_event, start_checkout
 
@@ -366,3 +368,75 @@ def test_stripe_unreachable_during_onboarding_is_explained(fake, certified, clie
     assert response.status_code == 200
     assert "Stripe could not be reached" in response.content.decode()
     assert not StripeAccount.objects.exists()
+
+
+def test_a_payout_marks_the_payments_it_carried_and_no_others(
+    fake, ready_supplier, certified, card_holder, client, deliver,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """A payout carries some of an account's balance: the payments found in its balance
+    transactions are paid out, the others wait for the payout that carries them."""
+    _opportunity, _contract, first = certified
+    _response, first = start_checkout(
+        client, card_holder, first, django_capture_on_commit_callbacks
+    )
+    deliver(*fake.pay(first.checkout_session_id))
+    first.refresh_from_db()
+    assert first.status == PStatus.PAID and first.transfer_id
+    # Two more payments of the same account, paid (their transfers arrived in its balance).
+    account = ready_supplier.account_id
+    second, third = (builders.payment_due()[2] for _ in range(2))
+    Payment.objects.filter(pk__in=[second.pk, third.pk]).update(
+        status=PStatus.PAID, stripe_account=account, provider=Payment.Provider.STRIPE
+    )
+    transfers = {
+        payment.pk: fake.transfer(
+            account, payment.total_cents, transfer_group=f"marketplace-payment-{payment.pk}"
+        )
+        for payment in (second, third)
+    }
+
+    payout = fake.payout(account, 400_000, transfers=[first.transfer_id, transfers[second.pk]])
+    deliver(payout)
+    deliver(payout)  # Stripe sends it again: nothing more
+    out = dict(Payment.objects.filter(stripe_account=account).values_list("pk", "paid_out_at"))
+    assert out[first.pk] is not None and out[second.pk] is not None
+    assert out[third.pk] is None
+    assert fake.requests[-1].params["payout"] == payout["data"]["object"]["id"]
+
+    deliver(fake.payout(account, 200_000))  # the rest of the balance: the third payment
+    assert Payment.objects.get(pk=third.pk).paid_out_at is not None
+    assert Payment.objects.get(pk=first.pk).paid_out_at == out[first.pk]  # not moved again
+
+
+def test_a_payout_for_an_account_with_no_payment_of_ours_changes_nothing(
+    fake, ready_supplier, certified, deliver
+):
+    _opportunity, _contract, payment = certified
+    Payment.objects.filter(pk=payment.pk).update(
+        status=PStatus.PAID, stripe_account=ready_supplier.account_id
+    )
+    fake.transfer(ready_supplier.account_id, 5_000, transfer_group="someone-else-42")
+    deliver(fake.payout(ready_supplier.account_id, 5_000))
+    assert Payment.objects.get(pk=payment.pk).paid_out_at is None
+
+
+def test_stripe_failing_while_a_payout_is_read_leaves_the_event_to_a_retry(
+    fake, ready_supplier, certified, deliver
+):
+    _opportunity, _contract, payment = certified
+    Payment.objects.filter(pk=payment.pk).update(
+        status=PStatus.PAID, stripe_account=ready_supplier.account_id
+    )
+    fake.transfer(
+        ready_supplier.account_id, 5_000, transfer_group=f"marketplace-payment-{payment.pk}"
+    )
+    fake.fail_next(3)  # the first try and the library's two retries
+    event = fake.payout(ready_supplier.account_id, 5_000)
+    with pytest.raises(Retry):  # Celery schedules the task again
+        deliver(event)
+    stored = StripeEvent.objects.get(event_id=event["id"])
+    assert stored.processed_at is None
+    assert Payment.objects.get(pk=payment.pk).paid_out_at is None
+    assert tasks.stripe_event_process(stored.pk) is True  # Stripe answers again
+    assert Payment.objects.get(pk=payment.pk).paid_out_at is not None

@@ -296,6 +296,7 @@ class FakeStripe:
             ("GET", re.compile(r"/v1/checkout/sessions/([^/]+)"), self._session_retrieve),
             ("POST", re.compile(r"/v1/checkout/sessions/([^/]+)/expire"), self._session_expire),
             ("GET", re.compile(r"/v1/payment_intents/([^/]+)"), self._intent_retrieve),
+            ("GET", re.compile(r"/v1/balance_transactions"), self._balance_transactions),
         ]
 
     # --- Lifecycle ------------------------------------------------------------------------------
@@ -471,7 +472,59 @@ class FakeStripe:
                     },
                 )
                 events.append(self.event("transfer.created", transfer, account=account))
+                self._arrive(transfer)
             return events
+
+    def transfer(self, account_id: str, amount: int, *, transfer_group: str) -> str:
+        """A transfer from the platform to a connected account (as a destination charge makes
+        one), arrived in its balance; returns its id."""
+        with self._lock:
+            account = self._stored("account", account_id)
+            transfer = self._store(
+                "transfer",
+                "tr_",
+                {
+                    "object": "transfer",
+                    "amount": amount,
+                    "currency": account["default_currency"],
+                    "destination": account_id,
+                    "transfer_group": transfer_group,
+                    "reversed": False,
+                    "amount_reversed": 0,
+                    "metadata": {},
+                },
+            )
+            self._arrive(transfer)
+            return transfer["id"]
+
+    def _arrive(self, transfer: dict[str, Any]) -> None:
+        """On the connected account, a transfer arrives as a payment (py_…) with its balance
+        transaction, which a later payout carries."""
+        destination = transfer["destination"]
+        arrived = self._store(
+            "charge",
+            "py_",
+            {
+                "object": "charge",
+                "amount": transfer["amount"],
+                "currency": transfer["currency"],
+                "source_transfer": transfer["id"],
+            },
+        )
+        arrived["_account"] = destination
+        txn = self._store(
+            "balance_transaction",
+            "txn_",
+            {
+                "object": "balance_transaction",
+                "type": "payment",
+                "amount": transfer["amount"],
+                "currency": transfer["currency"],
+                "source": arrived["id"],
+                "_payout": None,
+            },
+        )
+        txn["_account"] = destination
 
     def expire(self, session_id: str) -> list[dict[str, Any]]:
         """The session timed out (Stripe does this after 24 hours)."""
@@ -479,11 +532,29 @@ class FakeStripe:
             return [self._expire(self._stored("checkout.session", session_id))]
 
     def payout(
-        self, account_id: str, amount: int, *, currency: str | None = None
+        self,
+        account_id: str,
+        amount: int,
+        *,
+        currency: str | None = None,
+        transfers: Iterable[str] | None = None,
     ) -> dict[str, Any]:
-        """A payout from the connected account's balance reached its bank."""
+        """A payout from the connected account's balance reached its bank. It carries the
+        account's balance transactions not paid out yet — those of the given transfers only,
+        when they are given."""
         with self._lock:
             account = self._stored("account", account_id)
+            wanted = None if transfers is None else set(transfers)
+            carried = [
+                txn
+                for txn in self._objects.get("balance_transaction", {}).values()
+                if txn["_account"] == account_id
+                and txn["_payout"] is None
+                and (
+                    wanted is None
+                    or self._stored("charge", txn["source"])["source_transfer"] in wanted
+                )
+            ]
             payout = self._store(
                 "payout",
                 "po_",
@@ -498,6 +569,9 @@ class FakeStripe:
                     "metadata": {},
                 },
             )
+            payout["_account"] = account_id
+            for txn in carried:
+                txn["_payout"] = payout["id"]
             return self.event("payout.paid", payout, account=account_id)
 
     def event(
@@ -857,6 +931,35 @@ class FakeStripe:
             )
         self._expire(session)
         return session
+
+    def _balance_transactions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The acting account's balance transactions, filtered by payout and type as Stripe
+        does; `expand` of data.source and data.source.source_transfer. One page."""
+        expand = params.get("expand") or []
+        expand = set(_listify(expand) if isinstance(expand, dict) else expand)
+        found = []
+        for txn in self._objects.get("balance_transaction", {}).values():
+            if txn["_account"] != self._acting_for:
+                continue
+            if "payout" in params and txn["_payout"] != params["payout"]:
+                continue
+            if "type" in params and txn["type"] != params["type"]:
+                continue
+            shown = self._public(txn)
+            if expand & {"data.source", "data.source.source_transfer"}:
+                source = self._public(self._stored("charge", txn["source"]))
+                if "data.source.source_transfer" in expand:
+                    source["source_transfer"] = self._public(
+                        self._stored("transfer", source["source_transfer"])
+                    )
+                shown["source"] = source
+            found.append(shown)
+        return {
+            "object": "list",
+            "url": "/v1/balance_transactions",
+            "has_more": False,
+            "data": found,
+        }
 
     def _intent_retrieve(self, params: dict[str, Any], intent_id: str) -> dict[str, Any]:
         intent = self._objects.get("payment_intent", {}).get(intent_id)
