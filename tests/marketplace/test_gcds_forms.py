@@ -16,6 +16,7 @@ from django import forms
 from django.utils import translation
 
 from marketplace.templatetags.gcds_forms import control_kind, gcds_button_classes
+from tests.support.gcds import scripted
 
 HOSTILE = '"><script>alert(1)</script>\u202e'
 
@@ -41,10 +42,6 @@ class Everything(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.layout = Layout(*self.fields, Submit("go", "Go"))
-
-
-def scripted(page: str) -> str:
-    return re.sub(r"<noscript>.*?</noscript>", "", page, flags=re.S)
 
 
 def element(page: str, tag: str, name: str) -> str:
