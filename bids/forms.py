@@ -82,8 +82,8 @@ class BidForm(forms.Form):
                 required=False,
                 # The character limit is checked in clean() (and by the service), with a
                 # sentence that names the criterion; `maxlength` stops the typing before it,
-                # and the GCDS textarea counts down to it (static/js/counter.js does, for the
-                # plain textarea: data-counter).
+                # and static/js/counter.js counts down to it (data-counter), under the GCDS
+                # textarea (its own count hidden) or the plain one.
                 widget=forms.Textarea(
                     attrs={
                         "rows": 6,
